@@ -1,0 +1,81 @@
+"""Verilog export of every block: ``python -m hw.export [--out DIR] [NAME ...]``.
+
+Each module in :mod:`hw` that has an ``EXPORTS`` dict (``name -> factory`` returning the component
+with default parameters) is collected, so adding a block to ``make verilog``, ``make lint`` and
+``make synth`` is one line in the block's own file.
+"""
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from pathlib import Path
+
+from amaranth.back import verilog, rtlil
+
+import hw
+
+__all__ = ["collect", "export", "verilog_text"]
+
+
+def collect():
+    """Return ``{name: factory}`` over every ``hw`` module's ``EXPORTS``, sorted by name."""
+    found = {}
+    for info in pkgutil.iter_modules(hw.__path__):
+        if info.name in ("export", "__main__"):
+            continue
+        mod = importlib.import_module(f"hw.{info.name}")
+        for name, factory in getattr(mod, "EXPORTS", {}).items():
+            if name in found:
+                raise RuntimeError(f"export name {name!r} defined twice (hw.{info.name})")
+            found[name] = factory
+    return dict(sorted(found.items()))
+
+
+def verilog_text(name, component=None):
+    """Verilog of block ``name`` (or of ``component``) with top module ``name``."""
+    if component is None:
+        component = collect()[name]()
+    return verilog.convert(component, name=name, emit_src=False)
+
+
+def rtlil_text(name, component=None):
+    if component is None:
+        component = collect()[name]()
+    return rtlil.convert(component, name=name, emit_src=False)
+
+
+def export(out_dir, names=None, fmt="v"):
+    """Write ``<out_dir>/<name>.v`` (or ``.il``) for each block; return the paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    blocks = collect()
+    names = list(blocks) if not names else names
+    paths = []
+    for name in names:
+        if name not in blocks:
+            raise SystemExit(f"unknown block {name!r}; known: {', '.join(blocks)}")
+        text = (verilog_text if fmt == "v" else rtlil_text)(name, blocks[name]())
+        path = out / f"{name}.{fmt}"
+        path.write_text(text)
+        paths.append(path)
+    return paths
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m hw.export", description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default="build/verilog", help="output directory (default: %(default)s)")
+    ap.add_argument("--format", choices=("v", "il"), default="v", help="Verilog or RTLIL")
+    ap.add_argument("--list", action="store_true", help="list the block names and exit")
+    ap.add_argument("names", nargs="*", help="blocks to export (default: all)")
+    args = ap.parse_args(argv)
+    if args.list:
+        print("\n".join(collect()))
+        return 0
+    for path in export(args.out, args.names, args.format):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,235 @@
+"""The T3 tracker: a tile-indexed table that counts the writes landing on each GEMM output tile.
+
+Software (or the DMA command set-up) *arms* a tile with a threshold: the number of beats that must
+land on it before it is complete. Every write the memory controller accepts is *tracked*: it carries
+its tile id as metadata, so the table is indexed by the tile id (no address search). When an armed
+tile's count reaches its threshold the tracker *fires* the tile id once, which makes the
+pre-programmed DMA command of that tile ready (see :mod:`hw.trigger`).
+"""
+
+from amaranth.hdl import Module, Mux, Signal, unsigned
+from amaranth.lib import data, fifo, memory, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .params import T3Params
+
+__all__ = ["Tracker"]
+
+
+class Tracker(wiring.Component):
+    """Tile-indexed write tracker.
+
+    The table has ``params.tracker_entries`` entries; tile ``t`` lives in entry
+    ``t % tracker_entries`` and the entry stores the remaining high bits of ``t`` as a tag, so two
+    tiles that share an entry cannot be tracked at the same time (arming the second is a
+    *collision*). The table is a :class:`amaranth.lib.memory.Memory` (block RAM on an FPGA); a
+    request is handled in two pipeline stages (table read, then read-modify-write) with a
+    transparent read port, so back-to-back requests to one entry see each other's counts and one
+    request per cycle is sustained.
+
+    After reset the table is cleared by a sweep of ``tracker_entries`` cycles, during which
+    ``arm.ready`` and ``track.ready`` are low.
+
+    Parameters
+    ----------
+    params : T3Params
+        Uses ``tracker_entries``, ``tile_width``, ``count_width``.
+    fire_depth : int
+        Depth of the fire queue (>= 2). ``track`` is back-pressured only when a stalled ``fire``
+        consumer has let this queue fill up.
+
+    Attributes
+    ----------
+    arm : In(stream.Signature(params.arm_layout))
+        Start tracking ``tile``: it fires after ``threshold`` beats. Refused with ``err_collision``
+        (the entry's current tile keeps counting, unchanged) if the entry is busy; refused with
+        ``err_bad_arm`` if ``threshold`` is 0. Takes priority over ``track`` when both are valid.
+    track : In(stream.Signature(params.track_layout))
+        One observed write of ``beats`` beats on ``tile``. Counted against the tile if it is armed;
+        otherwise counted in ``unarmed`` and flagged with ``err_unarmed``; it never fires.
+    fire : Out(stream.Signature(params.fire_layout))
+        The id of a tile whose count reached its threshold, once per arming. ``fire.valid`` rises
+        at the earliest two cycles after the completing ``track`` transfer.
+    err_unarmed, err_collision, err_overshoot, err_bad_arm : Out(1)
+        One-cycle event pulses, two cycles after the offending transfer. ``err_overshoot``: a
+        request took the count past the threshold (the tile still fires, once).
+    tracked, fires, arms, unarmed : Out(32)
+        Counters (wrapping): beats counted on armed tiles, fires, accepted arms, requests that hit
+        no armed tile.
+    pending : Out(params.index_width + 1)
+        Entries armed and not yet fired.
+    ready_out : Out(1)
+        High once the reset clearing sweep is over.
+    """
+
+    def __init__(self, params=T3Params(), *, fire_depth=4):
+        if not isinstance(params, T3Params):
+            raise TypeError(f"params must be a T3Params, not {params!r}")
+        if not isinstance(fire_depth, int) or fire_depth < 2:
+            raise ValueError(f"fire_depth must be an integer >= 2, not {fire_depth!r}")
+        self._params = params
+        self._fire_depth = fire_depth
+        super().__init__({
+            "arm":           In(stream.Signature(params.arm_layout)),
+            "track":         In(stream.Signature(params.track_layout)),
+            "fire":          Out(stream.Signature(params.fire_layout)),
+            "err_unarmed":   Out(1),
+            "err_collision": Out(1),
+            "err_overshoot": Out(1),
+            "err_bad_arm":   Out(1),
+            "tracked":       Out(32),
+            "fires":         Out(32),
+            "arms":          Out(32),
+            "unarmed":       Out(32),
+            "pending":       Out(params.index_width + 1),
+            "ready_out":     Out(1),
+        })
+
+    @property
+    def params(self):
+        return self._params
+
+    def elaborate(self, platform):
+        p = self._params
+        m = Module()
+        iw = p.index_width
+        tag_width = p.tile_width - iw
+        # Accumulate counts one bit wider than the threshold so an overshoot cannot wrap.
+        entry_layout = data.StructLayout({
+            "valid":     1,
+            "tag":       unsigned(tag_width),
+            "count":     unsigned(p.count_width),
+            "threshold": unsigned(p.count_width),
+        })
+
+        m.submodules.table = table = memory.Memory(
+            shape=entry_layout, depth=p.tracker_entries, init=[])
+        wr = table.write_port()
+        rd = table.read_port(transparent_for=(wr,))
+
+        m.submodules.fire_q = fire_q = fifo.SyncFIFO(width=p.tile_width, depth=self._fire_depth)
+        m.d.comb += [
+            self.fire.valid.eq(fire_q.r_rdy),
+            self.fire.payload.tile.eq(fire_q.r_data),
+            fire_q.r_en.eq(self.fire.ready),
+        ]
+
+        # Reset sweep: clear every entry.
+        clearing = Signal(init=1)
+        clear_idx = Signal(iw)
+        m.d.comb += self.ready_out.eq(~clearing)
+
+        # Stage 1 registers (the request whose entry is being read this cycle).
+        s1_valid  = Signal()
+        s1_is_arm = Signal()
+        s1_tile   = Signal(p.tile_width)
+        s1_value  = Signal(p.count_width)   # threshold for an arm, beats for a track
+
+        # Stage 0: choose a request. Accept only if the fire queue will have room for a possible
+        # fire from both this request and the one in stage 1.
+        room = Signal()
+        m.d.comb += room.eq(fire_q.level + s1_valid < self._fire_depth)
+        take_arm   = Signal()
+        take_track = Signal()
+        m.d.comb += [
+            take_arm.eq(~clearing & self.arm.valid),
+            take_track.eq(~clearing & ~self.arm.valid & self.track.valid & room),
+            self.arm.ready.eq(take_arm),
+            self.track.ready.eq(take_track),
+        ]
+        s0_tile = Signal(p.tile_width)
+        m.d.comb += [
+            s0_tile.eq(Mux(take_arm, self.arm.payload.tile, self.track.payload.tile)),
+            rd.addr.eq(s0_tile[:iw]),
+            rd.en.eq(1),
+        ]
+        m.d.sync += [
+            s1_valid.eq(take_arm | take_track),
+            s1_is_arm.eq(take_arm),
+            s1_tile.eq(s0_tile),
+            s1_value.eq(Mux(take_arm, self.arm.payload.threshold, self.track.payload.beats)),
+        ]
+
+        # Stage 1: read-modify-write of the entry.
+        entry = rd.data
+        s1_tag = s1_tile[iw:]
+        hit = Signal()
+        m.d.comb += hit.eq(entry.valid & (entry.tag == s1_tag))
+        new_count = Signal(p.count_width + 1)
+        m.d.comb += new_count.eq(entry.count + s1_value)
+
+        m.d.comb += [
+            wr.addr.eq(s1_tile[:iw]),
+            wr.data.tag.eq(s1_tag),
+            wr.data.threshold.eq(entry.threshold),
+            fire_q.w_data.eq(s1_tile),
+        ]
+        pending = Signal.like(self.pending)
+        m.d.comb += self.pending.eq(pending)
+        pending_inc = Signal()
+        pending_dec = Signal()
+        with m.If(pending_inc & ~pending_dec):
+            m.d.sync += pending.eq(pending + 1)
+        with m.Elif(pending_dec & ~pending_inc):
+            m.d.sync += pending.eq(pending - 1)
+
+        ev_collision = Signal()
+        ev_bad_arm   = Signal()
+        ev_unarmed   = Signal()
+        ev_overshoot = Signal()
+        m.d.sync += [
+            self.err_collision.eq(ev_collision),
+            self.err_bad_arm.eq(ev_bad_arm),
+            self.err_unarmed.eq(ev_unarmed),
+            self.err_overshoot.eq(ev_overshoot),
+        ]
+
+        with m.If(clearing):
+            m.d.comb += [
+                wr.en.eq(1),
+                wr.addr.eq(clear_idx),
+                wr.data.eq(0),
+            ]
+            m.d.sync += clear_idx.eq(clear_idx + 1)
+            with m.If(clear_idx == p.tracker_entries - 1):
+                m.d.sync += clearing.eq(0)
+        with m.Elif(s1_valid & s1_is_arm):
+            with m.If(entry.valid):
+                m.d.comb += ev_collision.eq(1)
+            with m.Elif(s1_value == 0):
+                m.d.comb += ev_bad_arm.eq(1)
+            with m.Else():
+                m.d.comb += [
+                    wr.en.eq(1),
+                    wr.data.valid.eq(1),
+                    wr.data.count.eq(0),
+                    wr.data.threshold.eq(s1_value),
+                    pending_inc.eq(1),
+                ]
+                m.d.sync += self.arms.eq(self.arms + 1)
+        with m.Elif(s1_valid):
+            with m.If(~hit):
+                m.d.comb += ev_unarmed.eq(1)
+                m.d.sync += self.unarmed.eq(self.unarmed + 1)
+            with m.Else():
+                m.d.sync += self.tracked.eq(self.tracked + s1_value)
+                m.d.comb += wr.en.eq(1)
+                with m.If(new_count >= entry.threshold):
+                    # Complete: fire once and free the entry.
+                    m.d.comb += [
+                        wr.data.valid.eq(0),
+                        wr.data.count.eq(0),
+                        fire_q.w_en.eq(1),
+                        pending_dec.eq(1),
+                        ev_overshoot.eq(new_count > entry.threshold),
+                    ]
+                    m.d.sync += self.fires.eq(self.fires + 1)
+                with m.Else():
+                    m.d.comb += [
+                        wr.data.valid.eq(1),
+                        wr.data.count.eq(new_count),
+                    ]
+        return m
+
+
+EXPORTS = {"tracker": lambda: Tracker(T3Params())}

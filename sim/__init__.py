@@ -1,0 +1,1 @@
+"""T3 system model and reference models."""
