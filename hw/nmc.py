@@ -1,0 +1,184 @@
+"""Near-memory compute (NMC) lane adder.
+
+:class:`NmcAlu` adds two beats lane by lane. The memory model (:mod:`hw.memory`) uses it to apply
+*update* writes as an atomic read-add-write: ``mem[addr] = mem[addr] + data``.
+"""
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from .params import LaneType, T3Params
+
+__all__ = ["NmcAlu", "BF16_QNAN"]
+
+#: Canonical quiet NaN produced by every bf16 lane whose result is NaN.
+BF16_QNAN = 0x7FC0
+
+
+def _int32_lane(m, a, b, s):
+    m.d.comb += s.eq((a + b)[:32])
+
+
+def _bf16_lane(m, a, b, s, name):
+    """Combinational bfloat16 adder, round-to-nearest-even, DAZ/FTZ (see :class:`NmcAlu`).
+
+    Classic 3-extra-bit (guard, round, sticky) datapath: order operands by magnitude, align the
+    smaller significand with a sticky shift, add or subtract, normalise (one right shift on carry or a
+    leading-zero-count left shift), round to nearest even, then patch zeros, overflow and specials.
+    """
+    def sig(shape, suffix):
+        return Signal(shape, name=f"{name}_{suffix}")
+
+    sa, ea, fa = a[15], a[7:15], a[0:7]
+    sb, eb, fb = b[15], b[7:15], b[0:7]
+    a_nan = (ea == 0xFF) & (fa != 0)
+    b_nan = (eb == 0xFF) & (fb != 0)
+    a_inf = (ea == 0xFF) & (fa == 0)
+    b_inf = (eb == 0xFF) & (fb == 0)
+
+    # Magnitudes with subnormals read as zero (DAZ); order so that |L| >= |S|.
+    mag_a = sig(15, "mag_a")
+    mag_b = sig(15, "mag_b")
+    m.d.comb += [
+        mag_a.eq(Mux(ea == 0, 0, a[0:15])),
+        mag_b.eq(Mux(eb == 0, 0, b[0:15])),
+    ]
+    swap = sig(1, "swap")
+    m.d.comb += swap.eq(mag_b > mag_a)
+    s_l = Mux(swap, sb, sa)
+    s_s = Mux(swap, sa, sb)
+    mag_l = sig(15, "mag_l")
+    mag_s = sig(15, "mag_s")
+    m.d.comb += [
+        mag_l.eq(Mux(swap, mag_b, mag_a)),
+        mag_s.eq(Mux(swap, mag_a, mag_b)),
+    ]
+    e_l, e_s = mag_l[7:15], mag_s[7:15]
+    m_l = Mux(e_l == 0, 0, Cat(mag_l[0:7], Const(1, 1)))   # 8-bit significands
+    m_s = Mux(e_s == 0, 0, Cat(mag_s[0:7], Const(1, 1)))
+
+    # Align the smaller significand: 8 bits + guard/round/sticky, shifted right by min(d, 15).
+    d = sig(8, "d")
+    m.d.comb += d.eq(e_l - e_s)
+    dc = sig(4, "dc")
+    m.d.comb += dc.eq(Mux(d > 15, 15, d[0:4]))
+    x = Cat(Const(0, 3), m_s)                                  # 11 bits
+    shifted = (x >> dc)[0:11]
+    lost = (x & ~(Const(0x7FF, 11) << dc)[0:11]) != 0
+    s_al = sig(11, "s_al")
+    m.d.comb += s_al.eq(Cat(shifted[0] | lost, shifted[1:11]))
+    l_x = Cat(Const(0, 3), m_l)
+
+    eff_sub = s_l != s_s
+    r = sig(12, "r")
+    m.d.comb += r.eq(Mux(eff_sub, (l_x - s_al)[0:12], l_x + s_al))
+    carry = r[11]
+
+    # Leading-zero count of r[0:11] (11 when zero).
+    lz = sig(range(12), "lz")
+    m.d.comb += lz.eq(11)
+    for i in range(11):
+        with m.If(r[i]):
+            m.d.comb += lz.eq(10 - i)
+
+    rn = sig(11, "rn")
+    m.d.comb += rn.eq(Mux(carry, Cat(r[0] | r[1], r[2:12]), (r[0:11] << lz)[0:11]))
+    e = sig(signed(10), "e")
+    m.d.comb += e.eq(Mux(carry, e_l + 1, e_l - lz))
+
+    # Round to nearest, ties to even.
+    mant = rn[3:11]
+    up = rn[2] & ((rn[0:2] != 0) | mant[0])
+    rounded = sig(9, "rounded")
+    m.d.comb += rounded.eq(mant + up)
+    e_r = sig(signed(11), "e_r")
+    m.d.comb += e_r.eq(e + rounded[8])
+
+    with m.If(a_nan | b_nan | (a_inf & b_inf & (sa != sb))):
+        m.d.comb += s.eq(BF16_QNAN)
+    with m.Elif(a_inf):
+        m.d.comb += s.eq(a)
+    with m.Elif(b_inf):
+        m.d.comb += s.eq(b)
+    with m.Elif(r == 0):                        # both zero, or exact cancellation (-> +0)
+        m.d.comb += s.eq(Cat(Const(0, 15), sa & sb))
+    with m.Elif(e_r <= 0):                      # subnormal result: flush to signed zero
+        m.d.comb += s.eq(Cat(Const(0, 15), s_l))
+    with m.Elif(e_r >= 0xFF):                   # overflow (RNE) -> infinity
+        m.d.comb += s.eq(Cat(Const(0, 7), Const(0xFF, 8), s_l))
+    with m.Else():
+        m.d.comb += s.eq(Cat(rounded[0:7], e_r[0:8], s_l))
+
+
+class NmcAlu(wiring.Component):
+    """Lane-wise adder of two beats (the arithmetic of an NMC *update*).
+
+    Purely combinational: ``sum`` follows ``a`` and ``b`` in the same cycle (pipeline depth 0).
+
+    Lanes are taken from the low bits up: lane ``i`` is bits ``[i*w, (i+1)*w)`` of each beat.
+
+    * :attr:`LaneType.INT32`: ``data_width // 32`` lanes of 32-bit two's-complement integers, sum
+      modulo ``2**32`` (wrap-around; exact, signedness-agnostic).
+    * :attr:`LaneType.BF16`: ``data_width // 16`` lanes of bfloat16 (1 sign, 8 exponent, 7 fraction
+      bits). The result is the IEEE-754 sum rounded to nearest, ties to even, with these (documented,
+      reference-matched) departures:
+
+      - subnormal operands are read as zero of the same sign (denormals-are-zero);
+      - a subnormal result is flushed to zero with the sign of the exact sum (flush-to-zero);
+      - every NaN result is the canonical quiet NaN ``0x7FC0`` (operand NaN payloads and signs are
+        not propagated); ``+inf + -inf`` gives that NaN.
+
+      IEEE-exact otherwise: correctly rounded normal results, overflow to ``±inf``, ``±inf``
+      operands, signed zeros (``+0 + -0 = +0``, ``-0 + -0 = -0``, exact cancellation ``x + -x = +0``).
+      :mod:`sim.ref.nmc` is the numpy reference with the same policy.
+
+    Parameters
+    ----------
+    params : T3Params
+        Uses ``data_width`` and ``lane``.
+
+    Attributes
+    ----------
+    a : In(data_width)
+        First operand beat (the current memory contents for an update).
+    b : In(data_width)
+        Second operand beat (the update's data).
+    sum : Out(data_width)
+        Lane-wise ``a + b``, combinational (valid in the same cycle as ``a`` and ``b``).
+    """
+
+    def __init__(self, params):
+        if not isinstance(params, T3Params):
+            raise TypeError(f"params must be a T3Params, not {params!r}")
+        self._params = params
+        w = params.data_width
+        super().__init__({
+            "a":   In(w),
+            "b":   In(w),
+            "sum": Out(w),
+        })
+
+    @property
+    def params(self):
+        return self._params
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self._params
+        width = 32 if p.lane is LaneType.INT32 else 16
+        for i in range(p.data_width // width):
+            sl = slice(i * width, (i + 1) * width)
+            s = Signal(width, name=f"lane{i}_sum")
+            if p.lane is LaneType.INT32:
+                _int32_lane(m, self.a[sl], self.b[sl], s)
+            else:
+                _bf16_lane(m, self.a[sl], self.b[sl], s, f"lane{i}")
+            m.d.comb += self.sum[sl].eq(s)
+        return m
+
+
+EXPORTS = {
+    "nmc_alu":      lambda: NmcAlu(T3Params()),
+    "nmc_alu_bf16": lambda: NmcAlu(T3Params(lane=LaneType.BF16)),
+}
