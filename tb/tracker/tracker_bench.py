@@ -1,0 +1,142 @@
+"""cocotb bench of the tracker: random arm/track traffic with random stalls on every stream,
+scored against the Python reference model ``sim.ref.tracker.TrackerRef``."""
+
+import random
+
+import cocotb
+from cocotb.triggers import ClockCycles, RisingEdge
+
+from hw.params import Kind, ReqClass, T3Params
+from sim.ref.tracker import TrackerRef
+from tb.common.bench import bench_env, random_pause, start_clock_reset
+from tb.common.stream import StreamSink, StreamSource
+
+TIMEOUT_US = 2000
+
+
+class TrackerTB:
+    """Driver (arm, track), sink (fire), error-pulse monitor and scoreboard."""
+
+    def __init__(self, dut):
+        self.dut = dut
+        self.params = T3Params(**bench_env("T3_PARAMS", {}))
+        p = self.params
+        self.arm = StreamSource(dut, "arm", dut.clk, p.arm_layout)
+        self.track = StreamSource(dut, "track", dut.clk, p.track_layout)
+        self.fire = StreamSink(dut, "fire", dut.clk, p.fire_layout)
+        self.ref = TrackerRef(entries=p.tracker_entries)
+        self.arm.on_transfer.append(lambda it: self.ref.arm(it["tile"], it["threshold"]))
+        self.track.on_transfer.append(lambda it: self.ref.track(it["tile"], it["beats"]))
+        self.errors = dict(unarmed=0, collision=0, overshoot=0, bad_arm=0)
+
+    async def _monitor_errors(self):
+        sigs = {k: getattr(self.dut, f"err_{k}") for k in self.errors}
+        while True:
+            await RisingEdge(self.dut.clk)
+            for k, s in sigs.items():
+                if s.value:
+                    self.errors[k] += 1
+
+    async def start(self):
+        await start_clock_reset(self.dut)
+        cocotb.start_soon(self._monitor_errors())
+        while not self.dut.ready_out.value:
+            await RisingEdge(self.dut.clk)
+
+    def set_stalls(self, seed, p_arm, p_track, p_fire):
+        self.arm.set_pause_generator(random_pause(seed, p_arm))
+        self.track.set_pause_generator(random_pause(seed + 1, p_track))
+        self.fire.set_pause_generator(random_pause(seed + 2, p_fire))
+
+    async def drain(self):
+        await self.arm.wait()
+        await self.track.wait()
+        await ClockCycles(self.dut.clk, 20)
+
+    def check(self):
+        fires = [f["tile"] for f in self.fire.queue]
+        assert fires == self.ref.fires, f"fires {fires[:10]}... != reference {self.ref.fires[:10]}..."
+        assert self.errors == self.ref.errors, f"errors {self.errors} != reference {self.ref.errors}"
+        assert int(self.dut.pending.value) == self.ref.pending
+        for k, v in self.ref.counters.items():
+            assert int(getattr(self.dut, k).value) == v, f"counter {k}"
+
+
+def track_item(tile, beats=1):
+    return {"tile": tile, "kind": Kind.UPDATE, "source": ReqClass.COMM, "beats": beats}
+
+
+@cocotb.test(timeout_time=TIMEOUT_US, timeout_unit="us")
+@cocotb.parametrize(stalls=[(0.0, 0.0, 0.0), (0.3, 0.3, 0.5)])
+async def random_traffic(dut, stalls):
+    """Random arms (incl. collisions and zero thresholds) and tracks (incl. unarmed tiles)."""
+    tb = TrackerTB(dut)
+    await tb.start()
+    tb.set_stalls(7, *stalls)
+    rng = random.Random(11)
+    n_tiles = 3 * tb.params.tracker_entries // 2
+    for _ in range(300):
+        # A tile with its expected beats, and noise: colliding arms, zero thresholds, unarmed
+        # tracks and overshooting multi-beat tracks all happen at random. Arms run at most a few
+        # tracks ahead, as a GEMM arms the tiles it is about to write.
+        while len(tb.track.queue) > 6:
+            await RisingEdge(dut.clk)
+        tile, thr = rng.randrange(n_tiles), rng.choice([0, 1, 2, 4, 7])
+        tb.arm.send_nowait({"tile": tile, "threshold": thr})
+        tracks, beats = [], 0
+        while beats < thr:
+            b = rng.choice([1, 1, 2, 3])
+            tracks.append(track_item(tile, b))
+            beats += b
+        if rng.random() < 0.2:
+            tracks.insert(rng.randrange(len(tracks) + 1), track_item(rng.randrange(n_tiles)))
+        for item in tracks:
+            tb.track.send_nowait(item)
+    await tb.drain()
+    tb.check()
+    assert len(tb.ref.fires) > 60, "traffic must exercise fires"
+
+
+@cocotb.test(timeout_time=TIMEOUT_US, timeout_unit="us")
+async def sustained_one_per_cycle(dut):
+    """Back-to-back requests to one entry and to many entries: one accepted per cycle."""
+    tb = TrackerTB(dut)
+    await tb.start()
+    for t in range(8):
+        tb.arm.send_nowait({"tile": t, "threshold": 64})
+    await tb.arm.wait()
+    start = tb.track.count
+    for i in range(8 * 64):   # tiles 0-3: 64 hits in a row each; tiles 4-7: interleaved
+        tb.track.send_nowait(track_item(i // 64 if i < 256 else 4 + i % 4))
+    await RisingEdge(dut.clk)
+    await RisingEdge(dut.clk)
+    cycles = 0
+    while not tb.track.idle():
+        await RisingEdge(dut.clk)
+        cycles += 1
+    await tb.drain()
+    tb.check()
+    assert tb.track.count - start == 8 * 64
+    assert cycles <= 8 * 64 + 2, f"{8 * 64} requests took {cycles} cycles"
+    assert [f["tile"] for f in tb.fire.queue] == list(range(8))
+
+
+@cocotb.test(timeout_time=TIMEOUT_US, timeout_unit="us")
+async def fire_stall_backpressures_track(dut):
+    """A stalled fire consumer back-pressures track only once the fire queue is full."""
+    tb = TrackerTB(dut)
+    await tb.start()
+    tb.fire.set_pause_generator(iter(lambda: True, None))       # stalled
+    tiles = list(range(min(20, tb.params.tracker_entries - 2)))
+    for t in tiles:
+        tb.arm.send_nowait({"tile": t, "threshold": 1})
+    for t in tiles:
+        tb.track.send_nowait(track_item(t))
+    await ClockCycles(dut.clk, 200)
+    assert not tb.track.idle(), "track must be back-pressured while fires cannot drain"
+    accepted_while_stalled = tb.track.count
+    assert accepted_while_stalled >= 3, "track stalled before the fire queue filled"
+    tb.fire.clear_pause_generator()
+    await tb.drain()
+    tb.check()
+    assert [f["tile"] for f in tb.fire.queue] == tiles
