@@ -1,0 +1,198 @@
+"""System configurations, calibrated model constants and validation.
+
+Every number that is not a datasheet figure is a *calibrated constant*; each one names what it was
+calibrated against (see ``docs/model.md``).
+"""
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+__all__ = ["SystemConfig", "ConfigError", "system_from_dict", "load_system_toml", "POLICIES",
+           "CONFIGS"]
+
+#: memory-controller arbitration policies
+POLICIES = ("fr-fcfs", "compute-first", "t3-mca")
+#: named configurations (what the user compares)
+CONFIGS = ("sequential", "domino", "t3", "t3-mca", "ideal", "ideal-rs-nmc")
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message starts with the field name."""
+
+
+@dataclass(frozen=True)
+class SystemConfig:
+    """One GPU of a ring plus its links (all devices in the ring are identical).
+
+    Datasheet fields
+    ----------------
+    name, n_cu, clock_ghz, flops_per_cu_per_clk (dense fp16/bf16 matrix), l2_mb,
+    hbm_bandwidth_gbps, link_bandwidth_gbps (bidirectional, per device), link_latency_ns.
+
+    Calibrated fields (see docs/model.md)
+    -------------------------------------
+    gemm_efficiency
+        fraction of the matrix peak a large GEMM reaches when the memory is idle.
+    gemm_stall_fraction
+        memory-stall time of a GEMM at an idle memory, as a fraction of its math time at all CUs.
+    comm_gbps_per_cu
+        bytes/s one CU moves in a communication (copy/reduce) kernel.
+    comm_cus
+        CUs a communication kernel (ring RS/AG) occupies (NCCL/RCCL channels).
+    interference
+        HBM cost multiplier of communication traffic mixed with compute traffic (FR-FCFS).
+    mca_interference, mca_leak, mca_starvation_share
+        the same under T3-MCA; share of comm queueing felt by compute; bandwidth floor of comm.
+    nmc_cost
+        bank-time cost of one NMC update byte relative to a plain write (read-add-write = 2).
+    hbm_max_utilization
+        achievable fraction of the HBM peak.
+    launch_overhead_us
+        per-kernel launch / synchronisation gap.
+    l2_effective_fraction
+        fraction of L2 usable to block a GEMM's operands.
+    link_bulk_efficiency, link_store_efficiency
+        payload / wire bytes of bulk transfers (DMA, LL128-like kernel: 120 B of 128 B) and of a
+        GEMM epilogue's fine-grained remote stores (64 B payload + 16 B header).
+    """
+
+    name: str = "custom"
+    n_cu: int = 80
+    clock_ghz: float = 1.4
+    flops_per_cu_per_clk: float = 1024.0
+    l2_mb: float = 16.0
+    hbm_bandwidth_gbps: float = 1000.0
+    link_bandwidth_gbps: float = 150.0
+    link_latency_ns: float = 500.0
+    tracker_entries: int = 256
+    tile_m: int = 128
+    tile_n: int = 128
+    bytes_per_element: int = 2
+    # calibrated
+    gemm_efficiency: float = 0.70
+    gemm_stall_fraction: float = 0.28
+    comm_gbps_per_cu: float = 6.25
+    comm_cus: int = 16
+    interference: float = 2.75
+    mca_interference: float = 1.25
+    mca_leak: float = 0.15
+    mca_starvation_share: float = 0.10
+    nmc_cost: float = 2.5
+    hbm_max_utilization: float = 0.85
+    launch_overhead_us: float = 3.0
+    l2_effective_fraction: float = 0.25
+    link_bulk_efficiency: float = 0.9375
+    link_store_efficiency: float = 0.8
+
+    # derived ------------------------------------------------------------------------------
+    @property
+    def peak_tflops(self) -> float:
+        return self.n_cu * self.clock_ghz * 1e9 * self.flops_per_cu_per_clk / 1e12
+
+    @property
+    def cu_flops(self) -> float:
+        """Sustained GEMM flop/s of one CU (peak x efficiency)."""
+        return self.clock_ghz * 1e9 * self.flops_per_cu_per_clk * self.gemm_efficiency
+
+    @property
+    def hbm_bps(self) -> float:
+        return self.hbm_bandwidth_gbps * 1e9
+
+    @property
+    def link_bps(self) -> float:
+        """One direction of the ring link (the ring uses one direction)."""
+        return self.link_bandwidth_gbps * 1e9 / 2
+
+    @property
+    def link_latency_s(self) -> float:
+        return self.link_latency_ns * 1e-9
+
+    def validate(self) -> "SystemConfig":
+        for f in fields(self):
+            v = getattr(self, f.name)
+            where = f"system.{f.name}"
+            if f.name == "name":
+                if not isinstance(v, str) or not v:
+                    raise ConfigError(f"{where}: must be a non-empty string, got {v!r}")
+                continue
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise ConfigError(f"{where}: must be a number, got {v!r}")
+            if f.type in ("int", int) and not isinstance(v, int):
+                raise ConfigError(f"{where}: must be an integer, got {v!r}")
+            if not math.isfinite(v):
+                raise ConfigError(f"{where}: must be finite, got {v!r}")
+            lo_zero_ok = f.name in ("link_latency_ns", "gemm_stall_fraction", "mca_leak",
+                                    "mca_starvation_share", "launch_overhead_us")
+            if lo_zero_ok and v < 0:
+                raise ConfigError(f"{where}: must be >= 0, got {v!r}")
+            if not lo_zero_ok and v <= 0:
+                raise ConfigError(f"{where}: must be > 0, got {v!r}")
+        for name in ("gemm_efficiency", "hbm_max_utilization", "l2_effective_fraction",
+                     "link_bulk_efficiency", "link_store_efficiency",
+                     "mca_leak", "mca_starvation_share"):
+            v = getattr(self, name)
+            if v > 1:
+                raise ConfigError(f"system.{name}: must be <= 1, got {v!r}")
+        if self.interference < 1 or self.mca_interference < 1:
+            raise ConfigError("system.interference: must be >= 1, got "
+                              f"{min(self.interference, self.mca_interference)!r}")
+        if self.comm_cus >= self.n_cu:
+            raise ConfigError(f"system.comm_cus: must be < n_cu ({self.n_cu}), got {self.comm_cus}")
+        return self
+
+    def with_(self, **kw) -> "SystemConfig":
+        return replace(self, **kw).validate()
+
+
+_FIELD_TYPES = {f.name: f.type for f in fields(SystemConfig)}
+
+
+def system_from_dict(d: dict, base: SystemConfig | None = None) -> SystemConfig:
+    """Build a validated :class:`SystemConfig` from a mapping (``[system]`` table of a TOML)."""
+    base = base or SystemConfig()
+    kw = {}
+    for k, v in d.items():
+        if k in ("base",):
+            continue
+        if k not in _FIELD_TYPES:
+            raise ConfigError(f"system.{k}: unknown field (known: {', '.join(sorted(_FIELD_TYPES))})")
+        t = _FIELD_TYPES[k]
+        if t in ("int", int):
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise ConfigError(f"system.{k}: must be an integer, got {v!r}")
+        elif t in ("float", float):
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise ConfigError(f"system.{k}: must be a number, got {v!r}")
+            v = float(v)
+        elif t in ("str", str) and not isinstance(v, str):
+            raise ConfigError(f"system.{k}: must be a string, got {v!r}")
+        kw[k] = v
+    return replace(base, **kw).validate()
+
+
+def load_system_toml(path: str | Path, builtins: dict | None = None) -> SystemConfig:
+    """Load a system from a TOML file with a ``[system]`` table.
+
+    ``base = "t3-paper"`` inside the table starts from a built-in system.
+    """
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"system file {str(p)!r}: not found") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"system file {str(p)!r}: invalid TOML: {e}") from None
+    if "system" not in data or not isinstance(data["system"], dict):
+        raise ConfigError(f"system: missing [system] table in {str(p)!r}")
+    table = data["system"]
+    base = None
+    if "base" in table:
+        if not builtins or table["base"] not in builtins:
+            raise ConfigError(f"system.base: unknown built-in system {table['base']!r}")
+        base = builtins[table["base"]]
+    if "name" not in table:
+        table = dict(table, name=p.stem)
+    return system_from_dict(table, base)

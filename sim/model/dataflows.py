@@ -1,0 +1,405 @@
+"""Job graphs of each configuration, and :func:`simulate` / :func:`run_configs`.
+
+Vocabulary (shared with the RTL): the GEMM output is split into ``N`` *chunks* (one per device);
+a chunk is made of output *tiles* (``tile_m x tile_n``); the model moves *groups* of tiles.
+An *update* is a read-add-write done by NMC at the memory; a *store* is a plain write.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from .config import CONFIGS, SystemConfig
+from .engine import Engine, Job, Kernel
+
+__all__ = ["Result", "simulate", "run_configs", "gemm_costs", "DOMINO_SLICES"]
+
+DOMINO_SLICES = (1, 2, 4, 8)
+
+
+@dataclass
+class Result:
+    """Outcome of one configuration on one sublayer (per device; all devices are alike)."""
+    config: str
+    time_s: float
+    gemm_end_s: float
+    rs_end_s: float
+    dram_read_bytes: float
+    dram_write_bytes: float
+    nmc_bytes: float
+    link_bytes: float
+    ag_read_bytes: float = 0.0
+    ag_write_bytes: float = 0.0
+    tracker_peak_tiles: float = 0.0
+    slices: int = 0
+    events: int = 0
+    stats: dict = field(default_factory=dict)
+    trace: list = field(default_factory=list)
+
+    @property
+    def time_us(self) -> float:
+        return self.time_s * 1e6
+
+    @property
+    def dram_bytes_gemm_rs(self) -> float:
+        """DRAM bytes read + written by the GEMM and the reduce-scatter (AG excluded)."""
+        return (self.dram_read_bytes - self.ag_read_bytes
+                + self.dram_write_bytes - self.ag_write_bytes)
+
+    def to_json(self) -> dict:
+        d = {"time_us": self.time_us, "dram_read_bytes": self.dram_read_bytes,
+             "dram_write_bytes": self.dram_write_bytes, "link_bytes": self.link_bytes,
+             "nmc_bytes": self.nmc_bytes, "dram_bytes_gemm_rs": self.dram_bytes_gemm_rs,
+             "gemm_us": self.gemm_end_s * 1e6, "rs_end_us": self.rs_end_s * 1e6}
+        if self.config.startswith("t3"):
+            d["tracker_peak_tiles"] = self.tracker_peak_tiles
+        if self.config == "domino":
+            d["slices"] = self.slices
+        return d
+
+
+# --------------------------------------------------------------------------------------------
+def gemm_costs(sysc: SystemConfig, m: int, n: int, k: int) -> dict:
+    """Totals of one GEMM kernel ``[m x k] @ [k x n]``.
+
+    ``cu_s``: CU-seconds of math (``flops / (per-CU peak x efficiency)``) times the wave
+    quantisation factor ``ceil(waves) / waves`` with ``waves = tiles / n_cu``.
+    ``stall_s``: memory-stall seconds at an idle memory = ``gemm_stall_fraction x`` math time on
+    all CUs. ``reads``: DRAM bytes read, ``max(compulsory, 2 m n k / sqrt(S))`` elements with S
+    the L2 elements usable for blocking (the classic I/O bound of a blocked matrix product).
+    """
+    b = sysc.bytes_per_element
+    tiles = math.ceil(m / sysc.tile_m) * math.ceil(n / sysc.tile_n)
+    waves = tiles / sysc.n_cu
+    quant = math.ceil(waves) / waves
+    flops = 2.0 * m * n * k
+    cu_s = flops / sysc.cu_flops * quant
+    s_elems = sysc.l2_mb * 2**20 * sysc.l2_effective_fraction / b
+    reads = max((m * k + k * n) * b, 2.0 * m * n * k / math.sqrt(s_elems) * b)
+    return {"tiles": tiles, "cu_s": cu_s, "stall_s": sysc.gemm_stall_fraction * cu_s / sysc.n_cu,
+            "reads": reads, "writes": m * n * b, "flops": flops, "quant": quant}
+
+
+def _groups_per_chunk(sysc: SystemConfig, tiles_per_chunk: float) -> int:
+    return max(2, min(12, math.ceil(tiles_per_chunk / (sysc.n_cu / 4))))
+
+
+class _Builder:
+    def __init__(self, sysc: SystemConfig, ndev: int, m: int, n: int, k: int, policy: str,
+                 record: bool):
+        self.sys = sysc
+        self.N = ndev
+        self.m, self.n, self.k = m, n, k
+        self.e = Engine(sysc, policy, record)
+        self.launch = sysc.launch_overhead_us * 1e-6
+        self.lat = sysc.link_latency_s
+        self.comm_rate = sysc.comm_gbps_per_cu * 1e9
+
+    # GEMM of m rows, split into N chunks x g groups; returns {(chunk_step, group): job}
+    def gemm(self, m: int, g: int, kind, after: Job | None = None, tag="gemm") -> dict:
+        c = gemm_costs(self.sys, m, self.n, self.k)
+        nj = self.N * g
+        out = {}
+        first = True
+        for s in range(1, self.N + 1):
+            for i in range(g):
+                gb = c["writes"] / nj
+                rd = c["reads"] / nj
+                j = Job(f"{tag}[{s},{i}]", "gemm", "compute", cu_s=c["cu_s"] / nj,
+                        stall_s=c["stall_s"] / nj, dram_c=rd, rd=rd, tag=(tag, s, i))
+                kind(j, s, gb)
+                if first:
+                    if after is not None:
+                        j.after(after, self.launch)
+                    else:
+                        j.ready = self.launch
+                    first = False
+                out[(s, i)] = self.e.add(j)
+        return out
+
+    def ring_rs_kernel(self, chunk_bytes: float, g: int, after: Job, tag="rs") -> list[Job]:
+        """NCCL-style ring reduce-scatter kernel on ``comm_cus`` CUs.
+
+        Step 1 sends the local partial of one chunk; steps 2..N-1 read the received partial and
+        the local one, add, send the sum (written into the neighbour's buffer); the last step
+        adds and writes the result locally. Returns the final jobs.
+        """
+        ker = Kernel(tag, self.sys.comm_cus)
+        gb = chunk_bytes / g
+        cu = gb / self.comm_rate
+        prev = {}
+        finals = []
+        for s in range(1, self.N):
+            for i in range(g):
+                nrd = 1 if s == 1 else 2
+                j = Job(f"{tag}[{s},{i}]", "link", "comm", cu_s=cu, dram_m=(nrd + 1) * gb,
+                        link_bytes=gb / self.sys.link_bulk_efficiency, link_payload=gb,
+                        rd=nrd * gb, wr=gb, kernel=ker, tag=(tag, s, i))
+                if s == 1:
+                    j.after(after, self.launch)
+                else:
+                    j.after(prev[(s - 1, i)], self.lat)
+                prev[(s, i)] = self.e.add(j)
+        for i in range(g):
+            j = Job(f"{tag}[{self.N},{i}]", "local", "comm", cu_s=cu, dram_m=3 * gb, rd=2 * gb,
+                    wr=gb, kernel=ker, tag=(tag, self.N, i))
+            j.after(prev[(self.N - 1, i)], self.lat)
+            finals.append(self.e.add(j))
+        return finals
+
+    def ring_rs_nmc(self, chunk_bytes: float, g: int, after: Job | None, tag="rs") -> list[Job]:
+        """DMA ring reduce-scatter with NMC updates and no GEMM (Ideal-RS+NMC's RS)."""
+        gb = chunk_bytes / g
+        nmc = self.sys.nmc_cost
+        prev = {}
+        finals = []
+        for s in range(1, self.N):
+            for i in range(g):
+                j = Job(f"{tag}[{s},{i}]", "link", "comm", dram_m=(1 + nmc) * gb,
+                        link_bytes=gb / self.sys.link_bulk_efficiency, link_payload=gb,
+                        rd=gb, wr=gb, nmc=gb, tag=(tag, s, i))
+                if s == 1:
+                    if after is not None:
+                        j.after(after, self.launch)
+                    else:
+                        j.ready = self.launch
+                else:
+                    j.after(prev[(s - 1, i)], self.lat)
+                prev[(s, i)] = self.e.add(j)
+        for i in range(g):
+            j = Job(f"{tag}[{self.N},{i}]", "sync", tag=(tag, self.N, i))
+            j.after(prev[(self.N - 1, i)], self.lat)
+            finals.append(self.e.add(j))
+        return finals
+
+    def ring_ag_kernel(self, chunk_bytes: float, g: int, after: list[Job], tag="ag") -> Job:
+        """Ring all-gather kernel: N-1 steps of read + send (+ receive write)."""
+        ker = Kernel(tag, self.sys.comm_cus)
+        gb = chunk_bytes / g
+        cu = gb / self.comm_rate
+        barrier = self.e.add(Job("rs-done", "sync", tag=("sync",)))
+        for a in after:
+            barrier.after(a)
+        prev = {}
+        for s in range(1, self.N):
+            for i in range(g):
+                j = Job(f"{tag}[{s},{i}]", "link", "comm", cu_s=cu, dram_m=2 * gb,
+                        link_bytes=gb / self.sys.link_bulk_efficiency, link_payload=gb,
+                        rd=gb, wr=gb, kernel=ker, tag=(tag, s, i))
+                if s == 1:
+                    j.after(barrier, self.launch)
+                else:
+                    j.after(prev[(s - 1, i)], self.lat)
+                prev[(s, i)] = self.e.add(j)
+        end = self.e.add(Job("ag-done", "sync", tag=("sync",)))
+        for i in range(g):
+            end.after(prev[(self.N - 1, i)], self.lat)
+        return end
+
+
+def _sync(e: Engine, name: str, deps) -> Job:
+    j = e.add(Job(name, "sync", tag=("sync",)))
+    for d in deps:
+        j.after(d)
+    return j
+
+
+def _finish(cfg: str, b: _Builder, gemm_last: Job, rs_done: Job, end: Job, slices=0,
+            tracker_peak=0.0) -> Result:
+    e = b.e
+    t = e.run()
+    ag_rd = ag_wr = rs_rd = 0.0
+    for lst in e.streams.values():
+        for j in lst:
+            tag = str(j.tag[0]) if j.tag else ""
+            if tag.startswith("ag"):
+                ag_rd += j.rd
+                ag_wr += j.wr
+            elif tag.startswith("rs") or tag == "dma":
+                rs_rd += j.rd
+    stats = {"events": e.events, "cu_gemm_busy_cu_s": e.cu.busy_cu_s,
+             "cu_comm_cu_s": e.cu.comm_cu_s, "hbm_busy_byte_s": e.mem.busy_byte_s,
+             "link_busy_s": e.link.busy_s, "tracker_fires_tiles": e.tracker.fires,
+             "rs_read_bytes": rs_rd}
+    return Result(cfg, t, gemm_last.t_end, rs_done.t_end, e.mem.rd, e.mem.wr, e.mem.nmc,
+                  e.link.bytes, ag_rd, ag_wr, tracker_peak, slices, e.events, stats,
+                  list(e.trace))
+
+
+def _run_sequential(sysc, sub, record):
+    b = _Builder(sysc, sub.tp, sub.m, sub.n, sub.k, "fr-fcfs", record)
+    out_b = sub.m * sub.n * sysc.bytes_per_element
+    g = _groups_per_chunk(sysc, gemm_costs(sysc, sub.m, sub.n, sub.k)["tiles"] / sub.tp)
+
+    def store(j, s, gb):
+        j.dram_c += gb
+        j.wr = gb
+    gj = b.gemm(sub.m, g, store)
+    glast = _sync(b.e, "gemm-done", gj.values())
+    finals = b.ring_rs_kernel(out_b / sub.tp, g, glast)
+    rs_done = _sync(b.e, "rs-done0", finals)
+    end = b.ring_ag_kernel(out_b / sub.tp, g, [rs_done])
+    return _finish("sequential", b, glast, rs_done, end)
+
+
+def _run_domino(sysc, sub, slices, record):
+    """Domino-style slicing: the tokens are split into ``slices`` micro-slices; the all-reduce
+    (ring RS kernel, then ring AG kernel, both on ``comm_cus`` CUs) of slice i runs while slice
+    i+1's GEMM computes, sharing CUs and HBM (FR-FCFS). The last slice's all-reduce is exposed."""
+    b = _Builder(sysc, sub.tp, sub.m, sub.n, sub.k, "fr-fcfs", record)
+    b_el = sysc.bytes_per_element
+    rows = [sub.m // slices + (1 if i < sub.m % slices else 0) for i in range(slices)]
+    prev_last = None
+    g_all = []
+    rs_all = []
+    ends = []
+
+    def store(j, s, gb):
+        j.dram_c += gb
+        j.wr = gb
+    for si, r in enumerate(rows):
+        g = _groups_per_chunk(sysc, gemm_costs(sysc, r, sub.n, sub.k)["tiles"] / sub.tp)
+        gj = b.gemm(r, g, store, after=prev_last, tag=f"gemm{si}")
+        prev_last = _sync(b.e, f"gemm{si}-done", gj.values())
+        g_all.append(prev_last)
+        chunk = r * sub.n * b_el / sub.tp
+        fin = b.ring_rs_kernel(chunk, g, prev_last, tag=f"rs{si}")
+        rs_done = _sync(b.e, f"rs{si}-done", fin)
+        rs_all.append(rs_done)
+        ends.append(b.ring_ag_kernel(chunk, g, [rs_done], tag=f"ag{si}"))
+    end = _sync(b.e, "all-done", ends)
+    rs_last = _sync(b.e, "rs-done0", rs_all)
+    return _finish("domino", b, g_all[-1], rs_last, end, slices=slices)
+
+
+def _run_t3(sysc, sub, policy, cfg, record):
+    """T3's fused GEMM + ring RS (see T3-DESIGN.md, section 1) on one device of the ring."""
+    b = _Builder(sysc, sub.tp, sub.m, sub.n, sub.k, policy, record)
+    N = sub.tp
+    nmc = sysc.nmc_cost
+    c = gemm_costs(sysc, sub.m, sub.n, sub.k)
+    g = _groups_per_chunk(sysc, c["tiles"] / N)
+    tiles_grp = c["tiles"] / (N * g)
+
+    def t3_store(j, s, gb):
+        if s == 1:     # remote updates straight into the neighbour's memory (via the link)
+            j.link_bytes = gb / sysc.link_store_efficiency
+            j.link_payload = gb
+            j.dram_m = nmc * gb
+        else:          # local updates
+            j.dram_c += nmc * gb
+        j.wr = gb
+        j.nmc = gb
+    gj = b.gemm(sub.m, g, t3_store)
+    glast = _sync(b.e, "gemm-done", gj.values())
+    sender = {(1, i): gj[(1, i)] for i in range(g)}
+    gb = c["writes"] / (N * g)
+    finals = []
+    pairs = []       # (local contribution job, incoming sender job) per tracked group
+    for s in range(2, N + 1):
+        for i in range(g):
+            if s < N:
+                j = Job(f"dma[{s},{i}]", "link", "comm", dram_m=(1 + nmc) * gb,
+                        link_bytes=gb / sysc.link_bulk_efficiency, link_payload=gb,
+                        rd=gb, wr=gb, nmc=gb, tag=("dma", s, i))
+            else:
+                j = Job(f"final[{s},{i}]", "sync", tag=("final", s, i))
+            j.after(gj[(s, i)])                       # local contribution stored
+            j.after(sender[(s - 1, i)], b.lat)        # neighbour's contribution arrived
+            b.e.add(j)
+            if s < N:
+                sender[(s, i)] = j
+                pairs.append((gj[(s, i)], sender[(s - 1, i)]))
+            else:
+                finals.append(j)
+    rs_done = _sync(b.e, "rs-done0", finals)
+    end = b.ring_ag_kernel(c["writes"] / N, g, [rs_done])
+    res = _finish(cfg, b, glast, rs_done, end)
+    # tracker occupancy: a group's tiles hold entries from first to second contribution
+    evs = []
+    for local, snd in pairs:
+        t1, t2 = local.t_end, snd.t_end + b.lat
+        evs.append((min(t1, t2), 1))
+        evs.append((max(t1, t2), -1))
+    evs.sort(key=lambda x: (x[0], x[1]))
+    occ = peak = 0
+    for _, d in evs:
+        occ += d
+        peak = max(peak, occ)
+    b.e.tracker.peak = peak * tiles_grp
+    b.e.tracker.fires = len(pairs) * tiles_grp
+    res.tracker_peak_tiles = peak * tiles_grp
+    res.stats["tracker_fires_tiles"] = len(pairs) * tiles_grp
+    res.stats["tracker_overflow"] = bool(peak * tiles_grp > sysc.tracker_entries)
+    return res
+
+
+def _run_rs_nmc_alone(sysc, sub):
+    b = _Builder(sysc, sub.tp, sub.m, sub.n, sub.k, "fr-fcfs", False)
+    out_b = sub.m * sub.n * sysc.bytes_per_element
+    g = _groups_per_chunk(sysc, gemm_costs(sysc, sub.m, sub.n, sub.k)["tiles"] / sub.tp)
+    finals = b.ring_rs_nmc(out_b / sub.tp, g, None)
+    rs_done = _sync(b.e, "rs-done0", finals)
+    t = b.e.run()
+    return rs_done.t_end, b.e.mem.rd, b.e.mem.wr, b.e.mem.nmc
+
+
+def simulate(sysc: SystemConfig, sub, config: str, slices: int | None = None,
+             record: bool = False, _seq: Result | None = None) -> Result:
+    """Simulate one configuration of one sublayer (see :data:`CONFIGS`)."""
+    if config not in CONFIGS:
+        raise ValueError(f"config: unknown configuration {config!r} (known: {', '.join(CONFIGS)})")
+    if config == "sequential":
+        return _run_sequential(sysc, sub, record)
+    if config == "domino":
+        if slices is None:
+            best = None
+            for s in DOMINO_SLICES:
+                if s > sub.m:
+                    break
+                r = _run_domino(sysc, sub, s, record)
+                if best is None or r.time_s < best.time_s:
+                    best = r
+            return best
+        if not isinstance(slices, int) or slices < 1 or slices > sub.m:
+            raise ValueError(f"slices: must be an integer in 1..{sub.m}, got {slices!r}")
+        return _run_domino(sysc, sub, slices, record)
+    if config == "t3":
+        return _run_t3(sysc, sub, "fr-fcfs", "t3", record)
+    if config == "t3-mca":
+        return _run_t3(sysc, sub, "t3-mca", "t3-mca", record)
+    seq = _seq or _run_sequential(sysc, sub, False)
+    g_t = seq.gemm_end_s
+    rs_t = seq.rs_end_s - seq.gemm_end_s
+    ag_t = seq.time_s - seq.rs_end_s
+    if config == "ideal":
+        return Result("ideal", max(g_t, rs_t) + ag_t, g_t, max(g_t, rs_t), seq.dram_read_bytes,
+                      seq.dram_write_bytes, seq.nmc_bytes, seq.link_bytes, seq.ag_read_bytes,
+                      seq.ag_write_bytes)
+    # ideal-rs-nmc: the GEMM alone and an NMC ring RS alone, perfectly overlapped
+    rs_t2, rd, wr, nm = _run_rs_nmc_alone(sysc, sub)
+    # GEMM bytes of the sequential run, minus the GEMM's own writes which become updates
+    g_rd = seq.dram_read_bytes - seq.ag_read_bytes - _rs_kernel_bytes(sub, sysc)[0]
+    g_wr = seq.dram_write_bytes - seq.ag_write_bytes - _rs_kernel_bytes(sub, sysc)[1]
+    return Result("ideal-rs-nmc", max(g_t, rs_t2) + ag_t, g_t, max(g_t, rs_t2),
+                  g_rd + rd + seq.ag_read_bytes, g_wr + wr + seq.ag_write_bytes, nm,
+                  seq.link_bytes, seq.ag_read_bytes, seq.ag_write_bytes)
+
+
+def _rs_kernel_bytes(sub, sysc) -> tuple[float, float]:
+    """DRAM bytes (read, written) of the NCCL-style RS kernel: reads 2N-1 chunks, writes N."""
+    ch = sub.m * sub.n * sysc.bytes_per_element / sub.tp
+    return (2 * sub.tp - 1) * ch, sub.tp * ch
+
+
+def run_configs(sysc: SystemConfig, sub, configs=CONFIGS, slices: int | None = None,
+                record: bool = False) -> dict[str, Result]:
+    """All requested configurations of one sublayer; the sequential run is shared."""
+    seq = _run_sequential(sysc, sub, record)
+    out = {}
+    for cfg in configs:
+        if cfg == "sequential":
+            out[cfg] = seq
+        else:
+            out[cfg] = simulate(sysc, sub, cfg, slices=slices, record=record, _seq=seq)
+    return out

@@ -1,0 +1,446 @@
+"""Fluid discrete-event engine: cycle-approximate, tile-level (tile groups).
+
+Level of detail
+---------------
+*Cycle-approximate, tile-level.* Work is a graph of **jobs** (a group of GEMM output tiles, a DMA
+transfer of a group of tiles, a ring step of a reduction kernel). Jobs belong to in-order
+**streams** (``gemm``, ``link``, ``local``); the head of each stream runs once its dependencies
+have arrived. Running jobs share the device's resources *analytically* (fluid rates, recomputed at
+every event): compute units (:class:`ComputeUnits`), the memory controller with its arbitration
+policy (:class:`MemoryController`) and the ring link (:class:`Link`). Memory requests are not
+simulated one by one; their queueing delay enters through an M/D/1 latency factor.
+
+Ring symmetry: every device of the ring runs the same schedule, shifted by one chunk, so the
+engine simulates one representative device. What the upstream neighbour sends us at time *t* is
+what we send downstream at *t*; an arrival is our own matching send's completion plus the link
+latency, and the receive-side memory traffic of a send is charged to our own memory.
+
+Determinism: events are ordered by ``(time, priority, sequence)``; no randomness, no dict/set
+iteration over unordered keys.
+"""
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass, field
+
+from .config import SystemConfig
+
+__all__ = ["Job", "Kernel", "Engine", "ComputeUnits", "MemoryController", "Link", "Tracker",
+           "queue_factor"]
+
+_EPS = 1e-12
+
+
+def queue_factor(rho: float) -> float:
+    """Mean memory latency relative to an idle memory: M/D/1, ``1 + rho / (2 (1 - rho))``.
+
+    ``rho`` is capped at 0.95 (a bounded queue cannot grow without limit).
+    """
+    rho = min(max(rho, 0.0), 0.95)
+    return 1.0 + rho / (2.0 * (1.0 - rho))
+
+
+@dataclass(eq=False)
+class Kernel:
+    """A GPU kernel that occupies ``cus`` compute units from its first job's start to its last
+    job's end (a persistent communication kernel)."""
+    name: str
+    cus: int
+    jobs_left: int = 0
+    started: bool = False
+    done: bool = False
+    t_start: float = math.nan
+    t_end: float = math.nan
+
+
+@dataclass(eq=False)
+class Job:
+    """A unit of work.
+
+    Attributes
+    ----------
+    cls : "compute" | "comm"
+        request class at the memory controller.
+    cu_s : float
+        work in CU-seconds (time on one CU); 0 for DMA/NMC work.
+    stall_s : float
+        memory-stall seconds at an idle memory (scaled by :func:`queue_factor`).
+    dram_c, dram_m : float
+        memory bank bytes of the compute / communication class (NMC updates weighted by
+        ``nmc_cost``).
+    link_bytes : float
+        bytes occupied on the outgoing link (payload / packet efficiency).
+    link_payload : float
+        data bytes carried (accounting).
+    rd, wr, nmc : float
+        accounting: bytes read by the GPU/DMA, bytes written into memory (local or received),
+        bytes read-add-written by NMC inside the memory.
+    """
+    name: str
+    stream: str
+    cls: str = "compute"
+    cu_s: float = 0.0
+    stall_s: float = 0.0
+    dram_c: float = 0.0
+    dram_m: float = 0.0
+    link_bytes: float = 0.0
+    link_payload: float = 0.0
+    rd: float = 0.0
+    wr: float = 0.0
+    nmc: float = 0.0
+    kernel: Kernel | None = None
+    tag: tuple = ()
+    # runtime
+    deps: int = 0
+    ready: float = 0.0
+    dependents: list = field(default_factory=list)
+    remaining: float = 1.0
+    started: bool = False
+    done: bool = False
+    t_start: float = math.nan
+    t_end: float = math.nan
+    on_done: list = field(default_factory=list)
+
+    def after(self, other: "Job", delay: float = 0.0) -> "Job":
+        """Make this job depend on ``other``'s completion plus ``delay`` seconds."""
+        other.dependents.append((self, delay))
+        self.deps += 1
+        return self
+
+
+class ComputeUnits:
+    """Compute units of one device: persistent comm kernels reserve CUs; the GEMM gets the rest.
+
+    Counters: ``busy_cu_s`` (CU-seconds allocated to GEMM), ``comm_cu_s`` (to comm kernels).
+    """
+
+    def __init__(self, n: int):
+        self.n = n
+        self.fixed_reserved = 0          # CUs taken away from this device (calibration runs)
+        self.busy_cu_s = 0.0
+        self.comm_cu_s = 0.0
+
+    def split(self, kernels) -> tuple[int, int]:
+        reserved = sum(k.cus for k in kernels)
+        return max(self.n - reserved - self.fixed_reserved, 1), reserved
+
+
+class Link:
+    """Outgoing ring link: bandwidth ``bps`` one way, ``latency_s`` per hop.
+
+    Counter: ``bytes`` sent; ``busy_s`` time the link carried data.
+    """
+
+    def __init__(self, bps: float, latency_s: float):
+        self.bps = bps
+        self.latency_s = latency_s
+        self.bytes = 0.0
+        self.busy_s = 0.0
+
+    def arrival(self, t_sent: float) -> float:
+        return t_sent + self.latency_s
+
+
+class MemoryController:
+    """HBM behind one memory controller, with an arbitration ``policy``.
+
+    ``allocate`` gets the demanded bandwidth of each class at the jobs' tentative rates and
+    returns per-class scale factors and the utilisation that *compute* requests see.
+
+    Policies
+    --------
+    fr-fcfs
+        both classes served in arrival order; when mixed, a communication byte costs
+        ``interference`` bytes of bandwidth (row-buffer conflicts, read/write turnarounds);
+        over-subscription slows both classes alike; compute sees the full utilisation.
+    compute-first
+        compute served first; communication gets the leftover (still with interference);
+        compute sees its own traffic plus half of the communication's.
+    t3-mca
+        compute served first; communication is issued only while the queue is shallow, so it
+        costs ``mca_interference`` and compute sees only ``mca_leak`` of its queueing; a
+        starvation limit guarantees it ``mca_starvation_share`` of the bandwidth.
+
+    Counters: ``rd``, ``wr``, ``nmc`` bytes; ``busy_byte_s`` (integral of used bandwidth).
+    """
+
+    def __init__(self, sysc: SystemConfig, policy: str):
+        if policy not in ("fr-fcfs", "compute-first", "t3-mca"):
+            raise ValueError(f"policy: unknown arbitration policy {policy!r}")
+        self.B = sysc.hbm_bps
+        self.Beff = sysc.hbm_bps * sysc.hbm_max_utilization
+        self.policy = policy
+        self.k = sysc.interference
+        self.k_mca = sysc.mca_interference
+        self.leak = sysc.mca_leak
+        self.floor = sysc.mca_starvation_share
+        self.rd = self.wr = self.nmc = 0.0
+        self.busy_byte_s = 0.0
+
+    def allocate(self, dc: float, dm: float) -> tuple[float, float, float, float]:
+        """Return ``(scale_compute, scale_comm, rho_seen_by_compute, used_bandwidth)``."""
+        mixed = dc > 0 and dm > 0
+        if self.policy == "fr-fcfs":
+            k = self.k if mixed else 1.0
+            cost = dc + k * dm
+            f = min(1.0, self.Beff / cost) if cost > 0 else 1.0
+            used = min(cost, self.Beff)
+            return f, f, used / self.B, used
+        if self.policy == "compute-first":
+            k = self.k if mixed else 1.0
+            dc2 = min(dc, self.Beff)
+            dm2 = min(dm, (self.Beff - dc2) / k)
+            used = dc2 + k * dm2
+            return ((dc2 / dc) if dc > 0 else 1.0, (dm2 / dm) if dm > 0 else 1.0,
+                    (dc2 + 0.5 * k * dm2) / self.B, used)
+        # t3-mca
+        k = self.k_mca if mixed else 1.0
+        dm_floor = min(dm, self.floor * self.Beff / k)
+        dc2 = min(dc, self.Beff - k * dm_floor)
+        dm2 = min(dm, max(dm_floor, (self.Beff - dc2) / k))
+        used = dc2 + k * dm2
+        return ((dc2 / dc) if dc > 0 else 1.0, (dm2 / dm) if dm > 0 else 1.0,
+                (dc2 + self.leak * k * dm2) / self.B, used)
+
+
+class Tracker:
+    """T3 tracker occupancy: a tile holds an entry from its first to its last contribution.
+
+    The model tracks tile *groups*, so the counters are in tiles. Counters: ``fires`` (tiles whose
+    DMA was triggered), ``peak`` (max entries in use), ``overflow`` (peak > entries).
+    """
+
+    def __init__(self, entries: int):
+        self.entries = entries
+        self.used = 0.0
+        self.peak = 0.0
+        self.fires = 0.0
+
+    def contribution(self, tiles: float, first: bool) -> None:
+        if first:
+            self.used += tiles
+            self.peak = max(self.peak, self.used)
+        else:
+            self.used -= tiles
+            self.fires += tiles
+
+    @property
+    def overflow(self) -> bool:
+        return self.peak > self.entries + 1e-9
+
+    def line_trace(self) -> str:
+        return f"trk {self.used:6.0f}/{self.entries}"
+
+
+class Engine:
+    """Runs a job graph on one device. See the module docstring."""
+
+    STREAMS = ("gemm", "link", "local")
+
+    def __init__(self, sysc: SystemConfig, policy: str = "fr-fcfs", record: bool = False):
+        self.sys = sysc
+        self.cu = ComputeUnits(sysc.n_cu)
+        self.mem = MemoryController(sysc, policy)
+        self.link = Link(sysc.link_bps, sysc.link_latency_s)
+        self.tracker = Tracker(sysc.tracker_entries)
+        self.streams: dict[str, list[Job]] = {s: [] for s in self.STREAMS}
+        self.heads: dict[str, int] = {s: 0 for s in self.STREAMS}
+        self.kernels: list[Kernel] = []
+        self.syncs: list[Job] = []     # markers outside the in-order streams
+        self.n_sync_done = 0
+        self.now = 0.0
+        self.events = 0
+        self.record = record
+        self.trace: list[tuple] = []   # (t0, t1, gemm_cus, comm_cus, dram_used_frac, link_frac)
+        self._seq = 0
+        self._wake: list = []          # heap of (time, priority, seq)
+
+    # graph construction ---------------------------------------------------------------------
+    def add(self, job: Job) -> Job:
+        if job.stream == "sync":
+            self.syncs.append(job)
+            return job
+        if job.stream not in self.streams:
+            raise ValueError(f"stream: unknown stream {job.stream!r}")
+        self.streams[job.stream].append(job)
+        if job.kernel is not None:
+            job.kernel.jobs_left += 1
+            if job.kernel not in self.kernels:
+                self.kernels.append(job.kernel)
+        return job
+
+    # helpers ---------------------------------------------------------------------------------
+    def _push_wake(self, t: float, prio: int = 0) -> None:
+        self._seq += 1
+        heapq.heappush(self._wake, (t, prio, self._seq))
+
+    def _complete(self, job: Job) -> None:
+        job.done = True
+        job.remaining = 0.0
+        job.t_end = self.now
+        self.mem.rd += job.rd
+        self.mem.wr += job.wr
+        self.mem.nmc += job.nmc
+        self.link.bytes += job.link_payload
+        for cb in job.on_done:
+            cb(job, self)
+        for dep, delay in job.dependents:
+            dep.deps -= 1
+            dep.ready = max(dep.ready, self.now + delay)
+            if dep.deps == 0 and dep.ready > self.now:
+                self._push_wake(dep.ready)
+        if job.kernel is not None:
+            job.kernel.jobs_left -= 1
+            if job.kernel.jobs_left == 0:
+                job.kernel.done = True
+                job.kernel.t_end = self.now
+        if job.stream == "sync":
+            self.n_sync_done += 1
+        else:
+            self.heads[job.stream] += 1
+
+    def _start_heads(self) -> list[Job]:
+        active = []
+        progressed = True
+        while progressed:
+            progressed = False
+            for j in self.syncs:
+                if not j.done and j.deps == 0 and j.ready <= self.now + _EPS:
+                    j.started = True
+                    j.t_start = self.now
+                    self._complete(j)
+                    progressed = True
+            for s in self.STREAMS:
+                i = self.heads[s]
+                lst = self.streams[s]
+                if i >= len(lst):
+                    continue
+                j = lst[i]
+                if not j.started and j.deps == 0 and j.ready <= self.now + _EPS:
+                    j.started = True
+                    j.t_start = self.now
+                    if j.kernel is not None and not j.kernel.started:
+                        j.kernel.started = True
+                        j.kernel.t_start = self.now
+                    if (j.cu_s == 0 and j.dram_c == 0 and j.dram_m == 0
+                            and j.link_bytes == 0):
+                        self._complete(j)          # a pure synchronisation marker
+                        progressed = True
+        for s in self.STREAMS:
+            i = self.heads[s]
+            if i < len(self.streams[s]) and self.streams[s][i].started:
+                active.append(self.streams[s][i])
+        return active
+
+    def _rates(self, active: list[Job]) -> tuple[list[float], tuple]:
+        live = [k for k in self.kernels if k.started and not k.done]
+        n_gemm, n_comm = self.cu.split(live)
+        # the CU-bound part of each job's duration, and the GEMM's stall part (needs rho)
+        cu_time = []
+        for j in active:
+            if j.cu_s > 0:
+                n = j.kernel.cus if (j.cls == "comm" and j.kernel is not None) else n_gemm
+                cu_time.append(j.cu_s / n)
+            else:
+                cu_time.append(0.0)
+        rho = 0.0
+        rates = [0.0] * len(active)
+        used = 0.0
+        for _ in range(8):                      # fixed point: stall <-> utilisation
+            q = queue_factor(rho)
+            for idx, j in enumerate(active):
+                d = cu_time[idx] + j.stall_s * q
+                rates[idx] = 1.0 / d if d > 0 else math.inf
+            # link: share by demand
+            ld = sum(r * j.link_bytes for r, j in zip(rates, active)
+                     if j.link_bytes > 0 and math.isfinite(r))
+            if any(j.link_bytes > 0 and not math.isfinite(r) for r, j in zip(rates, active)):
+                ld = math.inf
+            if ld > self.link.bps:
+                users = [i for i, j in enumerate(active) if j.link_bytes > 0]
+                if math.isinf(ld):
+                    # unbounded DMA jobs: split the link equally among link users
+                    share = self.link.bps / len(users)
+                    for i in users:
+                        rates[i] = min(rates[i], share / active[i].link_bytes)
+                else:
+                    f = self.link.bps / ld
+                    for i in users:
+                        rates[i] *= f
+            # jobs still unbounded (DMA with no link): bounded by the whole memory
+            for i, j in enumerate(active):
+                if not math.isfinite(rates[i]):
+                    rates[i] = self.mem.Beff / max(j.dram_c + j.dram_m, _EPS)
+            dc = sum(r * j.dram_c for r, j in zip(rates, active))
+            dm = sum(r * j.dram_m for r, j in zip(rates, active))
+            fc, fm, rho_new, used = self.mem.allocate(dc, dm)
+            for i, j in enumerate(active):
+                f = 1.0
+                if j.dram_c > 0:
+                    f = min(f, fc)
+                if j.dram_m > 0:
+                    f = min(f, fm)
+                rates[i] *= f
+            if abs(rho_new - rho) < 1e-9:
+                break
+            rho = 0.5 * (rho + rho_new) if _ > 3 else rho_new
+        link_used = sum(r * j.link_bytes for r, j in zip(rates, active))
+        return rates, (n_gemm, n_comm, used, link_used)
+
+    def run(self) -> float:
+        """Run to completion; return the end time in seconds."""
+        total = sum(len(v) for v in self.streams.values()) + len(self.syncs)
+        for lst in list(self.streams.values()) + [self.syncs]:
+            for j in lst:
+                if j.deps == 0 and j.ready > self.now:
+                    self._push_wake(j.ready)
+        while True:
+            active = self._start_heads()
+            finished = sum(self.heads.values()) + self.n_sync_done
+            if finished >= total:
+                break
+            if not active:
+                # advance to the next wake-up time
+                while self._wake and self._wake[0][0] <= self.now + _EPS:
+                    heapq.heappop(self._wake)
+                if not self._wake:
+                    raise RuntimeError("deadlock: no runnable job and no pending arrival "
+                                       f"({self.line_trace()})")
+                self.now = heapq.heappop(self._wake)[0]
+                continue
+            self.events += 1
+            rates, (n_gemm, n_comm, used, link_used) = self._rates(active)
+            dt = min(j.remaining / r for j, r in zip(active, rates))
+            while self._wake and self._wake[0][0] <= self.now + _EPS:
+                heapq.heappop(self._wake)
+            if self._wake:
+                dt = min(dt, self._wake[0][0] - self.now)
+            dt = max(dt, 0.0)
+            # statistics
+            gemm_active = any(j.stream == "gemm" for j in active)
+            self.cu.busy_cu_s += dt * (n_gemm if gemm_active else 0)
+            self.cu.comm_cu_s += dt * n_comm
+            self.mem.busy_byte_s += dt * used
+            self.link.busy_s += dt * min(1.0, link_used / self.link.bps)
+            if self.record and dt > 0:
+                self.trace.append((self.now, self.now + dt, n_gemm if gemm_active else 0,
+                                   n_comm, used / self.mem.B, link_used / self.link.bps))
+            self.now += dt
+            for j, r in zip(active, rates):
+                j.remaining -= r * dt
+            for j in active:
+                if j.remaining <= 1e-9:
+                    self._complete(j)
+        return self.now
+
+    def line_trace(self) -> str:
+        """One-line state dump: time, stream heads, memory and tracker state."""
+        parts = [f"t={self.now * 1e6:10.3f}us"]
+        for s in self.STREAMS:
+            i = self.heads[s]
+            lst = self.streams[s]
+            parts.append(f"{s}:{lst[i].name if i < len(lst) else '-'}({i}/{len(lst)})")
+        parts.append(f"rd={self.mem.rd / 1e6:.1f}MB wr={self.mem.wr / 1e6:.1f}MB")
+        parts.append(self.tracker.line_trace())
+        return " | ".join(parts)
