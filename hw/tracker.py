@@ -50,11 +50,10 @@ class Tracker(wiring.Component):
         One observed write of ``beats`` beats on ``tile``. Counted against the tile if it is armed;
         otherwise counted in ``unarmed`` and flagged with ``err_unarmed``; it never fires.
     fire : Out(stream.Signature(params.fire_layout))
-        The id of a tile whose count reached its threshold, once per arming. ``fire.valid`` rises
-        three cycles after the edge that accepted the completing ``track`` transfer.
+        The id of a tile whose count reached its threshold, once per arming. ``fire.valid`` is high
+        from the third cycle after the cycle in which the completing ``track`` transfer happened.
     err_unarmed, err_collision, err_overshoot, err_bad_arm : Out(1)
-        One-cycle event pulses, three cycles after the edge that accepted the
-        offending transfer. ``err_overshoot``: a
+        One-cycle event pulses, in the third cycle after the offending transfer. ``err_overshoot``: a
         request took the count past the threshold (the tile still fires, once).
     tracked, fires, arms, unarmed : Out(32)
         Counters (wrapping): beats counted on armed tiles, fires, accepted arms, requests that hit

@@ -205,3 +205,24 @@ def test_random_traffic_against_reference(seed):
     assert log.fires == ref.fires
     assert log.errors == ref.errors
     assert len(ref.fires) > 10, "traffic too sparse to exercise fires"
+
+
+def test_fire_latency_is_three_cycles():
+    dut = Tracker(P)
+    seen = {}
+
+    async def tb(ctx):
+        await wait_ready(ctx, dut)
+        await stream_put(ctx, dut.arm, {"tile": 9, "threshold": 1})
+        await ctx.tick().repeat(3)
+        ctx.set(dut.fire.ready, 0)
+        ctx.set(dut.track.payload, track_payload(9))
+        ctx.set(dut.track.valid, 1)
+        await ctx.tick().until(dut.track.ready)     # transfer in cycle 0
+        ctx.set(dut.track.valid, 0)
+        for cycle in range(1, 6):
+            if ctx.get(dut.fire.valid) and "fire" not in seen:
+                seen["fire"] = cycle
+            await ctx.tick()
+    run_sim(dut, tb, name="tracker_latency")
+    assert seen["fire"] == 3

