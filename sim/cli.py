@@ -1,0 +1,229 @@
+"""Command line: ``python -m sim {run,paper,sweep}``."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+from .model.config import CONFIGS, ConfigError
+from .workloads import DEFAULT_TOKENS, MODELS, SUBLAYERS
+
+__all__ = ["main", "load_grid"]
+
+
+class CliError(ValueError):
+    pass
+
+
+def _positive_int(name, lo=1):
+    def conv(s):
+        try:
+            v = int(s)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"--{name}: must be an integer, got {s!r}") from None
+        if v < lo:
+            raise argparse.ArgumentTypeError(f"--{name}: must be >= {lo}, got {v}")
+        return v
+    return conv
+
+
+def _configs(s: str) -> tuple:
+    items = tuple(x.strip() for x in s.split(",") if x.strip())
+    for x in items:
+        if x not in CONFIGS:
+            raise argparse.ArgumentTypeError(
+                f"--configs: unknown configuration {x!r} (known: {', '.join(CONFIGS)})")
+    return items
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m sim", description=(
+        "Cycle-approximate, tile-level system model of T3 (fused GEMM + reduce-scatter with "
+        "tracking/triggering, NMC and MCA) and Domino-style slicing."))
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    r = sub.add_parser("run", help="one sublayer, all configurations")
+    r.add_argument("--system", default="t3-paper", help="built-in name or path to a .toml")
+    r.add_argument("--model", default="t-nlg", choices=sorted(MODELS))
+    r.add_argument("--tp", type=_positive_int("tp", 2), default=8)
+    r.add_argument("--sublayer", default="fc2", choices=SUBLAYERS)
+    r.add_argument("--tokens", type=_positive_int("tokens"), default=DEFAULT_TOKENS)
+    r.add_argument("--configs", type=_configs, default=CONFIGS)
+    r.add_argument("--slices", type=_positive_int("slices"), default=None,
+                   help="Domino slice count (default: auto-tuned over 1, 2, 4, 8)")
+    r.add_argument("--json", action="store_true")
+
+    pp = sub.add_parser("paper", help="the paper's sweep; writes docs/results.md and plots")
+    pp.add_argument("--out", default="docs/results.md")
+    pp.add_argument("--img", default="docs/img")
+    pp.add_argument("--tokens", type=_positive_int("tokens"), default=DEFAULT_TOKENS)
+    pp.add_argument("--no-plots", action="store_true")
+
+    s = sub.add_parser("sweep", help="design-space sweep from a TOML grid")
+    s.add_argument("--grid", required=True)
+    s.add_argument("--scheduler", default=None, help="Dask distributed scheduler address")
+    s.add_argument("--workers", type=_positive_int("workers"), default=2)
+    s.add_argument("--out", default=None, help="write JSON lines here (default: stdout)")
+    return p
+
+
+# ---------------------------------------------------------------------------------------------
+def cmd_run(a) -> int:
+    from .model.dataflows import run_configs
+    from .systems import get_system
+    from .workloads import sublayer
+    sysc = get_system(a.system)
+    sub = sublayer(a.model, a.sublayer, a.tp, a.tokens)
+    configs = a.configs if "sequential" in a.configs else ("sequential",) + tuple(a.configs)
+    res = run_configs(sysc, sub, configs, slices=a.slices)
+    seq = res["sequential"].time_s
+    if a.json:
+        out = {"system": sysc.name, "model": a.model, "tp": a.tp, "sublayer": a.sublayer,
+               "tokens": a.tokens, "gemm": {"m": sub.m, "n": sub.n, "k": sub.k},
+               "results": {c: r.to_json() for c, r in res.items() if c in a.configs},
+               "speedup": {c: seq / r.time_s for c, r in res.items() if c in a.configs}}
+        print(json.dumps(out, indent=2, sort_keys=True))
+        return 0
+    print(f"{sysc.name}  {a.model}  TP{a.tp}  {a.sublayer}  tokens={a.tokens}  "
+          f"GEMM [{sub.m}x{sub.k}]@[{sub.k}x{sub.n}]")
+    print(f"{'config':<14}{'time_us':>11}{'speedup':>9}{'DRAM rd MB':>12}{'DRAM wr MB':>12}"
+          f"{'NMC MB':>9}{'link MB':>10}  notes")
+    for c, r in res.items():
+        if c not in a.configs:
+            continue
+        note = ""
+        if c == "domino":
+            note = f"S={r.slices}"
+        if c.startswith("t3"):
+            note = f"tracker peak {r.tracker_peak_tiles:.0f} tiles"
+        print(f"{c:<14}{r.time_us:>11.1f}{seq / r.time_s:>9.3f}{r.dram_read_bytes / 1e6:>12.1f}"
+              f"{r.dram_write_bytes / 1e6:>12.1f}{r.nmc_bytes / 1e6:>9.1f}"
+              f"{r.link_bytes / 1e6:>10.1f}  {note}")
+    return 0
+
+
+def cmd_paper(a) -> int:
+    from .model.report import write_paper_report
+    t0 = time.perf_counter()
+    summary = write_paper_report(Path(a.out), Path(a.img), tokens=a.tokens,
+                                 plots=not a.no_plots, show_progress=True)
+    dt = time.perf_counter() - t0
+    for cfg in ("t3", "t3-mca", "ideal", "ideal-rs-nmc", "domino"):
+        g, m = summary[cfg]
+        print(f"{cfg:<14} geomean {100 * (g - 1):5.1f}%  max {100 * (m - 1):5.1f}%")
+    g, m = summary["data_movement"]
+    print(f"data movement (t3-mca, GEMM+RS DRAM bytes) -{100 * g:.1f}% geomean, max -{100 * m:.1f}%")
+    print(f"wrote {a.out}" + ("" if a.no_plots else f" and {a.img}/*.png"))
+    print(f"python -m sim paper: {dt:.1f} s wall")
+    return 0
+
+
+_GRID_KEYS = {"systems": str, "models": str, "tp": int, "tokens": int, "sublayers": str,
+              "configs": str}
+
+
+def load_grid(path: str | Path) -> dict:
+    """Read and validate a sweep grid (``[grid]`` table; every key a non-empty list)."""
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise CliError(f"--grid: file {str(path)!r} not found") from None
+    except tomllib.TOMLDecodeError as e:
+        raise CliError(f"--grid: invalid TOML: {e}") from None
+    g = data.get("grid")
+    if not isinstance(g, dict):
+        raise CliError("grid: missing [grid] table")
+    out = {}
+    for k, v in g.items():
+        if k not in _GRID_KEYS:
+            raise CliError(f"grid.{k}: unknown key (known: {', '.join(_GRID_KEYS)})")
+        if not isinstance(v, list) or not v:
+            raise CliError(f"grid.{k}: must be a non-empty list, got {v!r}")
+        for x in v:
+            if not isinstance(x, _GRID_KEYS[k]) or isinstance(x, bool):
+                raise CliError(f"grid.{k}: entries must be {_GRID_KEYS[k].__name__}, got {x!r}")
+        out[k] = v
+    out.setdefault("systems", ["t3-paper"])
+    out.setdefault("tokens", [DEFAULT_TOKENS])
+    out.setdefault("sublayers", list(SUBLAYERS))
+    out.setdefault("configs", list(CONFIGS))
+    for k in ("models", "tp"):
+        if k not in out:
+            raise CliError(f"grid.{k}: required")
+    for m in out["models"]:
+        if m not in MODELS:
+            raise CliError(f"grid.models: unknown model {m!r}")
+    for s in out["sublayers"]:
+        if s not in SUBLAYERS:
+            raise CliError(f"grid.sublayers: unknown sublayer {s!r}")
+    for c in out["configs"]:
+        if c not in CONFIGS:
+            raise CliError(f"grid.configs: unknown configuration {c!r}")
+    for t in out["tp"]:
+        if t < 2:
+            raise CliError(f"grid.tp: must be >= 2, got {t}")
+    for t in out["tokens"]:
+        if t < 1:
+            raise CliError(f"grid.tokens: must be >= 1, got {t}")
+    from .systems import get_system
+    base = Path(path).parent
+    systems = []
+    for s in out["systems"]:
+        cand = s if not s.endswith(".toml") or Path(s).exists() else str(base / s)
+        get_system(cand)          # validate now, fail before any work
+        systems.append(cand)
+    out["systems"] = systems
+    return out
+
+
+def cmd_sweep(a) -> int:
+    from .model.experiments import progress, run_point
+    grid = load_grid(a.grid)
+    pts = [(s, m, tp, t, sl, tuple(grid["configs"])) for s in grid["systems"]
+           for m in grid["models"] for tp in grid["tp"] for t in grid["tokens"]
+           for sl in grid["sublayers"]]
+    t0 = time.perf_counter()
+    rows = []
+    if a.scheduler:
+        try:
+            from dask.distributed import Client
+        except ImportError:
+            print("error: --scheduler needs Dask: pip install 'dask[distributed]'",
+                  file=sys.stderr)
+            return 2
+        client = Client(a.scheduler)
+        futs = client.map(run_point, pts, pure=True)
+        for i, f in enumerate(futs):
+            rows.append(f.result())
+            progress(i + 1, len(pts), "dask")
+        client.close()
+    elif a.workers == 1 or len(pts) == 1:
+        for i, p in enumerate(pts):
+            rows.append(run_point(p))
+            progress(i + 1, len(pts), f"{p[1]} tp{p[2]} {p[4]}")
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+        with ProcessPoolExecutor(max_workers=a.workers) as ex:
+            for i, row in enumerate(ex.map(run_point, pts)):   # ordered: deterministic output
+                rows.append(row)
+                progress(i + 1, len(pts), f"{row['model']} tp{row['tp']} {row['sublayer']}")
+    text = "\n".join(json.dumps(r, sort_keys=True) for r in rows) + "\n"
+    if a.out:
+        Path(a.out).write_text(text)
+        print(f"wrote {len(rows)} points to {a.out} in {time.perf_counter() - t0:.1f} s")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def main(argv=None) -> int:
+    p = _parser()
+    a = p.parse_args(argv)
+    try:
+        return {"run": cmd_run, "paper": cmd_paper, "sweep": cmd_sweep}[a.cmd](a)
+    except (ConfigError, CliError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
