@@ -1,0 +1,82 @@
+"""A ring of N T3 units joined by link models, for simulating a whole fused GEMM + reduce-scatter."""
+
+from amaranth.hdl import Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from .link import LinkModel
+from .params import T3Params
+from .unit import T3Unit
+
+__all__ = ["T3Ring"]
+
+
+class T3Ring(wiring.Component):
+    """``devices`` T3 units in a unidirectional ring: unit ``i``'s ``link_tx`` feeds, through a
+    :class:`~hw.link.LinkModel`, unit ``(i + 1) % devices``'s ``link_rx``.
+
+    Parameters
+    ----------
+    params : T3Params
+    devices : int
+        Number of units (2 .. 2**params.dev_width). Default 4.
+    link_latency : int
+        Link latency in cycles. Default 8.
+    link_bw : (int, int)
+        Link bandwidth as (beats, per cycles). Default (1, 1).
+
+    Attributes
+    ----------
+    d<i>_compute, d<i>_compute_resp, d<i>_s_axil_*, d<i>_irq :
+        Unit ``i``'s compute request port, compute read responses, AXI4-Lite CSR port and
+        interrupt, with the same timing as on :class:`~hw.unit.T3Unit`.
+    """
+
+    def __init__(self, params=T3Params(), *, devices=4, link_latency=8, link_bw=(1, 1)):
+        if not isinstance(params, T3Params):
+            raise TypeError(f"params must be a T3Params, not {params!r}")
+        if not isinstance(devices, int) or not 2 <= devices <= (1 << params.dev_width):
+            raise ValueError(f"devices must be an integer in [2, {1 << params.dev_width}], "
+                             f"not {devices!r}")
+        self._params = params
+        self._devices = devices
+        self._units = [T3Unit(params) for _ in range(devices)]
+        self._links = [LinkModel(params, latency=link_latency, bw_num=link_bw[0],
+                                 bw_den=link_bw[1]) for _ in range(devices)]
+        members = {}
+        for i, unit in enumerate(self._units):
+            for name, member in unit.signature.members.items():
+                if name in ("link_tx", "link_rx"):
+                    continue
+                members[f"d{i}_{name}"] = member
+        super().__init__(members)
+
+    @property
+    def devices(self):
+        return self._devices
+
+    def elaborate(self, platform):
+        m = Module()
+        n = self._devices
+        for i, (unit, link) in enumerate(zip(self._units, self._links)):
+            m.submodules[f"unit{i}"] = unit
+            m.submodules[f"link{i}"] = link
+            for name, member in unit.signature.members.items():
+                if name in ("link_tx", "link_rx"):
+                    continue
+                outer = getattr(self, f"d{i}_{name}")
+                if name in ("compute", "compute_resp"):
+                    if name == "compute":
+                        wiring.connect(m, wiring.flipped(outer), unit.compute)
+                    else:
+                        wiring.connect(m, unit.compute_resp, wiring.flipped(outer))
+                elif member.flow == In:
+                    m.d.comb += getattr(unit, name).eq(outer)
+                else:
+                    m.d.comb += outer.eq(getattr(unit, name))
+            wiring.connect(m, unit.link_tx, link.i)
+            wiring.connect(m, link.o, self._units[(i + 1) % n].link_rx)
+        return m
+
+
+EXPORTS = {"t3_ring": lambda: T3Ring(T3Params())}

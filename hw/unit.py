@@ -1,0 +1,271 @@
+"""The per-device T3 unit: everything T3 adds beside one GPU's memory controller."""
+
+from amaranth.hdl import Module, Mux, ResetInserter, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .arbiter import Arbiter
+from .csr import Csr
+from .dma import DmaEngine
+from .link import LinkReceiver
+from .memory import MemoryModel
+from .params import MemOp, ReqClass, T3Params
+from .tracker import Tracker
+from .trigger import Trigger
+
+__all__ = ["StreamMerge", "T3Unit"]
+
+
+class StreamMerge(wiring.Component):
+    """Round-robin merge of two request streams into one (combinational, no added latency).
+
+    The choice is locked while the output holds a transfer that has not been accepted, so the
+    output payload never changes under ``valid``.
+
+    Attributes
+    ----------
+    a, b : In(stream.Signature(layout))
+    out : Out(stream.Signature(layout))
+    """
+
+    def __init__(self, layout):
+        super().__init__({
+            "a":   In(stream.Signature(layout)),
+            "b":   In(stream.Signature(layout)),
+            "out": Out(stream.Signature(layout)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        last_b = Signal()     # b was granted last: a wins the next conflict
+        locked = Signal()     # output valid and not taken last cycle: keep the choice
+        held_b = Signal()
+        pick_b = Signal()
+        with m.If(locked):
+            m.d.comb += pick_b.eq(held_b)
+        with m.Else():
+            m.d.comb += pick_b.eq(self.b.valid & (~self.a.valid | ~last_b))
+        m.d.comb += [
+            self.out.valid.eq(self.a.valid | self.b.valid),
+            self.out.payload.eq(self.a.payload),
+            self.a.ready.eq(self.out.ready & ~pick_b),
+            self.b.ready.eq(self.out.ready & pick_b),
+        ]
+        with m.If(pick_b):
+            m.d.comb += self.out.payload.eq(self.b.payload)
+        m.d.sync += [
+            locked.eq(self.out.valid & ~self.out.ready),
+            held_b.eq(pick_b),
+        ]
+        with m.If(self.out.valid & self.out.ready):
+            m.d.sync += last_b.eq(pick_b)
+        return m
+
+
+class T3Unit(wiring.Component):
+    """One device's T3 unit at its memory controller.
+
+    Data path::
+
+        compute ──────────────────────────┐
+                                          ▼
+        link_rx ─► LinkReceiver ─┐     Arbiter ─► tap ─► MemoryModel (+NMC) ─► responses
+        DMA reads ───────────────┴─► merge ─┘      │                              │
+                                                   ▼ (tracked writes)             │
+        AXI4-Lite ─► Csr ─ arm ─► Tracker ─ fire ─► Trigger ─ cmd ─► DmaEngine ◄──┘ (comm reads)
+                              └ cmd_write, doorbell ─┘                 └─► link_tx
+
+    A write whose request has ``tracked`` set is reported to the tracker in the cycle the memory
+    accepts it (the tap holds the request back only while the tracker cannot take it). Read
+    responses go back to the compute port or to the DMA engine by request class.
+
+    A DMA command of length 0 is a *notification*: it moves no data, pulses the CSR ``done`` bit
+    (and the interrupt when enabled) and is counted in ``cnt_notifications``. Software uses it for
+    tiles that end on this device (the last chunk of a reduce-scatter) and for arrival flags.
+
+    ``CTRL.enable`` low holds ready DMA commands in the queue (nothing is dropped).
+    ``CTRL.soft_reset`` resets every block but the CSR (configuration and the DMA command table
+    survive; the tracker table is cleared by its sweep; memory contents survive).
+
+    Parameters
+    ----------
+    params : T3Params
+
+    Attributes
+    ----------
+    compute : In(stream.Signature(params.mem_request_layout))
+        GEMM-side memory requests (``cls`` is ignored: forced to compute). Set ``tracked`` and
+        ``tile`` on writes to output tiles.
+    compute_resp : Out(stream.Signature(params.mem_response_layout))
+        Read data for compute-port reads, in order, ``params.mem_latency`` + 2 cycles after the
+        request was accepted when nothing stalls (arbiter output register + memory latency + 1).
+    link_tx : Out(stream.Signature(params.link_layout))
+        Packets to the next device.
+    link_rx : In(stream.Signature(params.link_layout))
+        Packets from the previous device.
+    s_axil_* :
+        AXI4-Lite slave (32-bit data, 12-bit address), register map in ``docs/registers.md``.
+    irq : Out(1)
+        Level interrupt: ``CTRL.irq_enable`` and any ``ERR`` or ``DONE`` bit set.
+    """
+
+    def __init__(self, params=T3Params()):
+        if not isinstance(params, T3Params):
+            raise TypeError(f"params must be a T3Params, not {params!r}")
+        self._params = params
+        self._csr = Csr(params)
+        axil = {name: member for name, member in self._csr.signature.members.items()
+                if name.startswith("s_axil_")}
+        super().__init__({
+            "compute":      In(stream.Signature(params.mem_request_layout)),
+            "compute_resp": Out(stream.Signature(params.mem_response_layout)),
+            "link_tx":      Out(stream.Signature(params.link_layout)),
+            "link_rx":      In(stream.Signature(params.link_layout)),
+            **axil,
+            "irq":          Out(1),
+        })
+
+    @property
+    def params(self):
+        return self._params
+
+    def elaborate(self, platform):
+        p = self._params
+        m = Module()
+        m.submodules.csr = csr = self._csr
+        for name, member in csr.signature.members.items():
+            if name.startswith("s_axil_"):
+                if member.flow == In:
+                    m.d.comb += getattr(csr, name).eq(getattr(self, name))
+                else:
+                    m.d.comb += getattr(self, name).eq(getattr(csr, name))
+        m.d.comb += self.irq.eq(csr.irq)
+
+        # Every block but the CSR is reset by CTRL.soft_reset too.
+        soft = csr.ctrl_soft_reset
+
+        def add(name, block):
+            m.submodules[name] = ResetInserter({"sync": soft})(block)
+            return block
+
+        tracker = add("tracker", Tracker(p))
+        trigger = add("trigger", Trigger(p))
+        dma     = add("dma", DmaEngine(p))
+        rx      = add("rx", LinkReceiver(p))
+        merge   = add("comm_merge", StreamMerge(p.mem_request_layout))
+        arb     = add("arbiter", Arbiter(p, occupancy_max=255))
+        mem     = add("memory", MemoryModel(p))
+
+        # Configuration.
+        m.d.comb += [
+            arb.policy.eq(csr.arb_policy),
+            arb.threshold.eq(csr.arb_threshold),
+            arb.starvation_limit.eq(csr.arb_starvation),
+            arb.occupancy.eq(mem.occupancy),
+            dma.src_dev.eq(csr.ctrl_dev_id),
+            rx.dev_id.eq(csr.ctrl_dev_id),
+        ]
+        wiring.connect(m, csr.arm, tracker.arm)
+        wiring.connect(m, csr.cmd_write, trigger.cmd_write)
+        wiring.connect(m, csr.doorbell, trigger.doorbell)
+        wiring.connect(m, tracker.fire, trigger.fire)
+
+        # Ready commands: held while disabled; notifications (length 0) end here.
+        notify = Signal()
+        is_notify = trigger.cmd.payload.length == 0
+        m.d.comb += [
+            dma.cmd.payload.eq(trigger.cmd.payload),
+            dma.cmd.valid.eq(trigger.cmd.valid & csr.ctrl_enable & ~is_notify),
+            trigger.cmd.ready.eq(csr.ctrl_enable & (is_notify | dma.cmd.ready)),
+            notify.eq(trigger.cmd.valid & csr.ctrl_enable & is_notify),
+        ]
+
+        # Links.
+        wiring.connect(m, wiring.flipped(self.link_rx), rx.rx)
+        wiring.connect(m, dma.tx, wiring.flipped(self.link_tx))
+
+        # Requests: compute port and (link receive writes + DMA reads) into the arbiter.
+        wiring.connect(m, rx.mem_req, merge.a)
+        wiring.connect(m, dma.mem_req, merge.b)
+        wiring.connect(m, merge.out, arb.comm)
+        wiring.connect(m, wiring.flipped(self.compute), arb.compute)
+
+        # Tap: a tracked write goes to the memory and to the tracker in the same cycle.
+        req = arb.out.payload
+        needs_track = Signal()
+        m.d.comb += [
+            needs_track.eq(req.tracked & (req.op != MemOp.READ)),
+            mem.req.payload.eq(req),
+            mem.req.valid.eq(arb.out.valid & (~needs_track | tracker.track.ready)),
+            tracker.track.valid.eq(arb.out.valid & needs_track & mem.req.ready),
+            arb.out.ready.eq(mem.req.ready & (~needs_track | tracker.track.ready)),
+            tracker.track.payload.tile.eq(req.tile),
+            tracker.track.payload.kind.eq(req.op == MemOp.UPDATE),
+            tracker.track.payload.source.eq(req.cls),
+            tracker.track.payload.beats.eq(1),
+        ]
+
+        # Responses back by class.
+        to_dma = mem.resp.payload.cls == ReqClass.COMM
+        m.d.comb += [
+            dma.mem_resp.payload.eq(mem.resp.payload),
+            self.compute_resp.payload.eq(mem.resp.payload),
+            dma.mem_resp.valid.eq(mem.resp.valid & to_dma),
+            self.compute_resp.valid.eq(mem.resp.valid & ~to_dma),
+            mem.resp.ready.eq(Mux(to_dma, dma.mem_resp.ready, self.compute_resp.ready)),
+        ]
+
+        # Counters (reset by soft reset too, like the blocks whose events they count).
+        counters = {}
+
+        def counter(name, inc):
+            c = Signal(32, name=f"cnt_{name}")
+            with m.If(soft):
+                m.d.sync += c.eq(0)
+            with m.Elif(inc):
+                m.d.sync += c.eq(c + 1)
+            counters[name] = c
+            return c
+
+        accepted = mem.req.valid & mem.req.ready
+        for cls, tag in ((ReqClass.COMPUTE, "compute"), (ReqClass.COMM, "comm")):
+            counter(f"rd_beats_{tag}", accepted & (req.cls == cls) & (req.op == MemOp.READ))
+            counter(f"wr_beats_{tag}", accepted & (req.cls == cls) & (req.op != MemOp.READ))
+        counter("updates_applied", accepted & (req.op == MemOp.UPDATE))
+        counter("link_tx_beats", self.link_tx.valid & self.link_tx.ready)
+        counter("link_rx_beats", self.link_rx.valid & self.link_rx.ready)
+        counter("starvation_grants", arb.starved)
+        counter("notifications", notify)
+        counter("cycles", 1)
+        m.d.comb += [
+            csr.cnt_fires.eq(tracker.fires),
+            csr.cnt_arms.eq(tracker.arms),
+            csr.cnt_tracked_beats.eq(tracker.tracked),
+            csr.cnt_stall_compute.eq(arb.stalled_compute),
+            csr.cnt_stall_comm.eq(arb.stalled_comm),
+            csr.cnt_dma_commands.eq(dma.commands_done),
+        ]
+        for name, c in counters.items():
+            port = getattr(csr, f"cnt_{name}", None)
+            if port is not None:
+                m.d.comb += port.eq(c)
+
+        # Status and errors.
+        m.d.comb += [
+            csr.status_busy.eq(dma.busy | (trigger.queue_level != 0) | (tracker.pending != 0)),
+            csr.status_dma_busy.eq(dma.busy),
+            csr.status_queue_level.eq(trigger.queue_level),
+            csr.status_tracker_pending.eq(tracker.pending),
+            csr.err_unarmed.eq(tracker.err_unarmed),
+            csr.err_collision.eq(tracker.err_collision),
+            csr.err_overshoot.eq(tracker.err_overshoot),
+            csr.err_bad_arm.eq(tracker.err_bad_arm),
+            csr.err_no_command.eq(trigger.err_no_command),
+            csr.err_misroute.eq(rx.err_misroute),
+            csr.err_malformed_packet.eq(rx.err_malformed),
+            csr.done.eq(notify),
+        ]
+        return m
+
+
+EXPORTS = {"t3_unit": lambda: T3Unit(T3Params())}
