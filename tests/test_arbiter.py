@@ -87,12 +87,17 @@ class Run:
         rng = random.Random(self.rng.random())
         total = sum(len(r) for r in self.requests.values())
         out = self.dut.out
-        while len(self.received) < total:
+        max_cycles = 40 * total + 200
+        for _ in range(max_cycles):
+            if len(self.received) == total:
+                break
             ctx.set(out.ready, rng.random() < self.p_ready)
             _, _, valid, ready, payload = await ctx.tick().sample(out.valid, out.ready,
                                                                    out.payload)
             if valid and ready:
                 self.received.append(_as_dict(payload))
+        assert len(self.received) == total, \
+            f"only {len(self.received)} of {total} requests left in {max_cycles} cycles"
         ctx.set(out.ready, 1)
         for _ in range(self.drain):     # let the registered counters catch up
             await ctx.tick()
