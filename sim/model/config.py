@@ -74,7 +74,7 @@ class SystemConfig:
     # calibrated
     gemm_efficiency: float = 0.70
     gemm_stall_fraction: float = 0.28
-    comm_gbps_per_cu: float = 6.25
+    comm_gbps_per_cu: float = 6.65
     comm_cus: int = 16
     interference: float = 2.75
     mca_interference: float = 1.25

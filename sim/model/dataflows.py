@@ -117,12 +117,15 @@ class _Builder:
                 out[(s, i)] = self.e.add(j)
         return out
 
-    def ring_rs_kernel(self, chunk_bytes: float, g: int, after: Job, tag="rs") -> list[Job]:
+    def ring_rs_kernel(self, chunk_bytes: float, g: int, after: Job, tag="rs",
+                       prio0: int = 0) -> list[Job]:
         """NCCL-style ring reduce-scatter kernel on ``comm_cus`` CUs.
 
         Step 1 sends the local partial of one chunk; steps 2..N-1 read the received partial and
         the local one, add, send the sum (written into the neighbour's buffer); the last step
-        adds and writes the result locally. Returns the final jobs.
+        adds and writes the result locally. Like NCCL's loop over slices, the kernel prefers the
+        earliest group (group-major order), so every step is in flight at once. Returns the
+        final jobs.
         """
         ker = Kernel(tag, self.sys.comm_cus)
         gb = chunk_bytes / g
@@ -134,7 +137,7 @@ class _Builder:
                 nrd = 1 if s == 1 else 2
                 j = Job(f"{tag}[{s},{i}]", "link", "comm", cu_s=cu, dram_m=(nrd + 1) * gb,
                         link_bytes=gb / self.sys.link_bulk_efficiency, link_payload=gb,
-                        rd=nrd * gb, wr=gb, kernel=ker, tag=(tag, s, i))
+                        rd=nrd * gb, wr=gb, kernel=ker, tag=(tag, s, i), prio=(prio0, i, s))
                 if s == 1:
                     j.after(after, self.launch)
                 else:
@@ -142,7 +145,7 @@ class _Builder:
                 prev[(s, i)] = self.e.add(j)
         for i in range(g):
             j = Job(f"{tag}[{self.N},{i}]", "local", "comm", cu_s=cu, dram_m=3 * gb, rd=2 * gb,
-                    wr=gb, kernel=ker, tag=(tag, self.N, i))
+                    wr=gb, kernel=ker, tag=(tag, self.N, i), prio=(prio0, i))
             j.after(prev[(self.N - 1, i)], self.lat)
             finals.append(self.e.add(j))
         return finals
@@ -172,7 +175,8 @@ class _Builder:
             finals.append(self.e.add(j))
         return finals
 
-    def ring_ag_kernel(self, chunk_bytes: float, g: int, after: list[Job], tag="ag") -> Job:
+    def ring_ag_kernel(self, chunk_bytes: float, g: int, after: list[Job], tag="ag",
+                       prio0: int = 1) -> Job:
         """Ring all-gather kernel: N-1 steps of read + send (+ receive write)."""
         ker = Kernel(tag, self.sys.comm_cus)
         gb = chunk_bytes / g
@@ -185,7 +189,7 @@ class _Builder:
             for i in range(g):
                 j = Job(f"{tag}[{s},{i}]", "link", "comm", cu_s=cu, dram_m=2 * gb,
                         link_bytes=gb / self.sys.link_bulk_efficiency, link_payload=gb,
-                        rd=gb, wr=gb, kernel=ker, tag=(tag, s, i))
+                        rd=gb, wr=gb, kernel=ker, tag=(tag, s, i), prio=(prio0, i, s))
                 if s == 1:
                     j.after(barrier, self.launch)
                 else:
@@ -263,10 +267,10 @@ def _run_domino(sysc, sub, slices, record):
         prev_last = _sync(b.e, f"gemm{si}-done", gj.values())
         g_all.append(prev_last)
         chunk = r * sub.n * b_el / sub.tp
-        fin = b.ring_rs_kernel(chunk, g, prev_last, tag=f"rs{si}")
+        fin = b.ring_rs_kernel(chunk, g, prev_last, tag=f"rs{si}", prio0=2 * si)
         rs_done = _sync(b.e, f"rs{si}-done", fin)
         rs_all.append(rs_done)
-        ends.append(b.ring_ag_kernel(chunk, g, [rs_done], tag=f"ag{si}"))
+        ends.append(b.ring_ag_kernel(chunk, g, [rs_done], tag=f"ag{si}", prio0=2 * si + 1))
     end = _sync(b.e, "all-done", ends)
     rs_last = _sync(b.e, "rs-done0", rs_all)
     return _finish("domino", b, g_all[-1], rs_last, end, slices=slices)

@@ -76,6 +76,9 @@ class Job:
     rd, wr, nmc : float
         accounting: bytes read by the GPU/DMA, bytes written into memory (local or received),
         bytes read-add-written by NMC inside the memory.
+    prio : tuple
+        order among ready jobs of a ``link`` / ``local`` stream (smaller first; ties by ready
+        time, then creation order).
     """
     name: str
     stream: str
@@ -91,7 +94,10 @@ class Job:
     nmc: float = 0.0
     kernel: Kernel | None = None
     tag: tuple = ()
+    prio: tuple = ()
     # runtime
+    seq: int = 0
+    released: bool = False
     deps: int = 0
     ready: float = 0.0
     dependents: list = field(default_factory=list)
@@ -234,9 +240,16 @@ class Tracker:
 
 
 class Engine:
-    """Runs a job graph on one device. See the module docstring."""
+    """Runs a job graph on one device. See the module docstring.
+
+    Streams: ``gemm`` is in order (the GEMM's tile groups in program order); ``link`` and
+    ``local`` run, one job at a time and without preemption, the ready job with the smallest
+    ``(prio, ready time, sequence)``, like a DMA engine's or a persistent kernel's work queue.
+    Synchronisation markers (stream ``sync``) complete as soon as their dependencies arrive.
+    """
 
     STREAMS = ("gemm", "link", "local")
+    IN_ORDER = ("gemm",)
 
     def __init__(self, sysc: SystemConfig, policy: str = "fr-fcfs", record: bool = False):
         self.sys = sysc
@@ -246,24 +259,30 @@ class Engine:
         self.tracker = Tracker(sysc.tracker_entries)
         self.streams: dict[str, list[Job]] = {s: [] for s in self.STREAMS}
         self.heads: dict[str, int] = {s: 0 for s in self.STREAMS}
+        self.running: dict[str, Job | None] = {s: None for s in self.STREAMS}
+        self._readyq: dict[str, list] = {s: [] for s in self.STREAMS}
         self.kernels: list[Kernel] = []
-        self.syncs: list[Job] = []     # markers outside the in-order streams
-        self.n_sync_done = 0
+        self.syncs: list[Job] = []     # markers outside the streams
+        self.n_done = 0
+        self.n_total = 0
         self.now = 0.0
         self.events = 0
         self.record = record
         self.trace: list[tuple] = []   # (t0, t1, gemm_cus, comm_cus, dram_used_frac, link_frac)
         self._seq = 0
-        self._wake: list = []          # heap of (time, priority, seq)
+        self._pending: list = []       # heap (ready time, seq, job): dependencies met, not yet due
 
     # graph construction ---------------------------------------------------------------------
     def add(self, job: Job) -> Job:
+        if job.stream != "sync" and job.stream not in self.streams:
+            raise ValueError(f"stream: unknown stream {job.stream!r}")
+        self._seq += 1
+        job.seq = self._seq
         if job.stream == "sync":
             self.syncs.append(job)
-            return job
-        if job.stream not in self.streams:
-            raise ValueError(f"stream: unknown stream {job.stream!r}")
-        self.streams[job.stream].append(job)
+        else:
+            self.streams[job.stream].append(job)
+        self.n_total += 1
         if job.kernel is not None:
             job.kernel.jobs_left += 1
             if job.kernel not in self.kernels:
@@ -271,14 +290,15 @@ class Engine:
         return job
 
     # helpers ---------------------------------------------------------------------------------
-    def _push_wake(self, t: float, prio: int = 0) -> None:
-        self._seq += 1
-        heapq.heappush(self._wake, (t, prio, self._seq))
+    def _released(self, job: Job) -> None:
+        """All dependencies of ``job`` have completed: queue it for its ready time."""
+        heapq.heappush(self._pending, (job.ready, job.seq, job))
 
     def _complete(self, job: Job) -> None:
         job.done = True
         job.remaining = 0.0
         job.t_end = self.now
+        self.n_done += 1
         self.mem.rd += job.rd
         self.mem.wr += job.wr
         self.mem.nmc += job.nmc
@@ -288,59 +308,97 @@ class Engine:
         for dep, delay in job.dependents:
             dep.deps -= 1
             dep.ready = max(dep.ready, self.now + delay)
-            if dep.deps == 0 and dep.ready > self.now:
-                self._push_wake(dep.ready)
+            if dep.deps == 0:
+                self._released(dep)
         if job.kernel is not None:
             job.kernel.jobs_left -= 1
             if job.kernel.jobs_left == 0:
                 job.kernel.done = True
                 job.kernel.t_end = self.now
-        if job.stream == "sync":
-            self.n_sync_done += 1
-        else:
+        if job.stream in self.IN_ORDER:
             self.heads[job.stream] += 1
+        if job.stream in self.running and self.running[job.stream] is job:
+            self.running[job.stream] = None
+
+    @staticmethod
+    def _is_marker(j: Job) -> bool:
+        return j.cu_s == 0 and j.dram_c == 0 and j.dram_m == 0 and j.link_bytes == 0
+
+    def _begin(self, j: Job) -> None:
+        j.started = True
+        j.t_start = self.now
+        if j.kernel is not None and not j.kernel.started:
+            j.kernel.started = True
+            j.kernel.t_start = self.now
 
     def _start_heads(self) -> list[Job]:
-        active = []
         progressed = True
         while progressed:
             progressed = False
-            for j in self.syncs:
-                if not j.done and j.deps == 0 and j.ready <= self.now + _EPS:
-                    j.started = True
-                    j.t_start = self.now
+            while self._pending and self._pending[0][0] <= self.now + _EPS:
+                _, _, j = heapq.heappop(self._pending)
+                if j.stream == "sync":
+                    self._begin(j)
                     self._complete(j)
                     progressed = True
+                elif j.stream not in self.IN_ORDER:
+                    heapq.heappush(self._readyq[j.stream], (j.prio, j.ready, j.seq, j))
+                else:
+                    j.released = True
             for s in self.STREAMS:
-                i = self.heads[s]
-                lst = self.streams[s]
-                if i >= len(lst):
-                    continue
-                j = lst[i]
-                if not j.started and j.deps == 0 and j.ready <= self.now + _EPS:
-                    j.started = True
-                    j.t_start = self.now
-                    if j.kernel is not None and not j.kernel.started:
-                        j.kernel.started = True
-                        j.kernel.t_start = self.now
-                    if (j.cu_s == 0 and j.dram_c == 0 and j.dram_m == 0
-                            and j.link_bytes == 0):
-                        self._complete(j)          # a pure synchronisation marker
+                if s in self.IN_ORDER:
+                    i = self.heads[s]
+                    lst = self.streams[s]
+                    if i < len(lst) and not lst[i].started and lst[i].released:
+                        j = lst[i]
+                        self._begin(j)
+                        self.running[s] = j
+                        if self._is_marker(j):
+                            self._complete(j)
                         progressed = True
-        for s in self.STREAMS:
-            i = self.heads[s]
-            if i < len(self.streams[s]) and self.streams[s][i].started:
-                active.append(self.streams[s][i])
-        return active
+                elif self.running[s] is None and self._readyq[s]:
+                    j = heapq.heappop(self._readyq[s])[3]
+                    self._begin(j)
+                    self.running[s] = j
+                    if self._is_marker(j):
+                        self._complete(j)
+                    progressed = True
+        return [j for j in (self.running[s] for s in self.STREAMS) if j is not None]
 
     def _rates(self, active: list[Job]) -> tuple[list[float], tuple]:
         live = [k for k in self.kernels if k.started and not k.done]
         n_gemm, n_comm = self.cu.split(live)
-        # the CU-bound part of each job's duration, and the GEMM's stall part (needs rho)
+        # a kernel's CUs are shared by its jobs running at the same time: a job that feeds the
+        # link gets the CUs it can use at link speed first (but leaves a quarter of the kernel to
+        # local reductions if any run), the rest go to the others equally
+        share: dict[int, float] = {}
+        by_kernel: dict[int, list] = {}
+        for j in active:
+            if j.kernel is not None and j.cls == "comm" and j.cu_s > 0:
+                by_kernel.setdefault(id(j.kernel), []).append(j)
+        for jobs in by_kernel.values():
+            cus = jobs[0].kernel.cus
+            need = []
+            for j in jobs:
+                cap = j.cu_s * self.link.bps / j.link_bytes if j.link_bytes > 0 else math.inf
+                need.append((cap, j.seq, j))
+            need.sort(key=lambda x: (x[0], x[1]))
+            n_other = sum(1 for cap, _, _ in need if not math.isfinite(cap))
+            reserve = 0.25 * cus if n_other else 0.0     # no starvation of local reductions
+            left, n_left = float(cus), len(need)
+            for cap, _, j in need:
+                # jobs that feed the link first (they are on the ring's critical path)
+                if math.isfinite(cap):
+                    give = min(cap, (left - reserve) / (n_left - n_other))
+                else:
+                    give = left / n_left
+                share[id(j)] = give
+                left -= give
+                n_left -= 1
         cu_time = []
         for j in active:
             if j.cu_s > 0:
-                n = j.kernel.cus if (j.cls == "comm" and j.kernel is not None) else n_gemm
+                n = share[id(j)] if id(j) in share else n_gemm
                 cu_time.append(j.cu_s / n)
             else:
                 cu_time.append(0.0)
@@ -390,32 +448,24 @@ class Engine:
 
     def run(self) -> float:
         """Run to completion; return the end time in seconds."""
-        total = sum(len(v) for v in self.streams.values()) + len(self.syncs)
-        for lst in list(self.streams.values()) + [self.syncs]:
-            for j in lst:
-                if j.deps == 0 and j.ready > self.now:
-                    self._push_wake(j.ready)
+        for j in list(self.syncs) + [j for lst in self.streams.values() for j in lst]:
+            if j.deps == 0:
+                self._released(j)
         while True:
             active = self._start_heads()
-            finished = sum(self.heads.values()) + self.n_sync_done
-            if finished >= total:
+            if self.n_done >= self.n_total:
                 break
             if not active:
-                # advance to the next wake-up time
-                while self._wake and self._wake[0][0] <= self.now + _EPS:
-                    heapq.heappop(self._wake)
-                if not self._wake:
+                if not self._pending:
                     raise RuntimeError("deadlock: no runnable job and no pending arrival "
                                        f"({self.line_trace()})")
-                self.now = heapq.heappop(self._wake)[0]
+                self.now = self._pending[0][0]
                 continue
             self.events += 1
             rates, (n_gemm, n_comm, used, link_used) = self._rates(active)
             dt = min(j.remaining / r for j, r in zip(active, rates))
-            while self._wake and self._wake[0][0] <= self.now + _EPS:
-                heapq.heappop(self._wake)
-            if self._wake:
-                dt = min(dt, self._wake[0][0] - self.now)
+            if self._pending:
+                dt = min(dt, self._pending[0][0] - self.now)
             dt = max(dt, 0.0)
             # statistics
             gemm_active = any(j.stream == "gemm" for j in active)
@@ -438,9 +488,9 @@ class Engine:
         """One-line state dump: time, stream heads, memory and tracker state."""
         parts = [f"t={self.now * 1e6:10.3f}us"]
         for s in self.STREAMS:
-            i = self.heads[s]
-            lst = self.streams[s]
-            parts.append(f"{s}:{lst[i].name if i < len(lst) else '-'}({i}/{len(lst)})")
+            j = self.running[s]
+            parts.append(f"{s}:{j.name if j is not None else '-'}")
+        parts.append(f"done {self.n_done}/{self.n_total}")
         parts.append(f"rd={self.mem.rd / 1e6:.1f}MB wr={self.mem.wr / 1e6:.1f}MB")
         parts.append(self.tracker.line_trace())
         return " | ".join(parts)
