@@ -1,0 +1,284 @@
+"""Banked on-chip memory model standing in for HBM, with near-memory *update* (read-add-write).
+
+:class:`MemoryModel` executes one request per cycle (READ, STORE or UPDATE, any mix) with in-order
+memory semantics and returns READ data after a fixed latency, through a response buffer that absorbs
+back-pressure.
+"""
+
+from amaranth.hdl import Const, Module, Mux, Signal, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.fifo import SyncFIFO
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from .nmc import NmcAlu
+from .params import LaneType, MemOp, ReqClass, T3Params
+
+__all__ = ["MemoryModel"]
+
+
+class MemoryModel(wiring.Component):
+    """Banked RAM with fixed read latency and NMC updates, one request per cycle.
+
+    Storage is ``2**addr_width`` beats of ``data_width`` bits split over ``banks``
+    :class:`~amaranth.lib.memory.Memory` instances, interleaved by the low address bits (beat ``a``
+    lives in bank ``a % banks``, row ``a // banks``). Memory contents have **no reset**: they start
+    from ``init`` (zeros if not given) and keep their values across a reset of the logic.
+
+    Semantics are those of a memory that executes the accepted requests one at a time in acceptance
+    order: a READ returns the value left by every earlier STORE/UPDATE (even the one accepted in the
+    previous cycle), STORE writes ``data``, UPDATE atomically writes ``mem[addr] + data`` computed
+    lane-wise by :class:`~hw.nmc.NmcAlu` (int32 or bf16 lanes, per ``params.lane``). Back-to-back
+    UPDATEs to one address lose no contribution.
+
+    Pipeline (``k`` is the clock edge at which a request is accepted, i.e. ``req.valid & req.ready``
+    sampled high at edge ``k``; "cycle ``k+1``" is the cycle that follows edge ``k``):
+
+    * edge ``k``: the request is registered (stage S1); every bank's synchronous, non-transparent
+      read port samples the address.
+    * cycle ``k+1`` (S1): the RAM data of the addressed bank is corrected by forwarding from the write
+      done at edge ``k`` and the write to be done at edge ``k+1`` (same address; the newer wins), and
+      registered at edge ``k+1`` (stage S2; registered RAM output).
+    * cycle ``k+2`` (S2): STORE/UPDATE compute the write data (UPDATE: ``NmcAlu`` on the registered
+      old value) and write the RAM at edge ``k+2``. A READ's data (the S2 value) goes down a delay
+      line into the response buffer.
+    * A READ's response is written into the response buffer at edge ``k+L-1`` and ``resp.valid`` is
+      high from cycle ``k+L`` (``L = params.mem_latency``): with a never-stalled ``resp`` the
+      response is presented exactly ``L`` cycles after the accepting cycle and is taken at edge
+      ``k+L``.
+
+    Critical path: S2 old-value register -> ``NmcAlu`` -> 2:1 STORE/UPDATE mux -> RAM write data and
+    (through the 3:1 forwarding mux) the S2 old-value register of the next request. The RAM read
+    data goes through the forwarding mux into a register before the add, so the RAM clock-to-out is
+    not in series with the adder. For int32 lanes the adder is one carry chain; for bf16 lanes it is
+    a full combinational bf16 add (align, add, normalise, round), the longest path of the block.
+
+    Back-pressure: the response buffer (a :class:`~amaranth.lib.fifo.SyncFIFO` of depth ``L + 1``,
+    fall-through so that a response written at edge ``k+L-1`` is visible in cycle ``k+L``) never
+    overflows because READs are credit-counted: a READ is accepted only while fewer than ``L + 1``
+    READs are outstanding (accepted and not yet taken from ``resp``). ``L + 1`` credits sustain one
+    READ per cycle with ``resp.ready`` always high. STORE and UPDATE need no response space and are
+    always accepted.
+
+    Parameters
+    ----------
+    params : T3Params
+        Uses ``data_width``, ``addr_width``, ``mem_latency`` and ``lane``.
+    banks : int
+        Number of RAM banks, a power of two ``>= 1`` and ``<= 2**addr_width``. Default 4.
+    init : iterable of int, optional
+        Initial contents, beat ``i`` at address ``i`` (at most ``2**addr_width`` values; the rest 0).
+
+    Attributes
+    ----------
+    req : In(stream.Signature(params.mem_request_layout))
+        Requests; ``op`` (READ/STORE/UPDATE), ``cls`` (returned with a READ's response), ``addr``,
+        ``data`` (STORE/UPDATE) are used; ``tracked`` and ``tile`` are ignored here (tracker
+        metadata). ``req.ready`` is combinational from ``req.payload.op`` and registers: always 1 for
+        STORE/UPDATE, for READ ``1`` iff a response credit is free (does not depend on
+        ``resp.ready``).
+    resp : Out(stream.Signature(params.mem_response_layout))
+        One response per READ, in request order, with the request's ``cls`` and the read ``data``.
+        ``resp.valid`` and ``resp.payload`` come from the response buffer (registers / LUT RAM),
+        never combinationally from ``resp.ready`` or ``req``. Valid from cycle ``k+L`` for a READ
+        accepted at edge ``k`` (later if earlier responses are stalled).
+    occupancy : Out(range(0, mem_latency + resp_buffer_depth + 1))
+        Requests accepted and not yet completed: READs until their response is taken from ``resp``
+        (in the pipeline, the delay line or the response buffer), STORE/UPDATE until their RAM write
+        (two cycles: counted in cycles ``k+1`` and ``k+2``). Derived from registers: it counts a
+        request from the cycle after its accepting edge. At most ``L + 3``.
+    resp_buffer_depth : int
+        Depth of the response buffer, ``mem_latency + 1`` (not a port).
+    """
+
+    def __init__(self, params, *, banks=4, init=None):
+        if not isinstance(params, T3Params):
+            raise TypeError(f"params must be a T3Params, not {params!r}")
+        if not isinstance(banks, int) or isinstance(banks, bool):
+            raise TypeError(f"banks must be an integer, not {banks!r}")
+        if banks < 1 or banks & (banks - 1):
+            raise ValueError(f"banks must be a power of two >= 1, not {banks}")
+        depth = 1 << params.addr_width
+        if banks > depth:
+            raise ValueError(f"banks ({banks}) must divide the depth 2**addr_width ({depth})")
+        if init is None:
+            init = []
+        else:
+            try:
+                init = [int(v) for v in init]
+            except TypeError:
+                raise TypeError(f"init must be an iterable of integers, not {init!r}") from None
+            if len(init) > depth:
+                raise ValueError(f"init has {len(init)} values, more than the depth {depth}")
+        self._params = params
+        self._banks = banks
+        self._depth = depth
+        self._init = init
+        self.resp_buffer_depth = params.mem_latency + 1
+        super().__init__({
+            "req":       In(stream.Signature(params.mem_request_layout)),
+            "resp":      Out(stream.Signature(params.mem_response_layout)),
+            "occupancy": Out(range(0, params.mem_latency + self.resp_buffer_depth + 1)),
+        })
+
+    @property
+    def params(self):
+        return self._params
+
+    @property
+    def banks(self):
+        return self._banks
+
+    @property
+    def depth(self):
+        return self._depth
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self._params
+        dw, lat = p.data_width, p.mem_latency
+        nb = self._banks
+        bbits = (nb - 1).bit_length()
+        cap = self.resp_buffer_depth
+
+        m.submodules.alu = alu = NmcAlu(p)
+        m.submodules.resp_buf = fifo = SyncFIFO(width=p.mem_response_layout.size, depth=cap)
+
+        # -- acceptance and credits --------------------------------------------------------------
+        reads_out = Signal(range(cap + 1))     # READs accepted and not yet taken from resp
+        credit_ok = Signal()
+        m.d.comb += credit_ok.eq(reads_out != cap)
+        is_read_in = self.req.payload.op == MemOp.READ
+        m.d.comb += self.req.ready.eq(~is_read_in | credit_ok)
+        accept = Signal()
+        m.d.comb += accept.eq(self.req.valid & self.req.ready)
+        pop = Signal()
+        m.d.comb += pop.eq(self.resp.valid & self.resp.ready)
+        read_in = accept & is_read_in
+        with m.If(read_in & ~pop):
+            m.d.sync += reads_out.eq(reads_out + 1)
+        with m.Elif(pop & ~read_in):
+            m.d.sync += reads_out.eq(reads_out - 1)
+
+        # -- stage S1: registered request ------------------------------------------------------
+        s1_valid = Signal()
+        s1_op = Signal(MemOp)
+        s1_cls = Signal(ReqClass)
+        s1_addr = Signal(p.addr_width)
+        s1_data = Signal(dw)
+        m.d.sync += [
+            s1_valid.eq(accept),
+            s1_op.eq(self.req.payload.op),
+            s1_cls.eq(self.req.payload.cls),
+            s1_addr.eq(self.req.payload.addr),
+            s1_data.eq(self.req.payload.data),
+        ]
+
+        # -- stage S2: registered request and forwarded old value ----------------------------------
+        s2_valid = Signal()
+        s2_op = Signal(MemOp)
+        s2_cls = Signal(ReqClass)
+        s2_addr = Signal(p.addr_width)
+        s2_data = Signal(dw)
+        s2_old = Signal(dw)
+
+        # write done at the end of S2
+        wen = Signal()
+        wdata = Signal(dw)
+        m.d.comb += [
+            alu.a.eq(s2_old),
+            alu.b.eq(s2_data),
+            wen.eq(s2_valid & (s2_op != MemOp.READ)),
+            wdata.eq(Mux(s2_op == MemOp.UPDATE, alu.sum, s2_data)),
+        ]
+        # the write done at the previous edge
+        wl_valid = Signal()
+        wl_addr = Signal(p.addr_width)
+        wl_data = Signal(dw)
+        m.d.sync += [
+            wl_valid.eq(wen),
+            wl_addr.eq(s2_addr),
+            wl_data.eq(wdata),
+        ]
+
+        # -- banks -------------------------------------------------------------------------------
+        rdata = Signal(dw)
+        bank_rdata = []
+        for b in range(nb):
+            mem = Memory(shape=unsigned(dw), depth=self._depth // nb, init=self._init[b::nb])
+            m.submodules[f"bank{b}"] = mem
+            rp = mem.read_port()                      # sync, non-transparent, always enabled
+            wp = mem.write_port()
+            m.d.comb += [
+                rp.addr.eq(self.req.payload.addr[bbits:]),
+                wp.addr.eq(s2_addr[bbits:]),
+                wp.data.eq(wdata),
+                wp.en.eq(wen & (s2_addr[:bbits] == b) if bbits else wen),
+            ]
+            bank_rdata.append(rp.data)
+        if nb == 1:
+            m.d.comb += rdata.eq(bank_rdata[0])
+        else:
+            with m.Switch(s1_addr[:bbits]):
+                for b in range(nb):
+                    with m.Case(b):
+                        m.d.comb += rdata.eq(bank_rdata[b])
+
+        # forwarding: the RAM read at the accepting edge missed the writes at that edge (wl_*) and
+        # at the next one (the request now in S2); the newer wins.
+        old_next = Signal(dw)
+        with m.If(wen & (s2_addr == s1_addr)):
+            m.d.comb += old_next.eq(wdata)
+        with m.Elif(wl_valid & (wl_addr == s1_addr)):
+            m.d.comb += old_next.eq(wl_data)
+        with m.Else():
+            m.d.comb += old_next.eq(rdata)
+
+        m.d.sync += [
+            s2_valid.eq(s1_valid),
+            s2_op.eq(s1_op),
+            s2_cls.eq(s1_cls),
+            s2_addr.eq(s1_addr),
+            s2_data.eq(s1_data),
+            s2_old.eq(old_next),
+        ]
+
+        # -- READ response delay line: stage j is in cycle k+j; stage L-1 feeds the buffer -------
+        stage_valid = s1_valid & (s1_op == MemOp.READ)
+        stage_cls = s1_cls
+        stage_data = old_next
+        if lat >= 3:
+            stage_valid = s2_valid & (s2_op == MemOp.READ)
+            stage_cls = s2_cls
+            stage_data = s2_old
+            for j in range(3, lat):
+                v = Signal(name=f"d{j}_valid")
+                c = Signal(ReqClass, name=f"d{j}_cls")
+                d = Signal(dw, name=f"d{j}_data")
+                m.d.sync += [v.eq(stage_valid), c.eq(stage_cls), d.eq(stage_data)]
+                stage_valid, stage_cls, stage_data = v, c, d
+
+        w_entry = Signal(p.mem_response_layout)
+        m.d.comb += [
+            w_entry.cls.eq(stage_cls),
+            w_entry.data.eq(stage_data),
+            fifo.w_data.eq(w_entry),
+            fifo.w_en.eq(stage_valid),
+            self.resp.valid.eq(fifo.r_rdy),
+            self.resp.payload.eq(fifo.r_data),
+            fifo.r_en.eq(self.resp.ready),
+        ]
+
+        # -- occupancy ---------------------------------------------------------------------------
+        m.d.comb += self.occupancy.eq(
+            reads_out
+            + (s1_valid & (s1_op != MemOp.READ))
+            + (s2_valid & (s2_op != MemOp.READ)))
+
+        return m
+
+
+EXPORTS = {
+    "memory_model":      lambda: MemoryModel(T3Params()),
+    "memory_model_bf16": lambda: MemoryModel(T3Params(lane=LaneType.BF16)),
+}
