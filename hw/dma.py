@@ -70,14 +70,18 @@ class DmaEngine(wiring.Component):
     PACKET_QUEUE_DEPTH = 4
 
     def __init__(self, params, *, buffer_depth=None):
-        if not isinstance(params, T3Params):
-            raise TypeError(f"params must be a T3Params, not {params!r}")
-        if buffer_depth is None:
-            buffer_depth = params.mem_latency + 4
-        if not isinstance(buffer_depth, int) or isinstance(buffer_depth, bool):
-            raise TypeError(f"buffer_depth must be an integer or None, not {buffer_depth!r}")
-        if buffer_depth < 3:
-            raise ValueError(f"buffer_depth must be >= 3, not {buffer_depth}")
+        try:
+            if not isinstance(params, T3Params):
+                raise TypeError(f"params must be a T3Params, not {params!r}")
+            if buffer_depth is None:
+                buffer_depth = params.mem_latency + 4
+            if not isinstance(buffer_depth, int) or isinstance(buffer_depth, bool):
+                raise TypeError(f"buffer_depth must be an integer or None, not {buffer_depth!r}")
+            if buffer_depth < 3:
+                raise ValueError(f"buffer_depth must be >= 3, not {buffer_depth}")
+        except (TypeError, ValueError):
+            self._MustUse__silence = True   # a rejected object is not "unused"
+            raise
         self._params = params
         self._buffer_depth = buffer_depth
         super().__init__({

@@ -63,8 +63,12 @@ class LinkReceiver(wiring.Component):
     """
 
     def __init__(self, params):
-        if not isinstance(params, T3Params):
-            raise TypeError(f"params must be a T3Params, not {params!r}")
+        try:
+            if not isinstance(params, T3Params):
+                raise TypeError(f"params must be a T3Params, not {params!r}")
+        except (TypeError, ValueError):
+            self._MustUse__silence = True   # a rejected object is not "unused"
+            raise
         self._params = params
         super().__init__({
             "rx":            In(stream.Signature(params.link_layout)),
@@ -192,23 +196,27 @@ class LinkModel(wiring.Component):
     """
 
     def __init__(self, params, *, latency=8, bw_num=1, bw_den=1, depth=None):
-        if not isinstance(params, T3Params):
-            raise TypeError(f"params must be a T3Params, not {params!r}")
-        for name, value in (("latency", latency), ("bw_num", bw_num), ("bw_den", bw_den)):
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise TypeError(f"{name} must be an integer, not {value!r}")
-        if latency < 1:
-            raise ValueError(f"latency must be >= 1, not {latency}")
-        if bw_den < 1:
-            raise ValueError(f"bw_den must be >= 1, not {bw_den}")
-        if not 1 <= bw_num <= bw_den:
-            raise ValueError(f"bw_num must be in [1, bw_den={bw_den}], not {bw_num}")
-        if depth is None:
-            depth = latency + 4
-        if not isinstance(depth, int) or isinstance(depth, bool):
-            raise TypeError(f"depth must be an integer or None, not {depth!r}")
-        if depth < latency + 1:
-            raise ValueError(f"depth must be >= latency + 1 = {latency + 1}, not {depth}")
+        try:
+            if not isinstance(params, T3Params):
+                raise TypeError(f"params must be a T3Params, not {params!r}")
+            for name, value in (("latency", latency), ("bw_num", bw_num), ("bw_den", bw_den)):
+                if not isinstance(value, int) or isinstance(value, bool):
+                    raise TypeError(f"{name} must be an integer, not {value!r}")
+            if latency < 1:
+                raise ValueError(f"latency must be >= 1, not {latency}")
+            if bw_den < 1:
+                raise ValueError(f"bw_den must be >= 1, not {bw_den}")
+            if not 1 <= bw_num <= bw_den:
+                raise ValueError(f"bw_num must be in [1, bw_den={bw_den}], not {bw_num}")
+            if depth is None:
+                depth = latency + 4
+            if not isinstance(depth, int) or isinstance(depth, bool):
+                raise TypeError(f"depth must be an integer or None, not {depth!r}")
+            if depth < latency + 1:
+                raise ValueError(f"depth must be >= latency + 1 = {latency + 1}, not {depth}")
+        except (TypeError, ValueError):
+            self._MustUse__silence = True   # a rejected object is not "unused"
+            raise
         self._params = params
         self.latency = latency
         self.bw_num = bw_num

@@ -59,7 +59,6 @@ async def drive(ctx, stream, beats, rng, p_valid):
 
 # -- LinkReceiver -------------------------------------------------------------------------------
 
-@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 def test_receiver_bad_arguments():
     with pytest.raises(TypeError):
         LinkReceiver("params")
@@ -145,7 +144,6 @@ def test_receiver_one_beat_per_cycle():
 
 # -- LinkModel ----------------------------------------------------------------------------------
 
-@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 def test_model_bad_arguments():
     with pytest.raises(ValueError):
         LinkModel(P, latency=0)
