@@ -463,9 +463,12 @@ class Engine:
                 continue
             self.events += 1
             rates, (n_gemm, n_comm, used, link_used) = self._rates(active)
-            dt = min(j.remaining / r for j, r in zip(active, rates))
+            dt = min((j.remaining / r for j, r in zip(active, rates) if r > 0),
+                     default=math.inf)
             if self._pending:
                 dt = min(dt, self._pending[0][0] - self.now)
+            if math.isinf(dt):
+                raise RuntimeError(f"starvation: every running job has rate 0 ({self.line_trace()})")
             dt = max(dt, 0.0)
             # statistics
             gemm_active = any(j.stream == "gemm" for j in active)

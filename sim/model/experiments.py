@@ -87,6 +87,15 @@ def summarize(points: list[Point]) -> dict:
         p.results["ideal"].time_s <= p.results["t3-mca"].time_s * (1 + 1e-9)
         and p.results["t3-mca"].time_s <= p.results["t3"].time_s * (1 + 1e-9)
         and p.results["t3"].time_s < p.results["sequential"].time_s for p in points)
+    # NMC shortens the RS itself, so the tight bound of t3-mca is ideal-rs-nmc
+    s["ordering_nmc_ok"] = all(
+        p.results["ideal-rs-nmc"].time_s <= p.results["t3-mca"].time_s * (1 + 1e-9)
+        and p.results["t3-mca"].time_s <= p.results["t3"].time_s * (1 + 1e-9)
+        and p.results["t3"].time_s < p.results["sequential"].time_s for p in points)
+    s["t3mca_beats_ideal"] = [(p.model, p.tp, p.sublayer,
+                               p.results["ideal"].time_s / p.results["t3-mca"].time_s - 1)
+                              for p in points
+                              if p.results["t3-mca"].time_s < p.results["ideal"].time_s]
     return s
 
 

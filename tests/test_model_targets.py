@@ -1,0 +1,106 @@
+"""The paper's targets on `t3-paper`, calibration facts, DGX-H100, determinism.
+
+The sweep runs once per module (about 5 s)."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sim.model.dataflows import run_configs
+from sim.model.experiments import (calibration_facts, h100_domino, paper_sweep, summarize,
+                                   token_sensitivity)
+from sim.systems import get_system
+from sim.workloads import sublayer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def sweep():
+    return paper_sweep("t3-paper")
+
+
+@pytest.fixture(scope="module")
+def summary(sweep):
+    return summarize(sweep)
+
+
+def test_sweep_covers_the_paper(sweep):
+    assert len(sweep) == 16
+    assert {(p.model, p.tp) for p in sweep} == {("mega-gpt-2", 8), ("mega-gpt-2", 16),
+                                                ("t-nlg", 8), ("t-nlg", 16)}
+
+
+@pytest.mark.parametrize("cfg,paper", [("t3-mca", 0.30), ("t3", 0.20), ("ideal", 0.35)])
+def test_geomean_speedup_within_5pp(summary, cfg, paper):
+    g, _ = summary[cfg]
+    assert abs((g - 1) - paper) <= 0.05, f"{cfg}: model {100 * (g - 1):.1f}% vs paper {100 * paper}%"
+
+
+def test_ordering_on_every_sublayer(sweep):
+    for p in sweep:
+        t = {c: r.time_s for c, r in p.results.items()}
+        where = f"{p.model} TP{p.tp} {p.sublayer}"
+        assert t["ideal"] <= t["t3-mca"], where
+        assert t["t3-mca"] <= t["t3"], where
+        assert t["t3"] < t["sequential"], where
+        assert t["ideal-rs-nmc"] <= t["ideal"] * (1 + 1e-12), where
+
+
+def test_data_movement_reduction(summary):
+    g, _ = summary["data_movement"]
+    assert abs(g - 0.22) <= 0.05, f"model -{100 * g:.1f}% vs paper -22%"
+
+
+def test_rs_reads_drop(summary):
+    # sequential RS reads 2N-1 chunks, T3 N-2: 2.5x (N=8), 2.21x (N=16); paper: about 2.4x
+    g, m = summary["rs_read_drop"]
+    assert 2.2 <= g <= 2.6 and m == pytest.approx(2.5)
+
+
+def test_calibration_facts():
+    f = calibration_facts()
+    assert abs(f["gemm_16cu_slowdown"] - 1.21) <= 0.03          # paper: 21% slower
+    assert abs(f["allreduce_8cu_slowdown"] - 1.41) <= 0.03      # paper: 41% slower
+    assert 1.2 <= f["gemm_with_collective_slowdown"] <= 1.8     # peers: up to 1.8x
+
+
+def test_h100_domino_shapes():
+    rows = h100_domino()
+    assert set(rows) == {"op", "fc2", "fc1", "ip"}
+    for sl, r in rows.items():
+        assert 0.3 < r["comm_share"] < 0.95, sl
+        assert 1.0 < r["domino2"] <= 1.3, sl       # within Domino's reported "up to 1.3x"
+        assert r["domino_auto"] >= r["domino2"] - 1e-12, sl
+        assert r["t3-mca"] > r["t3"], sl
+        assert r["ideal"] >= r["t3-mca"], sl
+
+
+def test_results_move_with_tokens():
+    s = token_sensitivity("t3-paper", (2048, 16384))
+    assert abs(s[2048]["domino"][0] - s[16384]["domino"][0]) > 0.01
+    for t in s:
+        # away from the default token count t3-mca may beat `ideal` by a hair where NMC
+        # shortens the RS tail (see docs/results.md); ideal-rs-nmc always bounds it
+        assert s[t]["ordering_nmc_ok"], t
+        assert all(gain < 0.01 for *_, gain in s[t]["t3mca_beats_ideal"]), t
+
+
+def test_deterministic_in_process():
+    sysc = get_system("t3-paper")
+    sub = sublayer("t-nlg", "ip", 16)
+    a = {c: r.to_json() for c, r in run_configs(sysc, sub).items()}
+    b = {c: r.to_json() for c, r in run_configs(sysc, sub).items()}
+    assert a == b                       # float equality: bit for bit
+
+
+def test_deterministic_across_processes():
+    cmd = [sys.executable, "-m", "sim", "run", "--model", "mega-gpt-2", "--tp", "16",
+           "--sublayer", "op", "--json"]
+    outs = [subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True).stdout
+            for _ in range(2)]
+    assert outs[0] == outs[1]
+    d = json.loads(outs[0])
+    assert d["speedup"]["sequential"] == 1.0
