@@ -121,11 +121,10 @@ class Csr(wiring.Component):
         self.regmap = build(params)
         members = axil_members()
         for port in self.regmap.ports():
-            direction = In if port.direction == "in" else Out
             if port.direction == "out":
                 members[port.name] = Out(port.shape, init=port.reset)
             else:
-                members[port.name] = direction(port.shape)
+                members[port.name] = In(port.shape)
         members["arm"] = Out(stream.Signature(params.arm_layout))
         members["cmd_write"] = Out(stream.Signature(cmd_write_layout(params)))
         members["doorbell"] = Out(stream.Signature(doorbell_layout(params)))

@@ -752,3 +752,18 @@ def test_pipelined_independent_channels():
     sim.run()
     assert got_b == exp_b
     assert got_r == exp_r
+
+
+def test_c_header_compiles(tmp_path):
+    import shutil
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler")
+    src = tmp_path / "t.c"
+    src.write_text('#include "t3_regs.h"\n'
+                   "_Static_assert(T3_CTRL_OFFSET == 0x010u, \"ctrl\");\n"
+                   "_Static_assert((T3_ERR_BAD_ADDRESS_MASK >> T3_ERR_BAD_ADDRESS_SHIFT) == 1u, \"err\");\n"
+                   "int main(void) { return 0; }\n")
+    r = subprocess.run([cc, "-std=c11", "-Wall", "-Werror", "-fsyntax-only", f"-I{ROOT / 'docs'}",
+                        str(src)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
