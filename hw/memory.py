@@ -5,8 +5,8 @@ memory semantics and returns READ data after a fixed latency, through a response
 back-pressure.
 """
 
-from amaranth.hdl import Const, Module, Mux, Signal, unsigned
-from amaranth.lib import data, stream, wiring
+from amaranth.hdl import Module, Mux, Signal, unsigned
+from amaranth.lib import stream, wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -115,6 +115,7 @@ class MemoryModel(wiring.Component):
         self._depth = depth
         self._init = init
         self.resp_buffer_depth = params.mem_latency + 1
+        self.rmw_depth = 3 if params.mem_latency >= 3 else 2
         super().__init__({
             "req":       In(stream.Signature(params.mem_request_layout)),
             "resp":      Out(stream.Signature(params.mem_response_layout)),
@@ -160,46 +161,44 @@ class MemoryModel(wiring.Component):
         with m.Elif(pop & ~read_in):
             m.d.sync += reads_out.eq(reads_out - 1)
 
-        # -- stage S1: registered request ------------------------------------------------------
-        s1_valid = Signal()
-        s1_op = Signal(MemOp)
-        s1_cls = Signal(ReqClass)
-        s1_addr = Signal(p.addr_width)
-        s1_data = Signal(dw)
-        m.d.sync += [
-            s1_valid.eq(accept),
-            s1_op.eq(self.req.payload.op),
-            s1_cls.eq(self.req.payload.cls),
-            s1_addr.eq(self.req.payload.addr),
-            s1_data.eq(self.req.payload.data),
-        ]
+        # -- pipeline stages S1..SD: registered requests ------------------------------------------
+        rmw = self.rmw_depth
+        st = []
+        for j in range(1, rmw + 1):
+            st.append({
+                "valid": Signal(name=f"s{j}_valid"),
+                "op":    Signal(MemOp, name=f"s{j}_op"),
+                "cls":   Signal(ReqClass, name=f"s{j}_cls"),
+                "addr":  Signal(p.addr_width, name=f"s{j}_addr"),
+                "data":  Signal(dw, name=f"s{j}_data"),
+            })
+        src = {"valid": accept, "op": self.req.payload.op, "cls": self.req.payload.cls,
+               "addr": self.req.payload.addr, "data": self.req.payload.data}
+        for stage in st:
+            m.d.sync += [stage[k].eq(src[k]) for k in stage]
+            src = stage
+        s_fwd = st[rmw - 2]          # stage where the old value is completed by forwarding
+        s_alu = st[rmw - 1]          # last stage: add and RAM write
+        old = Signal(dw)             # registered old value of the request in the last stage
 
-        # -- stage S2: registered request and forwarded old value ----------------------------------
-        s2_valid = Signal()
-        s2_op = Signal(MemOp)
-        s2_cls = Signal(ReqClass)
-        s2_addr = Signal(p.addr_width)
-        s2_data = Signal(dw)
-        s2_old = Signal(dw)
-
-        # write done at the end of S2
+        # RAM write done at the end of the last stage
         wen = Signal()
         wdata = Signal(dw)
         m.d.comb += [
-            alu.a.eq(s2_old),
-            alu.b.eq(s2_data),
-            wen.eq(s2_valid & (s2_op != MemOp.READ)),
-            wdata.eq(Mux(s2_op == MemOp.UPDATE, alu.sum, s2_data)),
+            alu.a.eq(old),
+            alu.b.eq(s_alu["data"]),
+            wen.eq(s_alu["valid"] & (s_alu["op"] != MemOp.READ)),
+            wdata.eq(Mux(s_alu["op"] == MemOp.UPDATE, alu.sum, s_alu["data"])),
         ]
-        # the write done at the previous edge
-        wl_valid = Signal()
-        wl_addr = Signal(p.addr_width)
-        wl_data = Signal(dw)
-        m.d.sync += [
-            wl_valid.eq(wen),
-            wl_addr.eq(s2_addr),
-            wl_data.eq(wdata),
-        ]
+        # writes done at the previous rmw-1 edges (index 0: the most recent)
+        past = []
+        prev = (wen, s_alu["addr"], wdata)
+        for i in range(rmw - 1):
+            w = (Signal(name=f"wl{i}_valid"), Signal(p.addr_width, name=f"wl{i}_addr"),
+                 Signal(dw, name=f"wl{i}_data"))
+            m.d.sync += [w[0].eq(prev[0]), w[1].eq(prev[1]), w[2].eq(prev[2])]
+            past.append(w)
+            prev = w
 
         # -- banks -------------------------------------------------------------------------------
         rdata = Signal(dw)
@@ -211,47 +210,45 @@ class MemoryModel(wiring.Component):
             wp = mem.write_port()
             m.d.comb += [
                 rp.addr.eq(self.req.payload.addr[bbits:]),
-                wp.addr.eq(s2_addr[bbits:]),
+                wp.addr.eq(s_alu["addr"][bbits:]),
                 wp.data.eq(wdata),
-                wp.en.eq(wen & (s2_addr[:bbits] == b) if bbits else wen),
+                wp.en.eq(wen & (s_alu["addr"][:bbits] == b) if bbits else wen),
             ]
-            bank_rdata.append(rp.data)
+            if rmw == 3:                              # RAM output register (no logic before it)
+                q = Signal(dw, name=f"bank{b}_q")
+                m.d.sync += q.eq(rp.data)
+                bank_rdata.append(q)
+            else:
+                bank_rdata.append(rp.data)
         if nb == 1:
             m.d.comb += rdata.eq(bank_rdata[0])
         else:
-            with m.Switch(s1_addr[:bbits]):
+            with m.Switch(s_fwd["addr"][:bbits]):
                 for b in range(nb):
                     with m.Case(b):
                         m.d.comb += rdata.eq(bank_rdata[b])
 
-        # forwarding: the RAM read at the accepting edge missed the writes at that edge (wl_*) and
-        # at the next one (the request now in S2); the newer wins.
+        # forwarding: the RAM read at the accepting edge k missed the writes at edges k..k+rmw-1:
+        # the past ones (wl*) and the one of the request now in the last stage; the newest wins.
         old_next = Signal(dw)
-        with m.If(wen & (s2_addr == s1_addr)):
+        with m.If(wen & (s_alu["addr"] == s_fwd["addr"])):
             m.d.comb += old_next.eq(wdata)
-        with m.Elif(wl_valid & (wl_addr == s1_addr)):
-            m.d.comb += old_next.eq(wl_data)
+        for w_valid, w_addr, w_data in past:
+            with m.Elif(w_valid & (w_addr == s_fwd["addr"])):
+                m.d.comb += old_next.eq(w_data)
         with m.Else():
             m.d.comb += old_next.eq(rdata)
-
-        m.d.sync += [
-            s2_valid.eq(s1_valid),
-            s2_op.eq(s1_op),
-            s2_cls.eq(s1_cls),
-            s2_addr.eq(s1_addr),
-            s2_data.eq(s1_data),
-            s2_old.eq(old_next),
-        ]
+        m.d.sync += old.eq(old_next)
 
         # -- READ response delay line: stage j is in cycle k+j; stage L-1 feeds the buffer -------
-        stage_valid = s1_valid & (s1_op == MemOp.READ)
-        stage_cls = s1_cls
+        stage_valid = s_fwd["valid"] & (s_fwd["op"] == MemOp.READ)
+        stage_cls = s_fwd["cls"]
         stage_data = old_next
-        if lat >= 3:
-            stage_valid = s2_valid & (s2_op == MemOp.READ)
-            stage_cls = s2_cls
-            stage_data = s2_old
-            for j in range(3, lat):
+        if lat > rmw:
+            stage_valid = s_alu["valid"] & (s_alu["op"] == MemOp.READ)
+            stage_cls = s_alu["cls"]
+            stage_data = old
+            for j in range(rmw + 1, lat):
                 v = Signal(name=f"d{j}_valid")
                 c = Signal(ReqClass, name=f"d{j}_cls")
                 d = Signal(dw, name=f"d{j}_data")
@@ -270,10 +267,8 @@ class MemoryModel(wiring.Component):
         ]
 
         # -- occupancy ---------------------------------------------------------------------------
-        m.d.comb += self.occupancy.eq(
-            reads_out
-            + (s1_valid & (s1_op != MemOp.READ))
-            + (s2_valid & (s2_op != MemOp.READ)))
+        writes = [stage["valid"] & (stage["op"] != MemOp.READ) for stage in st]
+        m.d.comb += self.occupancy.eq(reads_out + sum(writes[1:], writes[0]))
 
         return m
 

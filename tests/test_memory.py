@@ -38,6 +38,11 @@ class RefMemory:
         return None
 
 
+def _rmw_depth(lat):
+    """Documented: STORE/UPDATE write the RAM at the end of cycle k+3 (k+2 if mem_latency == 2)."""
+    return 3 if lat >= 3 else 2
+
+
 def _rand_bf16_beat(rng, params):
     beat = 0
     for i in range(params.data_width // 16):
@@ -72,6 +77,7 @@ def test_memory_bad_args():
     with pytest.raises(TypeError, match="init"):
         MemoryModel(p, init=5)
     dut = MemoryModel(p, banks=8)                      # one beat per bank is fine
+    assert "module" in verilog.convert(dut)
     assert dut.banks == 8 and dut.depth == 8 and dut.resp_buffer_depth == p.mem_latency + 1
 
 
@@ -119,10 +125,12 @@ def test_memory_latency_and_forwarding(lat, banks):
 
 
 # -- occupancy timing -----------------------------------------------------------------------------
-def test_memory_occupancy_timing():
-    lat = 4
+@pytest.mark.parametrize("lat", [2, 3, 4])
+def test_memory_occupancy_timing(lat):
     p = T3Params(addr_width=4, mem_latency=lat)
     dut = MemoryModel(p)
+    rmw = _rmw_depth(lat)
+    assert dut.rmw_depth == rmw
     trace = []
 
     async def bench(ctx):
@@ -136,10 +144,10 @@ def test_memory_occupancy_timing():
             trace.append(ctx.get(dut.occupancy))
             await ctx.tick()
 
-    run_sim(dut, bench, name="mem_occupancy")
+    run_sim(dut, bench, name=f"mem_occupancy_{lat}")
     # READ accepted in cycle 0: counted in cycles 1..lat (taken from resp at the end of cycle lat)
-    # UPDATE accepted in cycle 10: counted in cycles 11 and 12 (RAM write at the end of cycle 12)
-    want = [1 if 1 <= t <= lat or 11 <= t <= 12 else 0 for t in range(20)]
+    # UPDATE accepted in cycle 10: counted in cycles 11..10+rmw (RAM write at the end of 10+rmw)
+    want = [1 if 1 <= t <= lat or 11 <= t <= 10 + rmw else 0 for t in range(20)]
     assert trace == want
 
 
@@ -173,7 +181,9 @@ def test_memory_backpressure_credits(lat):
         await ctx.tick()
         ctx.set(dut.req.valid, 0)
         log["occ_writes"] = ctx.get(dut.occupancy)      # cap reads + 2 writes in flight
-        await ctx.tick()
+        for _ in range(_rmw_depth(lat) - 1):
+            await ctx.tick()
+        log["occ_last_write"] = ctx.get(dut.occupancy)  # the UPDATE is in its last stage
         await ctx.tick()
         log["occ_stalled"] = ctx.get(dut.occupancy)
         # drain: responses in order, correct data and class; then READ addr 0 sees 7 + 5
@@ -197,6 +207,7 @@ def test_memory_backpressure_credits(lat):
     run_sim(dut, bench, name=f"mem_backpressure_{lat}")
     assert log["accepted"] == cap
     assert log["occ_writes"] == cap + 2
+    assert log["occ_last_write"] == cap + 1
     assert log["occ_stalled"] == cap
     assert log["got"] == [(ReqClass(i % 2), init[i]) for i in range(cap)]
     assert log["last"] == 12
@@ -264,7 +275,8 @@ def test_memory_random(lane, banks, lat, p_valid, p_ready, seed):
         if v is not None:
             expect.append((r["cls"], v))
     got = []
-    max_occ = lat + 3
+    rmw = _rmw_depth(lat)
+    max_occ = lat + 1 + rmw
 
     async def producer(ctx):
         for r in seq:
@@ -292,13 +304,13 @@ def test_memory_random(lane, banks, lat, p_valid, p_ready, seed):
 
     async def monitor(ctx):
         # independent occupancy model from the handshakes seen at each edge
-        reads, writes = 0, [0, 0]       # writes accepted 1 and 2 edges ago
+        reads, writes = 0, [0] * rmw    # writes accepted 1..rmw edges ago
         for _ in range(20 * n):
             _, _, qv, qr, op, sv, sr = await ctx.tick().sample(
                 dut.req.valid, dut.req.ready, dut.req.payload.op, dut.resp.valid, dut.resp.ready)
             acc = qv and qr
             reads += (acc and op is MemOp.READ) - (sv and sr)
-            writes = [int(acc and op is not MemOp.READ), writes[0]]
+            writes = [int(acc and op is not MemOp.READ)] + writes[:-1]
             occ = ctx.get(dut.occupancy)
             assert occ == reads + sum(writes), f"occupancy {occ}, expected {reads}+{writes}"
             assert occ <= max_occ
