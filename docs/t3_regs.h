@@ -317,4 +317,11 @@
 #define T3_CNT_CYCLES_VALUE_WIDTH 32
 #define T3_CNT_CYCLES_VALUE_MASK 0xffffffffu
 
+/* CNT_NOTIFICATIONS (RO): Counter: Notification commands (length 0) completed: DONE set, no transfer. */
+#define T3_CNT_NOTIFICATIONS_OFFSET 0x13cu
+#define T3_CNT_NOTIFICATIONS_RESET 0x00000000u
+#define T3_CNT_NOTIFICATIONS_VALUE_SHIFT 0
+#define T3_CNT_NOTIFICATIONS_VALUE_WIDTH 32
+#define T3_CNT_NOTIFICATIONS_VALUE_MASK 0xffffffffu
+
 #endif /* T3_REGS_H */

@@ -253,7 +253,7 @@ class Csr(wiring.Component):
         cmd_tile = store[("CMD_TILE", "value")]
         depth = 1 << p.addr_width
         cmd_malformed = Signal()
-        m.d.comb += cmd_malformed.eq((cmd_len == 0) | (cmd_src + cmd_len > depth)
+        m.d.comb += cmd_malformed.eq((cmd_src + cmd_len > depth)
                                      | (cmd_dst + cmd_len > depth))
 
         for s in streams.values():

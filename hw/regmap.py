@@ -93,6 +93,7 @@ COUNTERS = (
     ("dma_commands",      "DMA commands started (fired or doorbell)."),
     ("starvation_grants", "Grants forced by the arbiter's starvation limit."),
     ("cycles",            "Clock cycles since reset (free-running)."),
+    ("notifications",     "Notification commands (length 0) completed: DONE set, no transfer."),
 )
 
 
@@ -514,7 +515,9 @@ def build(params=None):
               "memory.", port=False),
         ]),
         Register("CMD_LEN_OP_DEV", 0x048, "DMA command staging: length, operation, destination device.", [
-            F("length", 0, p.len_width, RW, "Length in beats (checked at commit: not 0).", port=False),
+            F("length", 0, p.len_width, RW, "Length in beats; 0 makes a *notification*: when the "
+              "command becomes ready it moves no data, sets DONE and counts in CNT_NOTIFICATIONS.",
+              port=False),
             F("op", 16, 1, RW, "0 = store, 1 = update (read-add-write at the destination).",
               enum=Kind, port=False),
             F("dst_dev", 24, p.dev_width, RW, "Destination device id.", port=False),
@@ -530,7 +533,7 @@ def build(params=None):
             F("valid", 16, 1, WS, "1: install the staged command; 0: invalidate the entry.",
               port=False),
         ], stream="cmd_write", err_flag="bad_command",
-           notes="With valid = 1 the staged command is checked: length == 0, "
+           notes="With valid = 1 the staged command is checked: "
                  "src_addr + length > 2**addr_width or dst_addr + length > 2**addr_width is "
                  "malformed: SLVERR, ERR.bad_command, nothing sent (never a partial command). "
                  "The staging registers keep their values. The write response is given once the "

@@ -109,7 +109,7 @@ class RefCsr:
                 "tile": self.stored[("CMD_TILE", "value")],
             }
             depth = 1 << p.addr_width
-            if v["valid"] and (cmd["length"] == 0 or cmd["src_addr"] + cmd["length"] > depth
+            if v["valid"] and (cmd["src_addr"] + cmd["length"] > depth
                                or cmd["dst_addr"] + cmd["length"] > depth):
                 self.set_flag("bad_command")
                 return RESP_SLVERR, None, None, []
@@ -553,11 +553,11 @@ def test_stream_registers(params, stall):
 
         good = [
             (0, 0, 1, 0, 0, 0),
+            (0, 0, 0, 0, 0, 0),                              # length 0: a notification
             (depth - lmax, depth - lmax, lmax, 1, (1 << p.dev_width) - 1, (1 << p.tile_width) - 1),
             (rng.randint(0, depth - 8), rng.randint(0, depth - 8), rng.randint(1, 8), 1, 1, 3),
         ]
         bad = [
-            (0, 0, 0, 0, 0, 0),                              # length 0
             (depth - 3, 0, 4, 0, 0, 0),                      # src + length > depth
             (0, depth - 1, 2, 1, 0, 0),                      # dst + length > depth
         ]
@@ -572,7 +572,7 @@ def test_stream_registers(params, stall):
         flags = REGS["ERR"].decode(await h.read(ctx, addr("ERR")))
         assert flags["bad_command"] == 1 and flags["bad_write"] == 1
         assert len(h.got["arm"]) == 4 and len(h.got["doorbell"]) == 2
-        assert len(h.got["cmd_write"]) == 3 + 3
+        assert len(h.got["cmd_write"]) == 4 + 2
     Harness(params, seed=5, stall=stall).run(body)
 
 
