@@ -4,8 +4,6 @@ Every expected time below is worked out by hand in the comments (not taken from 
 The tiny system: 4 CUs x 1 GHz x 1000 flop/clk at efficiency 1 -> 1e12 flop/s per CU; HBM 1 GB/s
 (1e9 B/s, fully usable); link 2 GB/s bidirectional -> 1e9 B/s one way, 500 ns latency.
 """
-import math
-
 import pytest
 
 from sim.model.config import SystemConfig

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sim.cli import CliError, load_grid, main
-from sim.model.config import ConfigError, SystemConfig, load_system_toml
+from sim.model.config import ConfigError, load_system_toml
 from sim.systems import SYSTEMS, get_system
 from sim.workloads import MODELS, sublayer
 

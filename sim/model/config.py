@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 __all__ = ["SystemConfig", "ConfigError", "system_from_dict", "load_system_toml", "POLICIES",

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import math
 import sys
-import time
 from dataclasses import dataclass
 
 from ..systems import get_system
@@ -12,7 +11,8 @@ from .calibrate import collective_cu_sharing, gemm_cu_sharing, gemm_slowdown_wit
 from .config import CONFIGS
 from .dataflows import run_configs, simulate
 
-__all__ = ["PAPER", "PAPER_MODELS", "PAPER_TPS", "paper_sweep", "geomean", "summarize", "calibration_facts",
+__all__ = ["PAPER", "PAPER_MODELS", "PAPER_TPS", "paper_sweep", "geomean", "summarize",
+           "calibration_facts",
            "token_sensitivity", "h100_domino", "progress", "run_point", "DOMINO_H100"]
 
 #: the T3 paper's sublayer results (geomean, max speedup over sequential) and data movement

@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..systems import get_system
-from .config import CONFIGS
 from .experiments import (DOMINO_H100, PAPER, calibration_facts, h100_domino, paper_sweep,
                           summarize, token_sensitivity)
 
