@@ -54,7 +54,8 @@ def unpack(layout, word):
 
 
 class _StreamBase:
-    def __init__(self, dut, name, clock, layout):
+    def __init__(self, dut, name, clock, layout, reset=None):
+        self.reset = reset if reset is not None else getattr(dut, "rst", None)
         self.valid = getattr(dut, f"{name}__valid")
         self.ready = getattr(dut, f"{name}__ready")
         self.payload = getattr(dut, f"{name}__payload")
@@ -75,6 +76,22 @@ class _StreamBase:
     def _paused(self):
         return bool(next(self._pause)) if self._pause is not None else False
 
+    def _in_reset(self):
+        """True while reset is asserted (or not yet driven); handshakes are ignored then.
+
+        Out of reset an unresolved ``valid`` or ``ready`` is an error, not a non-transfer.
+        """
+        if self.reset is None:
+            return False
+        r = self.reset.value
+        return not r.is_resolvable or int(r) == 1
+
+    def _fired(self):
+        v, r = self.valid.value, self.ready.value
+        if not (v.is_resolvable and r.is_resolvable):
+            raise AssertionError(f"{self.name}: valid={v} ready={r} unresolved out of reset")
+        return bool(v) and bool(r)
+
     def _decode(self):
         word = int(self.payload.value)
         return unpack(self.layout, word) if isinstance(self.layout, data.Layout) else word
@@ -83,8 +100,8 @@ class _StreamBase:
 class StreamSource(_StreamBase):
     """Drives ``valid``/``payload`` of an input stream of the DUT from a queue."""
 
-    def __init__(self, dut, name, clock, layout):
-        super().__init__(dut, name, clock, layout)
+    def __init__(self, dut, name, clock, layout, reset=None):
+        super().__init__(dut, name, clock, layout, reset)
         self.queue = deque()
         self._idle = Event()
         self._idle.set()
@@ -117,7 +134,9 @@ class StreamSource(_StreamBase):
     async def _run(self):
         while True:
             await RisingEdge(self.clock)
-            if self._current is not None and self.valid.value and self.ready.value:
+            if self._in_reset():
+                continue
+            if self._current is not None and self._fired():
                 item, self._current = self._current, None
                 self.count += 1
                 for cb in self.on_transfer:
@@ -136,8 +155,8 @@ class StreamSource(_StreamBase):
 class StreamSink(_StreamBase):
     """Drives ``ready`` of an output stream of the DUT and collects its transfers."""
 
-    def __init__(self, dut, name, clock, layout):
-        super().__init__(dut, name, clock, layout)
+    def __init__(self, dut, name, clock, layout, reset=None):
+        super().__init__(dut, name, clock, layout, reset)
         self.queue = deque()
         self._event = Event()
         self.ready.value = 0
@@ -159,7 +178,9 @@ class StreamSink(_StreamBase):
         self.ready.value = 1
         while True:
             await RisingEdge(self.clock)
-            if self.valid.value and self.ready.value:
+            if self._in_reset():
+                continue
+            if self._fired():
                 item = self._decode()
                 self.count += 1
                 self.queue.append(item)

@@ -1,6 +1,7 @@
 """Bench-side model of one T3 device: its CSR (through cocotbext-axi's ``AxiLiteMaster``, with
 addresses and field encodings taken from ``hw.regmap``) and its compute request port."""
 
+import logging
 from collections import deque
 
 import cocotb
@@ -19,6 +20,8 @@ class CsrDriver:
 
     def __init__(self, dut, prefix, clock, reset=None, rmap=None):
         self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, prefix), clock, reset)
+        self.axil.write_if.log.setLevel(logging.WARNING)
+        self.axil.read_if.log.setLevel(logging.WARNING)
         self.map = rmap or regmap.DEFAULT
 
     async def write(self, name, **fields):
