@@ -31,30 +31,36 @@ class MemoryModel(wiring.Component):
     lane-wise by :class:`~hw.nmc.NmcAlu` (int32 or bf16 lanes, per ``params.lane``). Back-to-back
     UPDATEs to one address lose no contribution.
 
-    Pipeline (``k`` is the clock edge at which a request is accepted, i.e. ``req.valid & req.ready``
-    sampled high at edge ``k``; "cycle ``k+1``" is the cycle that follows edge ``k``):
+    Pipeline: cycle ``k`` is a request's *accepting cycle* (``req.valid & req.ready`` high during
+    it, so it is taken at the clock edge ending cycle ``k``); cycle ``k+j`` is ``j`` cycles later.
+    ``D`` is :attr:`rmw_depth`: 3 when ``mem_latency >= 3``, 2 when ``mem_latency == 2``.
 
-    * edge ``k``: the request is registered (stage S1); every bank's synchronous, non-transparent
-      read port samples the address.
-    * cycle ``k+1`` (S1): the RAM data of the addressed bank is corrected by forwarding from the write
-      done at edge ``k`` and the write to be done at edge ``k+1`` (same address; the newer wins), and
-      registered at edge ``k+1`` (stage S2; registered RAM output).
-    * cycle ``k+2`` (S2): STORE/UPDATE compute the write data (UPDATE: ``NmcAlu`` on the registered
-      old value) and write the RAM at edge ``k+2``. A READ's data (the S2 value) goes down a delay
-      line into the response buffer.
-    * A READ's response is written into the response buffer at edge ``k+L-1`` and ``resp.valid`` is
-      high from cycle ``k+L`` (``L = params.mem_latency``): with a never-stalled ``resp`` the
-      response is presented exactly ``L`` cycles after the accepting cycle and is taken at edge
-      ``k+L``.
+    * end of cycle ``k``: the request is registered (stage S1); every bank's synchronous,
+      non-transparent read port samples the address.
+    * ``D == 3`` only, end of cycle ``k+1``: the raw RAM outputs of all banks are registered (RAM
+      output register: no logic between the block RAM and a flip-flop).
+    * cycle ``k+D-1``: the addressed bank's data is completed by forwarding from the writes done at
+      the ends of cycles ``k .. k+D-2`` (kept in ``D-1`` small write-history registers) and from the
+      write of the request now in the last stage (same address; the newest wins), then registered
+      as the *old value*.
+    * cycle ``k+D`` (last stage): STORE writes ``data``; UPDATE writes ``NmcAlu(old, data)``; the RAM
+      is written at the end of cycle ``k+D``. A READ's data (the old value) goes down a delay line.
+    * a READ's response enters the response buffer at the end of cycle ``k+L-1`` and ``resp.valid``
+      is high from cycle ``k+L`` (``L = params.mem_latency``): with a never-stalled ``resp`` the
+      response is presented exactly ``L`` cycles after the accepting cycle ``k`` and taken at the
+      end of cycle ``k+L``.
 
-    Critical path: S2 old-value register -> ``NmcAlu`` -> 2:1 STORE/UPDATE mux -> RAM write data and
-    (through the 3:1 forwarding mux) the S2 old-value register of the next request. The RAM read
-    data goes through the forwarding mux into a register before the add, so the RAM clock-to-out is
-    not in series with the adder. For int32 lanes the adder is one carry chain; for bf16 lanes it is
-    a full combinational bf16 add (align, add, normalise, round), the longest path of the block.
+    Critical paths: (1) old-value register -> ``NmcAlu`` -> 2:1 STORE/UPDATE mux -> RAM write data,
+    and through the forwarding mux (address compares are register-to-register in parallel) back
+    into the old-value register. This loop is what makes one update per cycle possible and cannot
+    be pipelined without stalling same-address updates. For int32 lanes it is one 32-bit carry
+    chain; for bf16 lanes it is a full combinational bf16 add (align, add, normalise, round) and
+    limits the clock (about 31 MHz on ECP5, see the report). (2) With ``D == 3`` the block-RAM
+    clock-to-out feeds a flip-flop directly; with ``D == 2`` (``mem_latency == 2``) it goes through
+    the bank mux and the forwarding mux, which is slower.
 
     Back-pressure: the response buffer (a :class:`~amaranth.lib.fifo.SyncFIFO` of depth ``L + 1``,
-    fall-through so that a response written at edge ``k+L-1`` is visible in cycle ``k+L``) never
+    fall-through: a response written at the end of cycle ``k+L-1`` is visible in cycle ``k+L``) never
     overflows because READs are credit-counted: a READ is accepted only while fewer than ``L + 1``
     READs are outstanding (accepted and not yet taken from ``resp``). ``L + 1`` credits sustain one
     READ per cycle with ``resp.ready`` always high. STORE and UPDATE need no response space and are
@@ -81,14 +87,18 @@ class MemoryModel(wiring.Component):
         One response per READ, in request order, with the request's ``cls`` and the read ``data``.
         ``resp.valid`` and ``resp.payload`` come from the response buffer (registers / LUT RAM),
         never combinationally from ``resp.ready`` or ``req``. Valid from cycle ``k+L`` for a READ
-        accepted at edge ``k`` (later if earlier responses are stalled).
+        accepted in cycle ``k`` (later if earlier responses are stalled).
     occupancy : Out(range(0, mem_latency + resp_buffer_depth + 1))
         Requests accepted and not yet completed: READs until their response is taken from ``resp``
         (in the pipeline, the delay line or the response buffer), STORE/UPDATE until their RAM write
-        (two cycles: counted in cycles ``k+1`` and ``k+2``). Derived from registers: it counts a
-        request from the cycle after its accepting edge. At most ``L + 3``.
+        (counted in cycles ``k+1 .. k+D``). Derived from registers only: a request is counted from
+        the cycle after its accepting cycle ``k``; a READ taken from ``resp`` in cycle ``t`` is
+        no longer counted from cycle ``t+1``. At most ``L + 1 + D``.
     resp_buffer_depth : int
-        Depth of the response buffer, ``mem_latency + 1`` (not a port).
+        Depth of the response buffer and number of READ credits, ``mem_latency + 1`` (not a port).
+    rmw_depth : int
+        ``D``, the stage in which STORE/UPDATE write the RAM: 3 (RAM output registered) when
+        ``mem_latency >= 3``, else 2 (not a port).
     """
 
     def __init__(self, params, *, banks=4, init=None):

@@ -1,9 +1,12 @@
 """NmcAlu (hw/nmc.py) against the numpy reference sim/ref/nmc.py, in the Amaranth simulator."""
 
+import gc
 import itertools
+import warnings
 
 import numpy as np
 import pytest
+from amaranth.hdl import UnusedElaboratable
 from amaranth.sim import Simulator
 
 from hw.nmc import NmcAlu
@@ -47,8 +50,11 @@ def test_reference_add_beats():
 
 # -- constructor checks ---------------------------------------------------------------------------
 def test_nmc_bad_params():
-    with pytest.raises(TypeError, match="params"):
-        NmcAlu(64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnusedElaboratable)   # the half-built object
+        with pytest.raises(TypeError, match="params"):
+            NmcAlu(64)
+        gc.collect()
 
 
 # -- RTL against the reference --------------------------------------------------------------------
