@@ -35,6 +35,7 @@ class Result:
     events: int = 0
     stats: dict = field(default_factory=dict)
     trace: list = field(default_factory=list)
+    tracker_spills: int = 0
 
     @property
     def time_us(self) -> float:
@@ -53,6 +54,7 @@ class Result:
              "gemm_us": self.gemm_end_s * 1e6, "rs_end_us": self.rs_end_s * 1e6}
         if self.config.startswith("t3"):
             d["tracker_peak_tiles"] = self.tracker_peak_tiles
+            d["tracker_spills"] = self.tracker_spills
         if self.config == "domino":
             d["slices"] = self.slices
         return d
@@ -299,7 +301,6 @@ def _run_t3(sysc, sub, policy, cfg, record):
     sender = {(1, i): gj[(1, i)] for i in range(g)}
     gb = c["writes"] / (N * g)
     finals = []
-    pairs = []       # (local contribution job, incoming sender job) per tracked group
     for s in range(2, N + 1):
         for i in range(g):
             if s < N:
@@ -310,31 +311,23 @@ def _run_t3(sysc, sub, policy, cfg, record):
                 j = Job(f"final[{s},{i}]", "sync", tag=("final", s, i))
             j.after(gj[(s, i)])                       # local contribution stored
             j.after(sender[(s - 1, i)], b.lat)        # neighbour's contribution arrived
+            # both contributions to tile group (s, i) are tracked (by ring symmetry the
+            # neighbour's tracker is in the same state as ours)
+            gj[(s, i)].entry = ((s, i), tiles_grp)
+            sender[(s - 1, i)].entry = ((s, i), tiles_grp)
             b.e.add(j)
             if s < N:
                 sender[(s, i)] = j
-                pairs.append((gj[(s, i)], sender[(s - 1, i)]))
             else:
                 finals.append(j)
     rs_done = _sync(b.e, "rs-done0", finals)
     end = b.ring_ag_kernel(c["writes"] / N, g, [rs_done])
     res = _finish(cfg, b, glast, rs_done, end)
-    # tracker occupancy: a group's tiles hold entries from first to second contribution
-    evs = []
-    for local, snd in pairs:
-        t1, t2 = local.t_end, snd.t_end + b.lat
-        evs.append((min(t1, t2), 1))
-        evs.append((max(t1, t2), -1))
-    evs.sort(key=lambda x: (x[0], x[1]))
-    occ = peak = 0
-    for _, d in evs:
-        occ += d
-        peak = max(peak, occ)
-    b.e.tracker.peak = peak * tiles_grp
-    b.e.tracker.fires = len(pairs) * tiles_grp
-    res.tracker_peak_tiles = peak * tiles_grp
-    res.stats["tracker_fires_tiles"] = len(pairs) * tiles_grp
-    res.stats["tracker_overflow"] = bool(peak * tiles_grp > sysc.tracker_entries)
+    res.tracker_peak_tiles = b.e.tracker.peak
+    res.stats["tracker_fires_tiles"] = b.e.tracker.fires
+    res.stats["tracker_stalls"] = b.e.tracker.stalls
+    res.stats["tracker_spills"] = b.e.tracker.spills
+    res.tracker_spills = b.e.tracker.spills
     return res
 
 

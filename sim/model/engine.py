@@ -76,6 +76,8 @@ class Job:
     rd, wr, nmc : float
         accounting: bytes read by the GPU/DMA, bytes written into memory (local or received),
         bytes read-add-written by NMC inside the memory.
+    entry : (key, tiles) or None
+        this job is one of the two contributions to the tracked tile group ``key``.
     prio : tuple
         order among ready jobs of a ``link`` / ``local`` stream (smaller first; ties by ready
         time, then creation order).
@@ -95,9 +97,11 @@ class Job:
     kernel: Kernel | None = None
     tag: tuple = ()
     prio: tuple = ()
+    entry: tuple | None = None      # (key, tiles): a contribution to a tracked tile group
     # runtime
     seq: int = 0
     released: bool = False
+    blocked: bool = False
     deps: int = 0
     ready: float = 0.0
     dependents: list = field(default_factory=list)
@@ -211,10 +215,18 @@ class MemoryController:
 
 
 class Tracker:
-    """T3 tracker occupancy: a tile holds an entry from its first to its last contribution.
+    """T3 tracker with ``entries`` tile entries, one beside each memory controller.
 
-    The model tracks tile *groups*, so the counters are in tiles. Counters: ``fires`` (tiles whose
-    DMA was triggered), ``peak`` (max entries in use), ``overflow`` (peak > entries).
+    A tracked tile group (key) gets its entries when its *first* contribution (local GEMM store or
+    the neighbour's update) starts, and frees them when both contributions have completed (the
+    trigger). A contribution that would need entries while the table is full waits
+    (back-pressure): the GEMM stalls, or the upstream DMA does. A group larger than the whole
+    table is admitted when the table is empty, so progress is guaranteed.
+
+    The model tracks tile *groups*, so the counters are in tiles. Counters: ``fires`` (tiles
+    triggered), ``peak`` (most entries in use), ``stalls`` (times a contribution had to wait),
+    ``spills`` (groups admitted past a full table because every device of the ring was waiting
+    for entries - a deadlock that a real design must avoid by sizing or a fallback path).
     """
 
     def __init__(self, entries: int):
@@ -222,14 +234,31 @@ class Tracker:
         self.used = 0.0
         self.peak = 0.0
         self.fires = 0.0
+        self.stalls = 0
+        self.spills = 0
+        self._open: dict = {}          # key -> [tiles, contributions completed]
 
-    def contribution(self, tiles: float, first: bool) -> None:
-        if first:
+    def can_start(self, key, tiles: float) -> bool:
+        if key in self._open:
+            return True
+        return self.used == 0 or self.used + tiles <= self.entries + 1e-9
+
+    def start(self, key, tiles: float) -> None:
+        if key not in self._open:
+            self._open[key] = [tiles, 0]
             self.used += tiles
             self.peak = max(self.peak, self.used)
-        else:
-            self.used -= tiles
-            self.fires += tiles
+
+    def done(self, key) -> bool:
+        """A contribution completed; returns True when the group fires."""
+        ent = self._open[key]
+        ent[1] += 1
+        if ent[1] == 2:
+            del self._open[key]
+            self.used -= ent[0]
+            self.fires += ent[0]
+            return True
+        return False
 
     @property
     def overflow(self) -> bool:
@@ -271,6 +300,7 @@ class Engine:
         self.trace: list[tuple] = []   # (t0, t1, gemm_cus, comm_cus, dram_used_frac, link_frac)
         self._seq = 0
         self._pending: list = []       # heap (ready time, seq, job): dependencies met, not yet due
+        self._force_one = False
 
     # graph construction ---------------------------------------------------------------------
     def add(self, job: Job) -> Job:
@@ -303,6 +333,8 @@ class Engine:
         self.mem.wr += job.wr
         self.mem.nmc += job.nmc
         self.link.bytes += job.link_payload
+        if job.entry is not None:
+            self.tracker.done(job.entry[0])
         for cb in job.on_done:
             cb(job, self)
         for dep, delay in job.dependents:
@@ -324,7 +356,30 @@ class Engine:
     def _is_marker(j: Job) -> bool:
         return j.cu_s == 0 and j.dram_c == 0 and j.dram_m == 0 and j.link_bytes == 0
 
+    def _admissible(self, j: Job) -> bool:
+        if j.entry is None or self.tracker.can_start(*j.entry):
+            return True
+        if self._force_one:
+            # the ring would deadlock on a full table: spill this group past the tracker
+            self._force_one = False
+            self.tracker.spills += 1
+            return True
+        return False
+
+    def _any_blocked(self) -> bool:
+        for s in self.STREAMS:
+            if s in self.IN_ORDER:
+                i = self.heads[s]
+                lst = self.streams[s]
+                if i < len(lst) and lst[i].released and not lst[i].started:
+                    return True
+            elif self._readyq[s]:
+                return True
+        return False
+
     def _begin(self, j: Job) -> None:
+        if j.entry is not None:
+            self.tracker.start(*j.entry)
         j.started = True
         j.t_start = self.now
         if j.kernel is not None and not j.kernel.started:
@@ -351,13 +406,33 @@ class Engine:
                     lst = self.streams[s]
                     if i < len(lst) and not lst[i].started and lst[i].released:
                         j = lst[i]
+                        if not self._admissible(j):
+                            if not j.blocked:
+                                j.blocked = True
+                                self.tracker.stalls += 1
+                            continue
                         self._begin(j)
                         self.running[s] = j
                         if self._is_marker(j):
                             self._complete(j)
                         progressed = True
                 elif self.running[s] is None and self._readyq[s]:
-                    j = heapq.heappop(self._readyq[s])[3]
+                    q = self._readyq[s]
+                    held = []
+                    j = None
+                    while q:
+                        cand = heapq.heappop(q)
+                        if self._admissible(cand[3]):
+                            j = cand[3]
+                            break
+                        if not cand[3].blocked:
+                            cand[3].blocked = True
+                            self.tracker.stalls += 1
+                        held.append(cand)
+                    for h in held:
+                        heapq.heappush(q, h)
+                    if j is None:
+                        continue
                     self._begin(j)
                     self.running[s] = j
                     if self._is_marker(j):
@@ -456,6 +531,9 @@ class Engine:
             if self.n_done >= self.n_total:
                 break
             if not active:
+                if not self._pending and self._any_blocked() and not self._force_one:
+                    self._force_one = True
+                    continue
                 if not self._pending:
                     raise RuntimeError("deadlock: no runnable job and no pending arrival "
                                        f"({self.line_trace()})")
