@@ -297,7 +297,8 @@ class Engine:
         self.now = 0.0
         self.events = 0
         self.record = record
-        self.trace: list[tuple] = []   # (t0, t1, gemm_cus, comm_cus, dram_used_frac, link_frac)
+        # (t0, t1, gemm_cus, comm_cus, dram_used_frac, link_frac, dma_engine_busy)
+        self.trace: list[tuple] = []
         self._seq = 0
         self._pending: list = []       # heap (ready time, seq, job): dependencies met, not yet due
         self._force_one = False
@@ -555,8 +556,10 @@ class Engine:
             self.mem.busy_byte_s += dt * used
             self.link.busy_s += dt * min(1.0, link_used / self.link.bps)
             if self.record and dt > 0:
+                dma = any(j.stream == "link" and j.kernel is None for j in active)
                 self.trace.append((self.now, self.now + dt, n_gemm if gemm_active else 0,
-                                   n_comm, used / self.mem.B, link_used / self.link.bps))
+                                   n_comm, used / self.mem.B, link_used / self.link.bps,
+                                   1.0 if dma else 0.0))
             self.now += dt
             for j, r in zip(active, rates):
                 j.remaining -= r * dt

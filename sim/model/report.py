@@ -133,6 +133,11 @@ def write_paper_report(out: Path, img: Path, tokens: int = 8192, plots: bool = T
         L.append(f"| {sl} | {r['seq_us']:.0f} | {r['gemm_us']:.0f} | {100 * r['comm_share']:.0f}% | "
                  f"{r['domino2']:.3f}x | {r['domino_auto']:.3f}x ({r['domino_auto_slices']}) | "
                  f"{r['t3']:.3f}x | {r['t3-mca']:.3f}x | {r['ideal']:.3f}x |")
+    from .experiments import geomean
+    L.append("| geomean | | | | " + " | ".join(
+        f"{geomean(r[k] for r in h100.values()):.3f}x" for k in ("domino2", "domino_auto"))
+        + " | " + " | ".join(f"{geomean(r[k] for r in h100.values()):.3f}x"
+                             for k in ("t3", "t3-mca", "ideal")) + " |")
     L.append("")
     L.append("On the H100 the link is 6x faster against 3.35x more HBM bandwidth than on the "
              "paper's GPU, so the memory traffic of communication (DMA reads and NMC "
