@@ -159,5 +159,5 @@ def jobs():
     for name, (p, muts) in MUTANTS.items():
         out.append(Job(f"arbiter.mutant.{name}", "arbiter", p,
                        lambda p=p, muts=muts: ArbiterHarness(p, muts),
-                       mode="prove", depth=4, expect="fail"))
+                       mode="bmc", depth=12, expect="fail"))
     return out

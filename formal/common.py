@@ -2,6 +2,7 @@
 internal signals, a flop-based stand-in for ``lib.memory.Memory``, RTLIL export and SymbiYosys runs.
 """
 
+import contextlib
 import importlib
 import os
 import re
@@ -22,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "formal"
 
 __all__ = ["AnyConst", "AnySeq", "Initial", "load_design", "internals", "Flatten", "FlopMemory",
-           "drive_inputs", "Harness", "Job", "run_job", "BUILD"]
+           "drive_inputs", "flop_memories", "subfragment", "Harness", "Job", "run_job", "BUILD"]
 
 
 # -- designs and mutations -----------------------------------------------------------------------
@@ -89,29 +90,36 @@ class FlopMemory(Elaboratable):
         self.shape, self.depth = shape, depth
         self._iw = max(1, (depth - 1).bit_length())
         self.rows = [Signal(shape, name=f"row{i}") for i in range(depth)]
-        self._wports, self._rports = [], []
+        self.wports, self.rports = [], []
         FlopMemory.instances.append(self)
 
     def write_port(self, **kwargs):
         p = self._Port(self.shape, self._iw)
-        self._wports.append(p)
+        self.wports.append(p)
         return p
 
     def read_port(self, *, domain="sync", transparent_for=()):
-        assert domain == "sync"
+        assert domain in ("sync", "comb")
         p = self._Port(self.shape, self._iw)
         p.en = Signal(init=1)
+        p.domain = domain
         p.transparent_for = tuple(transparent_for)
-        self._rports.append(p)
+        self.rports.append(p)
         return p
 
     def elaborate(self, platform):
         m = Module()
-        for w in self._wports:
+        for w in self.wports:
             for i, row in enumerate(self.rows):
                 with m.If(w.en & (w.addr == i)):
                     m.d.sync += row.eq(w.data)
-        for r in self._rports:
+        for r in self.rports:
+            if r.domain == "comb":
+                with m.Switch(r.addr):
+                    for i, row in enumerate(self.rows):
+                        with m.Case(i):
+                            m.d.comb += r.data.eq(row)
+                continue
             with m.If(r.en):
                 with m.Switch(r.addr):
                     for i, row in enumerate(self.rows):
@@ -121,6 +129,30 @@ class FlopMemory(Elaboratable):
                     with m.If(w.en & (w.addr == r.addr)):
                         m.d.sync += r.data.eq(w.data)
         return m
+
+
+@contextlib.contextmanager
+def flop_memories():
+    """Within the block, ``amaranth.lib.fifo`` builds its storage from :class:`FlopMemory`; yields
+    the list of FlopMemory instances created meanwhile (in creation order)."""
+    import amaranth.lib.fifo as fifo_mod
+    saved, start = fifo_mod.Memory, len(FlopMemory.instances)
+    fifo_mod.Memory = FlopMemory
+    created = []
+    try:
+        yield created
+    finally:
+        fifo_mod.Memory = saved
+        created.extend(FlopMemory.instances[start:])
+        del FlopMemory.instances[start:]
+
+
+def subfragment(frag, name):
+    """The subfragment of ``frag`` added as submodule ``name``."""
+    for sub, sub_name, *_ in frag.subfragments:
+        if sub_name == name:
+            return sub
+    raise KeyError(f"no submodule {name!r} (have {[n for _, n, *_ in frag.subfragments]})")
 
 
 def flop_memory_module():
