@@ -137,6 +137,11 @@ def load_grid(path: str | Path) -> dict:
     if not isinstance(g, dict):
         raise CliError("grid: missing [grid] table")
     out = {}
+    if "policies" in g:               # alias: the configurations are the policies compared
+        if "configs" in g:
+            raise CliError("grid.policies: give either policies or configs, not both")
+        g = dict(g)
+        g["configs"] = g.pop("policies")
     for k, v in g.items():
         if k not in _GRID_KEYS:
             raise CliError(f"grid.{k}: unknown key (known: {', '.join(_GRID_KEYS)})")

@@ -129,6 +129,9 @@ def test_grid_validation(tmp_path):
                  "g2.toml")
     with pytest.raises(ConfigError, match="system"):
         load_grid(bad)
+    ok = _write(tmp_path, "[grid]\nmodels = [\"t-nlg\"]\ntp = [8]\npolicies = [\"t3-mca\"]\n",
+                "g4.toml")
+    assert load_grid(ok)["configs"] == ["t3-mca"]
     bad = _write(tmp_path, "[grid]\nmodel = [\"t-nlg\"]\n", "g3.toml")
     with pytest.raises(CliError, match="grid.model: unknown key"):
         load_grid(bad)
