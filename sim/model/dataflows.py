@@ -52,6 +52,10 @@ class Result:
              "dram_write_bytes": self.dram_write_bytes, "link_bytes": self.link_bytes,
              "nmc_bytes": self.nmc_bytes, "dram_bytes_gemm_rs": self.dram_bytes_gemm_rs,
              "gemm_us": self.gemm_end_s * 1e6, "rs_end_us": self.rs_end_s * 1e6}
+        if "dram_bytes_by_phase" in self.stats:
+            # GEMM: operand reads, output stores/updates (T3 step 1: the remote updates landing
+            # at the neighbour); RS: kernel or DMA reads, received writes, NMC updates; AG
+            d["dram_bytes_by_phase"] = self.stats["dram_bytes_by_phase"]
         if self.config.startswith("t3"):
             d["tracker_peak_tiles"] = self.tracker_peak_tiles
             d["tracker_spills"] = self.tracker_spills
@@ -215,18 +219,26 @@ def _finish(cfg: str, b: _Builder, gemm_last: Job, rs_done: Job, end: Job, slice
     e = b.e
     t = e.run()
     ag_rd = ag_wr = rs_rd = 0.0
+    phases = {p: {"read": 0.0, "write": 0.0, "nmc": 0.0} for p in ("gemm", "rs", "ag")}
     for lst in e.streams.values():
         for j in lst:
             tag = str(j.tag[0]) if j.tag else ""
             if tag.startswith("ag"):
                 ag_rd += j.rd
                 ag_wr += j.wr
+                ph = "ag"
             elif tag.startswith("rs") or tag == "dma":
                 rs_rd += j.rd
+                ph = "rs"
+            else:
+                ph = "gemm"
+            phases[ph]["read"] += j.rd
+            phases[ph]["write"] += j.wr
+            phases[ph]["nmc"] += j.nmc
     stats = {"events": e.events, "cu_gemm_busy_cu_s": e.cu.busy_cu_s,
              "cu_comm_cu_s": e.cu.comm_cu_s, "hbm_busy_byte_s": e.mem.busy_byte_s,
              "link_busy_s": e.link.busy_s, "tracker_fires_tiles": e.tracker.fires,
-             "rs_read_bytes": rs_rd}
+             "rs_read_bytes": rs_rd, "dram_bytes_by_phase": phases}
     return Result(cfg, t, gemm_last.t_end, rs_done.t_end, e.mem.rd, e.mem.wr, e.mem.nmc,
                   e.link.bytes, ag_rd, ag_wr, tracker_peak, slices, e.events, stats,
                   list(e.trace))
