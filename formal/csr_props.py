@@ -1,0 +1,142 @@
+"""AXI4-Lite protocol properties of the CSR block (:mod:`hw.csr`).
+
+The AXI master is assumed to follow the protocol (``AWVALID``/``WVALID``/``ARVALID`` held with
+their payload until accepted); ``BREADY``/``RREADY``, the stream ``ready`` inputs and every status
+input are unconstrained. Ghost counters in the harness count the handshakes of each channel.
+
+* ``csr.write_response``: one B response per write: a B handshake never happens without an
+  accepted AW and W that have not been answered yet; every accepted and unanswered write is held
+  by the slave (in its AW/W buffers or as the pending response), so it is answered exactly once.
+* ``csr.read_response``: one R response per read: ``RVALID`` only after an AR handshake, at most
+  one read outstanding, and every accepted read is answered.
+* ``csr.valid_held``: ``BVALID``/``BRESP`` and ``RVALID``/``RDATA``/``RRESP`` are held until
+  accepted; so are the ``arm``/``cmd_write``/``doorbell`` stream outputs (valid and payload).
+"""
+
+from amaranth.hdl import Assert, Assume, Cover, Signal, Value
+
+from hw.params import T3Params
+
+from .common import Flatten, Harness, Job, drive_inputs, internals, load_design
+
+PARAMS = T3Params(data_width=32, addr_width=4, tile_width=4, tracker_entries=4, count_width=4,
+                  len_width=2, dev_width=2)
+PROPS = ("write_response", "read_response", "valid_held")
+
+
+class CsrHarness(Harness):
+    def __init__(self, prop, mutations=()):
+        super().__init__()
+        assert prop in PROPS
+        self.prop = prop
+        self.mod = load_design("csr", mutations)
+
+    def elaborate(self, platform):
+        m = self.top_module()
+        dut = self.mod.Csr(PARAMS)
+        flat = Flatten(dut)
+        m.submodules.dut = flat
+        st = internals(flat.frag)
+        drive_inputs(m, dut)
+        V = Value.cast
+        a = lambda name: getattr(dut, f"s_axil_{name}")   # noqa: E731
+
+        def held(valid, ready, payload, assume):
+            pv = Signal()
+            pp = Signal(len(payload))
+            m.d.sync += [pv.eq(valid & ~ready), pp.eq(payload)]
+            cond = ~pv | (valid & (payload == pp))
+            m.d.comb += (Assume(cond) if assume else Assert(cond))
+
+        # the master follows the protocol
+        held(a("awvalid"), a("awready"), a("awaddr"), True)
+        held(a("wvalid"), a("wready"), a("wdata"), True)
+        held(a("wvalid"), a("wready"), a("wstrb"), True)
+        held(a("arvalid"), a("arready"), a("araddr"), True)
+
+        aw_hs = a("awvalid") & a("awready")
+        w_hs = a("wvalid") & a("wready")
+        b_hs = a("bvalid") & a("bready")
+        ar_hs = a("arvalid") & a("arready")
+        r_hs = a("rvalid") & a("rready")
+        aw_out = Signal(range(4))    # accepted addresses not answered yet
+        w_out = Signal(range(4))
+        ar_out = Signal(range(4))
+        m.d.sync += [
+            aw_out.eq(aw_out + aw_hs - b_hs),
+            w_out.eq(w_out + w_hs - b_hs),
+            ar_out.eq(ar_out + ar_hs - r_hs),
+        ]
+        streams = (dut.arm, dut.cmd_write, dut.doorbell)
+        busy = streams[0].valid | streams[1].valid | streams[2].valid
+
+        # design invariants (induction strengtheners)
+        m.d.comb += [
+            Assert(aw_out <= 2), Assert(w_out <= 2), Assert(ar_out <= 1),
+            # every accepted, unanswered request is held by the slave (so it is answered once)
+            Assert(aw_out == st["aw_full"] + st["b_valid"]),
+            Assert(w_out == st["w_full"] + st["b_valid"]),
+            Assert(ar_out == st["r_valid"]),
+            Assert(~busy | (st["aw_full"] & st["w_full"] & ~st["b_valid"])),
+            Assert((streams[0].valid + streams[1].valid + streams[2].valid) <= 1),
+        ]
+
+        if self.prop == "write_response":
+            m.d.comb += [
+                Assert(~a("bvalid") | ((aw_out != 0) & (w_out != 0))),
+                Cover(b_hs & aw_hs & w_hs),
+                Cover(b_hs & (a("bresp") == 0) & (aw_out == 1)),
+                Cover(streams[0].valid & streams[0].ready),
+            ]
+        elif self.prop == "read_response":
+            m.d.comb += [
+                Assert(~a("rvalid") | (ar_out == 1)),
+                Assert(ar_out == a("rvalid")),
+                Cover(r_hs & (a("rresp") == 0)),
+                Cover(r_hs & (a("rresp") == 2)),
+            ]
+        elif self.prop == "valid_held":
+            held(a("bvalid"), a("bready"), a("bresp"), False)
+            held(a("rvalid"), a("rready"), a("rdata"), False)
+            held(a("rvalid"), a("rready"), a("rresp"), False)
+            for s in streams:
+                held(s.valid, s.ready, V(s.payload), False)
+            m.d.comb += [
+                Cover(a("bvalid") & ~a("bready")),
+                Cover(streams[1].valid & ~streams[1].ready),
+            ]
+        return m
+
+
+MUTANTS = {
+    # the slave answers a write twice (BVALID not cleared by the B handshake)
+    "answers_twice": ("write_response",
+                      [("with m.If(b_valid & self.s_axil_bready):\n"
+                        "            m.d.sync += b_valid.eq(0)",
+                        "with m.If(b_valid & self.s_axil_bready):\n"
+                        "            m.d.sync += b_valid.eq(1)")]),
+    # AWREADY high while the AW buffer is full: an address is accepted and dropped
+    "awready_always": ("write_response",
+                       [("self.s_axil_awready.eq(~aw_full)", "self.s_axil_awready.eq(1)")]),
+    # a read response without a read request (RVALID raised when ARVALID is low)
+    "spurious_read": ("read_response",
+                      [("with m.If(self.s_axil_arvalid & ~r_valid):",
+                        "with m.If(~r_valid):")]),
+    # RVALID dropped without RREADY
+    "rvalid_not_held": ("valid_held",
+                        [("with m.Elif(r_valid & self.s_axil_rready):",
+                          "with m.Elif(r_valid):")]),
+}
+
+
+def jobs():
+    out = []
+    for p in PROPS:
+        out.append(Job(f"csr.{p}", "csr", p, lambda p=p: CsrHarness(p), mode="prove", depth=3))
+        out.append(Job(f"csr.{p}.cover", "csr", p, lambda p=p: CsrHarness(p),
+                       mode="cover", depth=8))
+    for name, (p, muts) in MUTANTS.items():
+        out.append(Job(f"csr.mutant.{name}", "csr", p,
+                       lambda p=p, muts=muts: CsrHarness(p, muts),
+                       mode="bmc", depth=8, expect="fail"))
+    return out
