@@ -55,9 +55,11 @@ class MemoryModel(wiring.Component):
     into the old-value register. This loop is what makes one update per cycle possible and cannot
     be pipelined without stalling same-address updates. For int32 lanes it is one 32-bit carry
     chain; for bf16 lanes it is a full combinational bf16 add (align, add, normalise, round) and
-    limits the clock (about 31 MHz on ECP5, see the report). (2) With ``D == 3`` the block-RAM
-    clock-to-out feeds a flip-flop directly; with ``D == 2`` (``mem_latency == 2``) it goes through
-    the bank mux and the forwarding mux, which is slower.
+    limits the clock. (2) With ``D == 3`` the block-RAM clock-to-out feeds a flip-flop directly;
+    with ``D == 2`` (``mem_latency == 2``) it goes through the bank mux and the forwarding mux, which
+    is slower. Measured with ``tools/synth.py`` (Yosys + nextpnr, LFE5U-85F, default parameters,
+    seed 1): int32 113.7 MHz, critical path (2), BRAM clock-to-out 5.8 ns of 8.8 ns; bf16 31.0 MHz,
+    critical path (1), 32 ns through the bf16 adder.
 
     Back-pressure: the response buffer (a :class:`~amaranth.lib.fifo.SyncFIFO` of depth ``L + 1``,
     fall-through: a response written at the end of cycle ``k+L-1`` is visible in cycle ``k+L``) never
