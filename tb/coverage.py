@@ -1,8 +1,9 @@
 """Functional coverage report of the cocotb benches: ``python -m tb.coverage``.
 
 Reads every ``<bench>-<sim>.json`` written by :class:`tb.common.coverage.Coverage` (directory
-``$T3_COVERAGE_DIR`` or ``build/coverage``, or ``--dir``), merges them (hits are summed over the
-simulators, the goal is the largest declared) and prints one line per bin: bench, bin, hits, goal,
+``$T3_COVERAGE_DIR`` or ``build/coverage``, or ``--dir``), merges them (a bin's hits are the largest
+count over the simulators, since every simulator runs the same seeded stimulus, so running a bench
+twice does not double its coverage; the goal is the largest declared) and prints one line per bin: bench, bin, hits, goal,
 covered yes/no, then a summary percentage. ``--per-sim`` keeps the simulators apart.
 Exit status 0, or 1 with ``--fail-under PCT`` when the covered percentage is below ``PCT``, or 2 if
 no coverage file was found.
@@ -33,13 +34,14 @@ def load(directory):
 
 
 def merge(docs, per_sim=False):
-    """``{(bench, bin): {"hits": h, "goal": g, "sims": [...]}}`` merged over the documents."""
+    """``{(bench, bin): {"hits": h, "goal": g, "sims": [...]}}`` merged over the documents
+    (hits: the maximum over the simulators)."""
     out = {}
     for doc in docs:
         bench = doc["bench"] + (f"@{doc.get('sim', '?')}" if per_sim else "")
         for name, b in doc["bins"].items():
             entry = out.setdefault((bench, name), {"hits": 0, "goal": 1, "sims": []})
-            entry["hits"] += int(b.get("hits", 0))
+            entry["hits"] = max(entry["hits"], int(b.get("hits", 0)))
             entry["goal"] = max(entry["goal"], int(b.get("goal", 1)))
             entry["sims"].append(doc.get("sim", "?"))
     return out

@@ -9,9 +9,18 @@ from cocotb.triggers import ClockCycles, RisingEdge
 from hw.params import Kind, ReqClass, T3Params
 from sim.ref.tracker import TrackerRef
 from tb.common.bench import bench_env, random_pause, start_clock_reset
+from tb.common.coverage import Coverage
 from tb.common.stream import StreamSink, StreamSource
 
 TIMEOUT_US = 2000
+
+_ENTRIES = T3Params(**bench_env("T3_PARAMS", {})).tracker_entries
+COV = Coverage(f"tracker_e{_ENTRIES}", {
+    "arm.armed": 50, "arm.collision": 5, "arm.bad_arm_zero_threshold": 5,
+    "track.hit": 50, "track.hit_multi_beat": 10, "track.fire": 50, "track.fire_exact": 20,
+    "track.fire_overshoot": 5, "track.unarmed": 5, "track.unarmed_entry_holds_other_tile": 3,
+    "fire.backpressured": 5, "track.backpressured": 5,
+})
 
 
 class TrackerTB:
@@ -25,14 +34,40 @@ class TrackerTB:
         self.track = StreamSource(dut, "track", dut.clk, p.track_layout)
         self.fire = StreamSink(dut, "fire", dut.clk, p.fire_layout)
         self.ref = TrackerRef(entries=p.tracker_entries)
-        self.arm.on_transfer.append(lambda it: self.ref.arm(it["tile"], it["threshold"]))
-        self.track.on_transfer.append(lambda it: self.ref.track(it["tile"], it["beats"]))
+        self.arm.on_transfer.append(lambda it: self._cover_arm(self.ref.arm(it["tile"],
+                                                                            it["threshold"])))
+        self.track.on_transfer.append(self._on_track)
         self.errors = dict(unarmed=0, collision=0, overshoot=0, bad_arm=0)
+
+    # -- coverage sampling (no checks) ------------------------------------------------------
+    @staticmethod
+    def _cover_arm(ev):
+        COV.hit({"armed": "arm.armed", "collision": "arm.collision",
+                 "bad_arm": "arm.bad_arm_zero_threshold"}[ev.kind])
+
+    def _on_track(self, it):
+        entry = self.ref.table.get(it["tile"] % self.ref.entries)
+        ev = self.ref.track(it["tile"], it["beats"])
+        if ev.kind == "unarmed":
+            COV.hit("track.unarmed")
+            if entry is not None:
+                COV.hit("track.unarmed_entry_holds_other_tile")
+        elif ev.fired is not None:
+            COV.hit("track.fire")
+            COV.hit("track.fire_overshoot" if ev.overshoot else "track.fire_exact")
+        else:
+            COV.hit("track.hit")
+            if it["beats"] > 1:
+                COV.hit("track.hit_multi_beat")
 
     async def _monitor_errors(self):
         sigs = {k: getattr(self.dut, f"err_{k}") for k in self.errors}
         while True:
             await RisingEdge(self.dut.clk)
+            if self.dut.fire__valid.value and not self.dut.fire__ready.value:
+                COV.hit("fire.backpressured")
+            if self.dut.track__valid.value and not self.dut.track__ready.value:
+                COV.hit("track.backpressured")
             for k, s in sigs.items():
                 if s.value:
                     self.errors[k] += 1
@@ -52,6 +87,7 @@ class TrackerTB:
         await self.arm.wait()
         await self.track.wait()
         await ClockCycles(self.dut.clk, 20)
+        COV.write()
 
     def check(self):
         fires = [f["tile"] for f in self.fire.queue]
