@@ -9,13 +9,14 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from amaranth.back import rtlil
-from amaranth.hdl import ClockDomain, Elaboratable, Fragment, Module, Signal
+from amaranth.hdl import ClockDomain, Elaboratable, Fragment, Module, Signal, Value
 from amaranth.hdl._ast import AnyConst, AnySeq, Initial  # noqa: F401  (re-exported for harnesses)
 from amaranth.lib import wiring
 
@@ -23,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "formal"
 
 __all__ = ["AnyConst", "AnySeq", "Initial", "load_design", "internals", "Flatten", "FlopMemory",
-           "drive_inputs", "flop_memories", "subfragment", "Harness", "Job", "run_job", "BUILD"]
+           "assigned_from", "drive_inputs", "flop_memories", "subfragment", "Harness", "Job", "run_job", "BUILD"]
 
 
 # -- designs and mutations -----------------------------------------------------------------------
@@ -70,6 +71,17 @@ def internals(frag):
             for sig in stmt._lhs_signals():
                 out.setdefault(sig.name, sig)
     return out
+
+
+def assigned_from(frag, value, domain="sync"):
+    """The signal that ``frag`` assigns, at top level of ``domain``, from exactly ``value`` (for
+    internal signals that have no name of their own, e.g. ones created by tuple unpacking)."""
+    from amaranth.hdl._ast import Assign
+    value = Value.cast(value)
+    for stmt in frag.statements.get(domain, ()):
+        if isinstance(stmt, Assign) and stmt.rhs is value and isinstance(stmt.lhs, Signal):
+            return stmt.lhs
+    raise KeyError(f"nothing in {domain} is assigned from {value!r}")
 
 
 class FlopMemory(Elaboratable):
@@ -187,6 +199,7 @@ class Harness(Elaboratable):
 # -- SymbiYosys -----------------------------------------------------------------------------------
 
 VENV_BIN = Path(sys.executable).parent
+_EXPORT_LOCK = threading.Lock()
 
 
 def _tool(name):
@@ -217,8 +230,10 @@ def run_job(job, build_dir=BUILD, timeout=600):
     wd.mkdir(parents=True)
     t0 = time.monotonic()
     try:
-        harness = job.build()
-        (wd / "top.il").write_text(rtlil.convert(harness, name="top", ports=harness.ports()))
+        with _EXPORT_LOCK:   # elaboration patches module globals (flop_memories): one at a time
+            harness = job.build()
+            il = rtlil.convert(harness, name="top", ports=harness.ports())
+        (wd / "top.il").write_text(il)
     except Exception as e:  # a harness that does not elaborate is a failed job, not a crash
         import traceback
         (wd / "run.log").write_text(traceback.format_exc())

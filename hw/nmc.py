@@ -16,11 +16,16 @@ __all__ = ["NmcAlu", "BF16_QNAN"]
 BF16_QNAN = 0x7FC0
 
 
-def _int32_lane(m, a, b, s):
-    m.d.comb += s.eq((a + b)[:32])
+def _int32_lane(m, a, b, s, name, stages):
+    v = (a + b)[:32]
+    for j in range(stages):
+        r = Signal(32, name=f"{name}_p{j + 1}")
+        m.d.sync += r.eq(v)
+        v = r
+    m.d.comb += s.eq(v)
 
 
-def _bf16_lane(m, a, b, s, name):
+def _bf16_lane(m, a, b, s, name, stages):
     """Combinational bfloat16 adder, round-to-nearest-even, DAZ/FTZ (see :class:`NmcAlu`).
 
     Classic 3-extra-bit (guard, round, sticky) datapath: order operands by magnitude, align the
@@ -29,6 +34,18 @@ def _bf16_lane(m, a, b, s, name):
     """
     def sig(shape, suffix):
         return Signal(shape, name=f"{name}_{suffix}")
+
+    def cut(cut_no, **values):
+        """Pipeline register on every value if cut ``cut_no`` is enabled (``stages >= cut_no``)."""
+        if stages < cut_no:
+            return values.values()
+        regs = []
+        for k, v in values.items():
+            r = Signal.like(v, name=f"{name}_c{cut_no}_{k}") if isinstance(v, Signal) \
+                else Signal(v.shape(), name=f"{name}_c{cut_no}_{k}")
+            m.d.sync += r.eq(v)
+            regs.append(r)
+        return regs
 
     sa, ea, fa = a[15], a[7:15], a[0:7]
     sb, eb, fb = b[15], b[7:15], b[0:7]
@@ -71,6 +88,15 @@ def _bf16_lane(m, a, b, s, name):
     l_x = Cat(Const(0, 3), m_l)
 
     eff_sub = s_l != s_s
+    is_nan = a_nan | b_nan | (a_inf & b_inf & (sa != sb))
+    is_inf = a_inf | b_inf
+    inf_sign = Mux(a_inf, sa, sb)
+    zero_sign = sa & sb
+    # -- pipeline cut 1 (stages >= 1): after alignment --
+    s_al, l_x, eff_sub, e_l, s_l, zero_sign, is_nan, is_inf, inf_sign = cut(
+        1, s_al=s_al, l_x=l_x, eff_sub=eff_sub, e_l=e_l, s_l=s_l, zero_sign=zero_sign,
+        is_nan=is_nan, is_inf=is_inf, inf_sign=inf_sign)
+
     r = sig(12, "r")
     m.d.comb += r.eq(Mux(eff_sub, (l_x - s_al)[0:12], l_x + s_al))
     carry = r[11]
@@ -87,6 +113,12 @@ def _bf16_lane(m, a, b, s, name):
     e = sig(signed(10), "e")
     m.d.comb += e.eq(Mux(carry, e_l + 1, e_l - lz))
 
+    r_zero = r == 0
+    # -- pipeline cut 2 (stages >= 2): after normalisation --
+    rn, e, r_zero, s_l, zero_sign, is_nan, is_inf, inf_sign = cut(
+        2, rn=rn, e=e, r_zero=r_zero, s_l=s_l, zero_sign=zero_sign,
+        is_nan=is_nan, is_inf=is_inf, inf_sign=inf_sign)
+
     # Round to nearest, ties to even.
     mant = rn[3:11]
     up = rn[2] & ((rn[0:2] != 0) | mant[0])
@@ -95,14 +127,12 @@ def _bf16_lane(m, a, b, s, name):
     e_r = sig(signed(11), "e_r")
     m.d.comb += e_r.eq(e + rounded[8])
 
-    with m.If(a_nan | b_nan | (a_inf & b_inf & (sa != sb))):
+    with m.If(is_nan):
         m.d.comb += s.eq(BF16_QNAN)
-    with m.Elif(a_inf):
-        m.d.comb += s.eq(a)
-    with m.Elif(b_inf):
-        m.d.comb += s.eq(b)
-    with m.Elif(r == 0):                        # both zero, or exact cancellation (-> +0)
-        m.d.comb += s.eq(Cat(Const(0, 15), sa & sb))
+    with m.Elif(is_inf):
+        m.d.comb += s.eq(Cat(Const(0, 7), Const(0xFF, 8), inf_sign))
+    with m.Elif(r_zero):                        # both zero, or exact cancellation (-> +0)
+        m.d.comb += s.eq(Cat(Const(0, 15), zero_sign))
     with m.Elif(e_r <= 0):                      # subnormal result: flush to signed zero
         m.d.comb += s.eq(Cat(Const(0, 15), s_l))
     with m.Elif(e_r >= 0xFF):                   # overflow (RNE) -> infinity
@@ -136,10 +166,17 @@ class NmcAlu(wiring.Component):
       operands, signed zeros (``+0 + -0 = +0``, ``-0 + -0 = -0``, exact cancellation ``x + -x = +0``).
       :mod:`sim.ref.nmc` is the numpy reference with the same policy.
 
+    With ``stages > 0`` the adder is pipelined instead: ``sum`` is the sum of the ``a`` and ``b``
+    presented ``stages`` cycles earlier (bf16: registers after the alignment shift and, for 2, after
+    normalisation; int32: registers after the add). The memory model uses this only with its
+    same-address hazard stall (``MemoryModel(alu_stages=...)``).
+
     Parameters
     ----------
     params : T3Params
         Uses ``data_width`` and ``lane``.
+    stages : int
+        Pipeline depth, 0 (combinational, default), 1 or 2.
 
     Attributes
     ----------
@@ -148,13 +185,19 @@ class NmcAlu(wiring.Component):
     b : In(data_width)
         Second operand beat (the update's data).
     sum : Out(data_width)
-        Lane-wise ``a + b``, combinational (valid in the same cycle as ``a`` and ``b``).
+        Lane-wise ``a + b``: combinational (same cycle as ``a`` and ``b``) when ``stages == 0``,
+        else the sum of the operands of ``stages`` cycles earlier.
     """
 
-    def __init__(self, params):
+    def __init__(self, params, *, stages=0):
         if not isinstance(params, T3Params):
             raise TypeError(f"params must be a T3Params, not {params!r}")
+        if not isinstance(stages, int) or isinstance(stages, bool):
+            raise TypeError(f"stages must be an integer, not {stages!r}")
+        if stages not in (0, 1, 2):
+            raise ValueError(f"stages must be 0, 1 or 2, not {stages}")
         self._params = params
+        self._stages = stages
         w = params.data_width
         super().__init__({
             "a":   In(w),
@@ -166,6 +209,11 @@ class NmcAlu(wiring.Component):
     def params(self):
         return self._params
 
+    @property
+    def stages(self):
+        """Pipeline depth: ``sum`` is valid ``stages`` cycles after ``a`` and ``b``."""
+        return self._stages
+
     def elaborate(self, platform):
         m = Module()
         p = self._params
@@ -174,9 +222,9 @@ class NmcAlu(wiring.Component):
             sl = slice(i * width, (i + 1) * width)
             s = Signal(width, name=f"lane{i}_sum")
             if p.lane is LaneType.INT32:
-                _int32_lane(m, self.a[sl], self.b[sl], s)
+                _int32_lane(m, self.a[sl], self.b[sl], s, f"lane{i}", self._stages)
             else:
-                _bf16_lane(m, self.a[sl], self.b[sl], s, f"lane{i}")
+                _bf16_lane(m, self.a[sl], self.b[sl], s, f"lane{i}", self._stages)
             m.d.comb += self.sum[sl].eq(s)
         return m
 

@@ -54,6 +54,10 @@ def test_nmc_bad_params():
         warnings.simplefilter("ignore", UnusedElaboratable)   # the half-built object
         with pytest.raises(TypeError, match="params"):
             NmcAlu(64)
+        with pytest.raises(TypeError, match="stages"):
+            NmcAlu(T3Params(), stages=1.0)
+        with pytest.raises(ValueError, match="stages"):
+            NmcAlu(T3Params(), stages=3)
         gc.collect()
 
 
@@ -85,17 +89,23 @@ def _bf16_pairs(rng, n):
     return np.array(a, dtype=np.uint32), np.array(b, dtype=np.uint32)
 
 
-def _run_alu(params, a_beats, b_beats):
-    dut = NmcAlu(params)
+def _run_alu(params, a_beats, b_beats, stages=0):
+    dut = NmcAlu(params, stages=stages)
     got = []
 
     async def bench(ctx):
-        for a, b in zip(a_beats, b_beats):
+        inputs = list(zip(a_beats, b_beats)) + [(0, 0)] * stages
+        for i, (a, b) in enumerate(inputs):
             ctx.set(dut.a, a)
             ctx.set(dut.b, b)
-            got.append(ctx.get(dut.sum))
+            if i >= stages:             # the sum of the operands of `stages` cycles ago
+                got.append(ctx.get(dut.sum))
+            if stages:
+                await ctx.tick()
 
     sim = Simulator(dut)
+    if stages:
+        sim.add_clock(1e-9)
     sim.add_testbench(bench)
     sim.run()
     return got
@@ -106,14 +116,15 @@ def _pack(lanes, width, per_beat):
     return [ref.join_lanes(lanes[i:i + per_beat], width) for i in range(0, len(lanes), per_beat)]
 
 
-def test_nmc_bf16_against_reference():
+@pytest.mark.parametrize("stages", [0, 1, 2])
+def test_nmc_bf16_against_reference(stages):
     params = T3Params(data_width=512, lane=LaneType.BF16)   # 32 lanes per beat
     rng = np.random.default_rng(2024)
     a, b = _bf16_pairs(rng, 6000)                            # ~7200 pairs with the specials
     expect = ref.bf16_add(a, b)
     a_beats = _pack(a, 16, 32)
     b_beats = _pack(b, 16, 32)
-    got = _run_alu(params, a_beats, b_beats)
+    got = _run_alu(params, a_beats, b_beats, stages)
     got_lanes = np.concatenate([ref.split_lanes(g, 16, 512) for g in got])[:len(a)]
     bad = np.nonzero(got_lanes != expect)[0]
     msg = ", ".join(f"{a[i]:04x}+{b[i]:04x}: got {int(got_lanes[i]):04x} want {int(expect[i]):04x}"
@@ -121,8 +132,8 @@ def test_nmc_bf16_against_reference():
     assert len(bad) == 0, f"{len(bad)} mismatches: {msg}"
 
 
-@pytest.mark.parametrize("data_width", [64, 128, 256])
-def test_nmc_int32_against_reference(data_width):
+@pytest.mark.parametrize("data_width, stages", [(64, 0), (128, 0), (256, 0), (64, 2)])
+def test_nmc_int32_against_reference(data_width, stages):
     params = T3Params(data_width=data_width)
     rng = np.random.default_rng(data_width)
     edge = [0, 1, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF]
@@ -133,7 +144,8 @@ def test_nmc_int32_against_reference(data_width):
     per = data_width // 32
     a_beats = _pack(lanes_a, 32, per)
     b_beats = _pack(lanes_b, 32, per)
-    got = _run_alu(params, a_beats, b_beats)
+    got = _run_alu(params, a_beats, b_beats, stages)
+    assert len(got) == len(a_beats)
     for a, b, g in zip(a_beats, b_beats, got):
         assert g == ref.add_beats(a, b, params, data_width), (hex(a), hex(b), hex(g))
     # independent of the reference: plain modular arithmetic per lane

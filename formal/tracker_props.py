@@ -1,0 +1,258 @@
+"""Properties of the tracker (:mod:`hw.tracker`).
+
+Small instance: ``tracker_entries=4``, ``tile_width=3`` (2 index bits, 1 tag bit),
+``count_width=4`` (so a 4-bit ``beats`` value is never truncated), ``fire_depth=2``. The table and
+the fire queue storage are flip-flops (:class:`formal.common.FlopMemory`, same port semantics as
+``lib.memory``) so that the harness can relate them to its reference model.
+
+Reference model: one table entry ``e`` is chosen by an ``AnyConst`` (so the proof covers every
+entry and every tile mapping to it). The harness keeps a shadow ``E`` of that entry (valid, tag,
+count, threshold), updated in acceptance order by the accepted ``arm``/``track`` transfers with
+the T3 rules (arm: refused if the entry is busy or ``threshold == 0``; track: counted only on a
+hit, fires and frees the entry when the count reaches the threshold). A two-stage ghost pipeline
+delays each accepted request to the cycle where the design commits it; a shadow fire queue
+follows the design's fire queue.
+
+* ``tracker.fire_once``: a fire for entry ``e`` is pushed exactly when the reference model fires
+  (an armed tile fires exactly once, on the transfer that brings its count of accepted beats to
+  ``threshold``; ``err_overshoot`` iff that transfer went past it), with the tile id of the armed
+  tile; the ``fire`` stream delivers the pushed fires exactly once, in order.
+* ``tracker.no_lost_count``: on back-to-back (and one-apart) requests to one entry the entry
+  the read-modify-write stage uses equals the reference entry: forwarding loses no count.
+* ``tracker.unarmed_never_fires``: a track that hits no armed tile does not fire, does not
+  write the table and raises ``err_unarmed``.
+* ``tracker.refused_arm``: an arm of a busy entry or with ``threshold == 0`` does not write the
+  table (the entry keeps its tile, count and threshold) and raises ``err_collision`` /
+  ``err_bad_arm``.
+* always (all jobs): the table equals the reference entry outside the reset sweep; the sweep
+  clears it with ``arm.ready``/``track.ready`` low.
+"""
+
+from amaranth.hdl import Assert, Cover, Mux, Signal, Value
+from amaranth.lib import data
+
+from hw.params import T3Params
+
+from .common import (AnyConst, assigned_from, FlopMemory, Flatten, Harness, Job, drive_inputs, flop_memories,
+                     internals, load_design, subfragment)
+import types
+
+PARAMS = T3Params(data_width=32, addr_width=2, tile_width=3, tracker_entries=4, count_width=4)
+FIRE_DEPTH = 2
+PROPS = ("fire_once", "no_lost_count", "unarmed_never_fires", "refused_arm")
+
+
+class TrackerHarness(Harness):
+    def __init__(self, prop, mutations=()):
+        super().__init__()
+        assert prop in PROPS
+        self.prop = prop
+        self.mod = load_design("tracker", mutations,
+                               {"memory": types.SimpleNamespace(Memory=FlopMemory)})
+
+    def elaborate(self, platform):
+        m = self.top_module()
+        p = PARAMS
+        iw = p.index_width
+        cw = p.count_width
+        dut = self.mod.Tracker(p, fire_depth=FIRE_DEPTH)
+        with flop_memories() as mems:
+            flat = Flatten(dut)
+        m.submodules.dut = flat
+        table, fstore = mems
+        st = internals(flat.frag)
+        fs = internals(subfragment(flat.frag, "fire_q"))
+        drive_inputs(m, dut)
+        V = Value.cast
+        wr = table.wports[0]
+        rd = table.rports[0]
+
+        e = AnyConst(iw)
+        row_e = Signal(table.shape)
+        with m.Switch(e):
+            for i in range(p.tracker_entries):
+                with m.Case(i):
+                    m.d.comb += row_e.eq(table.rows[i])
+
+        # -- ghost pipeline: the accepted request, one and two cycles later
+        req = data.StructLayout({"valid": 1, "arm": 1, "tile": p.tile_width, "value": cw})
+        g0, g1, g2 = Signal(req), Signal(req), Signal(req)
+        acc_a = dut.arm.valid & dut.arm.ready
+        acc_t = dut.track.valid & dut.track.ready
+        m.d.comb += [
+            g0.valid.eq(acc_a | acc_t),
+            g0.arm.eq(acc_a),
+            g0.tile.eq(Mux(acc_a, dut.arm.payload.tile, dut.track.payload.tile)),
+            g0.value.eq(Mux(acc_a, dut.arm.payload.threshold, dut.track.payload.beats)),
+        ]
+        m.d.sync += [g1.eq(g0), g2.eq(g1)]
+        clearing = st["clearing"]
+        m.d.comb += [
+            Assert(~(acc_a & acc_t)),
+            Assert(~clearing | ~(dut.arm.ready | dut.track.ready)),
+            Assert(dut.ready_out == ~clearing),
+            Assert(g1.valid == st["s1_valid"]),
+            Assert(g2.valid == st["s2_valid"]),
+            Assert(~g1.valid | ((g1.arm == st["s1_is_arm"]) & (g1.tile == st["s1_tile"])
+                                & (g1.value == st["s1_value"]))),
+            Assert(~g2.valid | ((g2.arm == st["s2_is_arm"]) & (g2.tile == st["s2_tile"])
+                                & (g2.value == st["s2_value"]))),
+            Assert(~clearing | ~g1.valid),
+        ]
+
+        # -- reference entry E, updated when the request commits (stage 2)
+        elay = table.shape
+        E = Signal(elay)
+        on_e = g2.valid & (g2.tile[:iw] == e)
+        tag = g2.tile[iw:]
+        hit = E.valid & (E.tag == tag)
+        new_count = Signal(cw + 1)
+        m.d.comb += new_count.eq(E.count + g2.value)
+        spec_fire = on_e & ~g2.arm & hit & (new_count >= E.threshold)
+        spec_over = on_e & ~g2.arm & hit & (new_count > E.threshold)
+        spec_unarmed = on_e & ~g2.arm & ~hit
+        spec_coll = on_e & g2.arm & E.valid
+        spec_bad = on_e & g2.arm & ~E.valid & (g2.value == 0)
+        with m.If(on_e & g2.arm & ~E.valid & (g2.value != 0)):
+            m.d.sync += [E.valid.eq(1), E.tag.eq(tag), E.count.eq(0), E.threshold.eq(g2.value)]
+        with m.If(on_e & ~g2.arm & hit):
+            with m.If(new_count >= E.threshold):
+                m.d.sync += E.valid.eq(0)
+            with m.Else():
+                m.d.sync += E.count.eq(new_count)
+
+        def same(a, b):
+            return (a.valid == b.valid) & (~a.valid | ((a.tag == b.tag) & (a.count == b.count)
+                                                       & (a.threshold == b.threshold)))
+
+        # table invariants
+        clear_idx = st["clear_idx"]
+        m.d.comb += [
+            Assert(~clearing | ~E.valid),
+            Assert(~clearing | (e >= clear_idx) | ~row_e.valid),
+            Assert(clearing | same(row_e, E)),
+            Assert(~E.valid | (E.threshold != 0)),
+            Assert(~E.valid | (E.count < E.threshold)),
+        ]
+        # forwarding invariants (entry e): the last write is in the table; stage 1 read data /
+        # stage 2 forwarding sources hold the entry as it is in the table
+        w1_en, w1_idx = assigned_from(flat.frag, wr.en), assigned_from(flat.frag, wr.addr)
+        w1_data, w2_data = elay(st["w1_data"]), elay(st["w2_data"])
+        s2_ram, fwd1, fwd2 = elay(st["s2_ram"]), st["s2_fwd1"], st["s2_fwd2"]
+        m.d.comb += [
+            Assert(~(w1_en & (w1_idx == e)) | (V(row_e) == V(w1_data))),
+            Assert(~(g1.valid & (g1.tile[:iw] == e) & ~(w1_en & (w1_idx == e)))
+                   | same(rd.data, row_e)),
+            Assert(~(g2.valid & (g2.tile[:iw] == e)) | (fwd1 == (w1_en & (w1_idx == e)))),
+            Assert(~(g2.valid & (g2.tile[:iw] == e) & ~fwd1 & fwd2) | same(w2_data, row_e)),
+            Assert(~(g2.valid & (g2.tile[:iw] == e) & ~fwd1 & ~fwd2) | same(s2_ram, row_e)),
+        ]
+
+        # -- fire queue shadow (all pushes), and the design's fire-queue storage
+        pushed = st["w_en"]
+        fsq = [Signal(p.tile_width, name=f"fsq{i}") for i in range(FIRE_DEPTH)]
+        fcnt = Signal(range(FIRE_DEPTH + 2))
+        pop = dut.fire.valid & dut.fire.ready
+        wpos = Signal(range(FIRE_DEPTH + 2))
+        m.d.comb += wpos.eq(fcnt - pop)
+        with m.If(pop):
+            for i in range(FIRE_DEPTH - 1):
+                m.d.sync += fsq[i].eq(fsq[i + 1])
+        for i in range(FIRE_DEPTH):
+            with m.If(pushed & (wpos == i)):
+                m.d.sync += fsq[i].eq(st["w_data"])
+        m.d.sync += fcnt.eq(fcnt + pushed - pop)
+        level, consume, produce = fs["level"], fs["consume"], fs["produce"]
+        m.d.comb += [
+            Assert(fcnt == level),
+            Assert(fcnt + (g1.valid & ~g1.arm) + (g2.valid & ~g2.arm) <= FIRE_DEPTH),
+            Assert(produce == (consume + level)[:1]),
+        ]
+        for k in range(FIRE_DEPTH):
+            row = Signal(p.tile_width, name=f"frow{k}")
+            with m.Switch((consume + k)[:1]):
+                for i in range(FIRE_DEPTH):
+                    with m.Case(i):
+                        m.d.comb += row.eq(fstore.rows[i])
+            with m.If(k < level):
+                m.d.comb += Assert(row == fsq[k])
+
+        # -- the properties
+        err_over, err_unarmed, err_coll, err_bad = Signal(), Signal(), Signal(), Signal()
+        m.d.sync += [err_over.eq(spec_over), err_unarmed.eq(spec_unarmed),
+                     err_coll.eq(spec_coll), err_bad.eq(spec_bad)]
+        was_on_e = Signal()
+        m.d.sync += was_on_e.eq(on_e)
+        if self.prop == "fire_once":
+            m.d.comb += [
+                Assert(~on_e | (pushed == spec_fire)),
+                Assert(~spec_fire | (st["w_data"] == g2.tile)),
+                Assert(~was_on_e | (dut.err_overshoot == err_over)),
+                Assert(~pushed | (g2.valid & ~g2.arm)),
+                Assert(~dut.fire.valid | (fcnt != 0)),
+                Assert(~dut.fire.valid | (dut.fire.payload.tile == fsq[0])),
+                Cover(spec_fire & ~spec_over & (E.threshold == 3)),
+                Cover(spec_fire & spec_over),
+                Cover(pop & (dut.fire.payload.tile[:iw] == e)),
+            ]
+        elif self.prop == "no_lost_count":
+            g2_on_e = g2.valid & (g2.tile[:iw] == e)
+            entry = elay(st["entry"])
+            m.d.comb += [
+                Assert(~g2_on_e | same(entry, E)),
+                Cover(g2_on_e & g1.valid & (g1.tile == g2.tile) & ~g2.arm & ~g1.arm
+                      & E.valid & (E.count != 0)),
+                Cover(g2_on_e & fwd2 & ~fwd1 & E.valid & (E.count != 0)),
+            ]
+        elif self.prop == "unarmed_never_fires":
+            m.d.comb += [
+                Assert(~spec_unarmed | (~pushed & ~wr.en)),
+                Assert(~was_on_e | (dut.err_unarmed == err_unarmed)),
+                Cover(spec_unarmed & E.valid),
+            ]
+        elif self.prop == "refused_arm":
+            m.d.comb += [
+                Assert(~(spec_coll | spec_bad) | (~wr.en & ~pushed)),
+                Assert(~was_on_e | (dut.err_collision == err_coll)),
+                Assert(~was_on_e | (dut.err_bad_arm == err_bad)),
+                Cover(spec_coll & (E.tag != tag)),
+                Cover(spec_bad),
+            ]
+        return m
+
+
+MUTANTS = {
+    # fire threshold compare off by one (fires one beat late)
+    "threshold_off_by_one": ("fire_once",
+                             [("with m.If(new_count >= entry.threshold):",
+                               "with m.If(new_count > entry.threshold):")]),
+    # no forwarding from the request just ahead: back-to-back hits lose a count
+    "no_forwarding": ("no_lost_count",
+                      [("s2_fwd1.eq(wr.en & (wr.addr == s1_idx))", "s2_fwd1.eq(0)")]),
+    # the tag is not compared: a track of another tile sharing the entry counts (and fires)
+    "no_tag_check": ("unarmed_never_fires",
+                     [("hit.eq(entry.valid & (entry.tag == s2_tag))", "hit.eq(entry.valid)")]),
+    # an arm of a busy entry overwrites it
+    "collision_overwrites": ("refused_arm",
+                             [("            with m.If(entry.valid):\n"
+                               "                m.d.comb += ev_collision.eq(1)\n"
+                               "            with m.Elif(s2_value == 0):",
+                               "            with m.If(s2_value == 0):")]),
+}
+
+PROVE_DEPTH = 4
+MUTANT_DEPTH = 14
+
+
+def jobs():
+    out = []
+    for p in PROPS:
+        out.append(Job(f"tracker.{p}", "tracker", p, lambda p=p: TrackerHarness(p),
+                       mode="prove", depth=PROVE_DEPTH))
+        out.append(Job(f"tracker.{p}.cover", "tracker", p, lambda p=p: TrackerHarness(p),
+                       mode="cover", depth=16))
+    for name, (p, muts) in MUTANTS.items():
+        out.append(Job(f"tracker.mutant.{name}", "tracker", p,
+                       lambda p=p, muts=muts: TrackerHarness(p, muts),
+                       mode="bmc", depth=MUTANT_DEPTH, expect="fail"))
+    return out
