@@ -22,7 +22,7 @@ def collect():
     """Return ``{name: factory}`` over every ``hw`` module's ``EXPORTS``, sorted by name."""
     found = {}
     for info in pkgutil.iter_modules(hw.__path__):
-        if info.name in ("export", "__main__"):
+        if info.name in ("export", "__main__") or info.name.startswith("_"):
             continue
         mod = importlib.import_module(f"hw.{info.name}")
         for name, factory in getattr(mod, "EXPORTS", {}).items():

@@ -17,10 +17,12 @@ __all__ = ["StreamMerge", "T3Unit"]
 
 
 class StreamMerge(wiring.Component):
-    """Round-robin merge of two request streams into one (combinational, no added latency).
+    """Round-robin merge of two request streams into one registered output.
 
-    The choice is locked while the output holds a transfer that has not been accepted, so the
-    output payload never changes under ``valid``.
+    A two-entry skid buffer (output register + skid register) makes ``a.ready``/``b.ready`` depend
+    only on this block's own state, cutting the ready path from the consumer back to the
+    producers. One transfer per cycle is sustained; a transfer accepted in cycle *c* is on ``out``
+    from cycle *c+1*. When both inputs are valid they alternate.
 
     Attributes
     ----------
@@ -37,28 +39,31 @@ class StreamMerge(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        last_b = Signal()     # b was granted last: a wins the next conflict
-        locked = Signal()     # output valid and not taken last cycle: keep the choice
-        held_b = Signal()
+        layout = self.out.payload.shape()
+        last_b = Signal()     # b was taken last: a wins the next conflict
+        skid_valid = Signal()
+        skid = Signal(layout)
         pick_b = Signal()
-        with m.If(locked):
-            m.d.comb += pick_b.eq(held_b)
-        with m.Else():
-            m.d.comb += pick_b.eq(self.b.valid & (~self.a.valid | ~last_b))
+        m.d.comb += pick_b.eq(self.b.valid & (~self.a.valid | ~last_b))
+        chosen = Signal(layout)
+        m.d.comb += chosen.eq(Mux(pick_b, self.b.payload, self.a.payload))
+        accept = Signal()
         m.d.comb += [
-            self.out.valid.eq(self.a.valid | self.b.valid),
-            self.out.payload.eq(self.a.payload),
-            self.a.ready.eq(self.out.ready & ~pick_b),
-            self.b.ready.eq(self.out.ready & pick_b),
+            accept.eq((self.a.valid | self.b.valid) & ~skid_valid),
+            self.a.ready.eq(~skid_valid & ~pick_b),
+            self.b.ready.eq(~skid_valid & pick_b),
         ]
-        with m.If(pick_b):
-            m.d.comb += self.out.payload.eq(self.b.payload)
-        m.d.sync += [
-            locked.eq(self.out.valid & ~self.out.ready),
-            held_b.eq(pick_b),
-        ]
-        with m.If(self.out.valid & self.out.ready):
+        with m.If(accept):
             m.d.sync += last_b.eq(pick_b)
+        with m.If(~self.out.valid | self.out.ready):
+            with m.If(skid_valid):
+                m.d.sync += [self.out.payload.eq(skid), self.out.valid.eq(1), skid_valid.eq(0)]
+            with m.Elif(accept):
+                m.d.sync += [self.out.payload.eq(chosen), self.out.valid.eq(1)]
+            with m.Else():
+                m.d.sync += self.out.valid.eq(0)
+        with m.Elif(accept):
+            m.d.sync += [skid.eq(chosen), skid_valid.eq(1)]
         return m
 
 
@@ -156,12 +161,17 @@ class T3Unit(wiring.Component):
         arb     = add("arbiter", Arbiter(p, occupancy_max=255))
         mem     = add("memory", MemoryModel(p))
 
+        # The arbiter sees the memory occupancy of the previous cycle: T3-MCA's threshold is a
+        # rate control, and the register cuts the memory -> arbiter -> merge timing path.
+        occupancy = Signal.like(mem.occupancy)
+        m.d.sync += occupancy.eq(mem.occupancy)
+
         # Configuration.
         m.d.comb += [
             arb.policy.eq(csr.arb_policy),
             arb.threshold.eq(csr.arb_threshold),
             arb.starvation_limit.eq(csr.arb_starvation),
-            arb.occupancy.eq(mem.occupancy),
+            arb.occupancy.eq(occupancy),
             dma.src_dev.eq(csr.ctrl_dev_id),
             rx.dev_id.eq(csr.ctrl_dev_id),
         ]
