@@ -103,9 +103,13 @@ class MemoryModel(wiring.Component):
         ``mem_latency >= 3``, else 2 (not a port).
     """
 
-    def __init__(self, params, *, banks=4, init=None):
+    def __init__(self, params, *, banks=4, init=None, alu_stages=0):
         if not isinstance(params, T3Params):
             raise TypeError(f"params must be a T3Params, not {params!r}")
+        if not isinstance(alu_stages, int) or isinstance(alu_stages, bool):
+            raise TypeError(f"alu_stages must be an integer, not {alu_stages!r}")
+        if alu_stages not in (0, 1, 2):
+            raise ValueError(f"alu_stages must be 0, 1 or 2, not {alu_stages}")
         if not isinstance(banks, int) or isinstance(banks, bool):
             raise TypeError(f"banks must be an integer, not {banks!r}")
         if banks < 1 or banks & (banks - 1):
@@ -127,11 +131,14 @@ class MemoryModel(wiring.Component):
         self._depth = depth
         self._init = init
         self.resp_buffer_depth = params.mem_latency + 1
+        self.alu_stages = alu_stages
         self.rmw_depth = 3 if params.mem_latency >= 3 else 2
+        self.write_stage = self.rmw_depth + alu_stages
+        max_occ = self.resp_buffer_depth + max(params.mem_latency, self.write_stage)
         super().__init__({
             "req":       In(stream.Signature(params.mem_request_layout)),
             "resp":      Out(stream.Signature(params.mem_response_layout)),
-            "occupancy": Out(range(0, params.mem_latency + self.resp_buffer_depth + 1)),
+            "occupancy": Out(range(0, max_occ + 1)),
         })
 
     @property
@@ -154,7 +161,7 @@ class MemoryModel(wiring.Component):
         bbits = (nb - 1).bit_length()
         cap = self.resp_buffer_depth
 
-        m.submodules.alu = alu = NmcAlu(p)
+        m.submodules.alu = alu = NmcAlu(p, stages=self.alu_stages)
         m.submodules.resp_buf = fifo = SyncFIFO(width=p.mem_response_layout.size, depth=cap)
 
         # -- acceptance and credits --------------------------------------------------------------
@@ -162,7 +169,8 @@ class MemoryModel(wiring.Component):
         credit_ok = Signal()
         m.d.comb += credit_ok.eq(reads_out != cap)
         is_read_in = self.req.payload.op == MemOp.READ
-        m.d.comb += self.req.ready.eq(~is_read_in | credit_ok)
+        hazard = Signal()                      # see the pipeline stages below
+        m.d.comb += self.req.ready.eq(~hazard & (~is_read_in | credit_ok))
         accept = Signal()
         m.d.comb += accept.eq(self.req.valid & self.req.ready)
         pop = Signal()
@@ -175,8 +183,9 @@ class MemoryModel(wiring.Component):
 
         # -- pipeline stages S1..SD: registered requests ------------------------------------------
         rmw = self.rmw_depth
+        nst = self.write_stage
         st = []
-        for j in range(1, rmw + 1):
+        for j in range(1, nst + 1):
             st.append({
                 "valid": Signal(name=f"s{j}_valid"),
                 "op":    Signal(MemOp, name=f"s{j}_op"),
@@ -190,15 +199,24 @@ class MemoryModel(wiring.Component):
             m.d.sync += [stage[k].eq(src[k]) for k in stage]
             src = stage
         s_fwd = st[rmw - 2]          # stage where the old value is completed by forwarding
-        s_alu = st[rmw - 1]          # last stage: add and RAM write
-        old = Signal(dw)             # registered old value of the request in the last stage
+        s_opd = st[rmw - 1]          # stage whose old value (register) enters the NmcAlu
+        s_alu = st[nst - 1]          # last stage: STORE/UPDATE write the RAM at its end
+        old = Signal(dw)             # registered old value of the request in stage s_opd
+
+        # same-address hazard (alu_stages > 0 only): a write accepted in the last alu_stages
+        # cycles has not produced its value in time for the forwarding of a new request
+        m.d.comb += hazard.eq(0)
+        for stage in st[:self.alu_stages]:
+            with m.If(stage["valid"] & (stage["op"] != MemOp.READ)
+                      & (stage["addr"] == self.req.payload.addr)):
+                m.d.comb += hazard.eq(1)
 
         # RAM write done at the end of the last stage
         wen = Signal()
         wdata = Signal(dw)
         m.d.comb += [
             alu.a.eq(old),
-            alu.b.eq(s_alu["data"]),
+            alu.b.eq(s_opd["data"]),
             wen.eq(s_alu["valid"] & (s_alu["op"] != MemOp.READ)),
             wdata.eq(Mux(s_alu["op"] == MemOp.UPDATE, alu.sum, s_alu["data"])),
         ]
@@ -257,8 +275,8 @@ class MemoryModel(wiring.Component):
         stage_cls = s_fwd["cls"]
         stage_data = old_next
         if lat > rmw:
-            stage_valid = s_alu["valid"] & (s_alu["op"] == MemOp.READ)
-            stage_cls = s_alu["cls"]
+            stage_valid = s_opd["valid"] & (s_opd["op"] == MemOp.READ)
+            stage_cls = s_opd["cls"]
             stage_data = old
             for j in range(rmw + 1, lat):
                 v = Signal(name=f"d{j}_valid")

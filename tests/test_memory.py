@@ -81,6 +81,10 @@ def test_memory_bad_args():
             MemoryModel(p, init=range(9))
         with pytest.raises(TypeError, match="init"):
             MemoryModel(p, init=5)
+        with pytest.raises(TypeError, match="alu_stages"):
+            MemoryModel(p, alu_stages=None)
+        with pytest.raises(ValueError, match="alu_stages"):
+            MemoryModel(p, alu_stages=3)
         gc.collect()
     dut = MemoryModel(p, banks=8)                      # one beat per bank is fine
     assert "module" in verilog.convert(dut)
@@ -256,18 +260,20 @@ def test_memory_full_throughput():
 
 
 # -- random mixes with stalls on both sides -------------------------------------------------------
-@pytest.mark.parametrize("lane, banks, lat, p_valid, p_ready, seed", [
-    (LaneType.INT32, 4, 4, 0.9, 0.5, 1),
-    (LaneType.INT32, 1, 2, 1.0, 0.3, 2),
-    (LaneType.INT32, 8, 5, 0.7, 0.8, 3),
-    (LaneType.BF16,  2, 3, 0.9, 0.5, 4),
-    (LaneType.BF16,  4, 2, 1.0, 0.9, 5),
+@pytest.mark.parametrize("lane, banks, lat, alu_stages, p_valid, p_ready, seed", [
+    (LaneType.INT32, 4, 4, 0, 0.9, 0.5, 1),
+    (LaneType.INT32, 1, 2, 0, 1.0, 0.3, 2),
+    (LaneType.INT32, 8, 5, 0, 0.7, 0.8, 3),
+    (LaneType.BF16,  2, 3, 0, 0.9, 0.5, 4),
+    (LaneType.BF16,  4, 2, 0, 1.0, 0.9, 5),
+    (LaneType.BF16,  2, 4, 2, 1.0, 0.7, 6),
+    (LaneType.INT32, 4, 2, 1, 0.9, 0.6, 7),
 ])
-def test_memory_random(lane, banks, lat, p_valid, p_ready, seed):
+def test_memory_random(lane, banks, lat, alu_stages, p_valid, p_ready, seed):
     p = T3Params(addr_width=4, mem_latency=lat, lane=lane)
     rng = random.Random(seed)
     init = [_rand_beat(rng, p) for _ in range(16)]
-    dut = MemoryModel(p, banks=banks, init=init)
+    dut = MemoryModel(p, banks=banks, init=init, alu_stages=alu_stages)
     ref = RefMemory(p, init)
     n = 400
     seq, expect = [], []
@@ -281,7 +287,7 @@ def test_memory_random(lane, banks, lat, p_valid, p_ready, seed):
         if v is not None:
             expect.append((r["cls"], v))
     got = []
-    rmw = _rmw_depth(lat)
+    rmw = _rmw_depth(lat) + alu_stages       # the stage in which writes complete
     max_occ = lat + 1 + rmw
 
     async def producer(ctx):
@@ -336,6 +342,57 @@ def test_memory_random(lane, banks, lat, p_valid, p_ready, seed):
     assert len(got) == len(expect)
     for i, (g, e) in enumerate(zip(got, expect)):
         assert g == e, f"response {i}: got {g[0]} {g[1]:#x}, want {e[0]} {e[1]:#x}"
+
+
+# -- pipelined NmcAlu: same-address hazard stall ------------------------------------------------
+@pytest.mark.parametrize("alu_stages", [1, 2])
+def test_memory_alu_stages_hazard(alu_stages):
+    """With a pipelined adder, a request to an address written by one of the previous
+    alu_stages accepted requests waits (req.ready low) exactly until that write is old enough;
+    other addresses flow one per cycle. READ latency is unchanged."""
+    lat = 4
+    p = T3Params(addr_width=4, mem_latency=lat, lane=LaneType.BF16)
+    dut = MemoryModel(p, alu_stages=alu_stages)
+    one, two = 0x3F80, 0x4000                                  # bf16 1.0, 2.0 in lane 0
+    seq = [
+        _req(MemOp.UPDATE, 1, one),
+        _req(MemOp.UPDATE, 2, one),      # other address: no stall
+        _req(MemOp.UPDATE, 1, one),      # same as two requests ago: stalls alu_stages - 1
+        _req(MemOp.READ, 1),             # right after an UPDATE to 1: stalls alu_stages
+        _req(MemOp.STORE, 3, two),
+        _req(MemOp.READ, 3),
+        _req(MemOp.READ, 2),
+    ]
+    accept_cycle, resp_cycle, data = [], [], []
+
+    async def bench(ctx):
+        ctx.set(dut.resp.ready, 1)
+        t, i = 0, 0
+        while t < 60:
+            if i < len(seq):
+                ctx.set(dut.req.payload, seq[i])
+                ctx.set(dut.req.valid, 1)
+                if ctx.get(dut.req.ready):
+                    accept_cycle.append(t)
+                    i += 1
+            else:
+                ctx.set(dut.req.valid, 0)
+            if ctx.get(dut.resp.valid):
+                resp_cycle.append(t)
+                data.append(ctx.get(dut.resp.payload).data)
+            await ctx.tick()
+            t += 1
+
+    run_sim(dut, bench, name=f"mem_alu_stages_{alu_stages}")
+    a = alu_stages
+    want = [0, 1, 2 + (a - 1), 3 + (a - 1) + a]
+    want += [want[-1] + 1, want[-1] + 2, want[-1] + 3]
+    want[5] += a                             # READ 3 right after STORE 3 waits too
+    want[6] += a
+    assert accept_cycle == want
+    reads = [c for c, r in zip(accept_cycle, seq) if r["op"] is MemOp.READ]
+    assert resp_cycle == [c + lat for c in reads]
+    assert data == [0x4000, two, one]                         # 1 + 1 = 2.0; 2.0; 1.0
 
 
 def test_memory_export():
