@@ -43,8 +43,11 @@ class MemoryModel(wiring.Component):
       the ends of cycles ``k .. k+D-2`` (kept in ``D-1`` small write-history registers) and from the
       write of the request now in the last stage (same address; the newest wins), then registered
       as the *old value*.
-    * cycle ``k+D`` (last stage): STORE writes ``data``; UPDATE writes ``NmcAlu(old, data)``; the RAM
-      is written at the end of cycle ``k+D``. A READ's data (the old value) goes down a delay line.
+    * cycle ``k+D``: the old value enters ``NmcAlu``. With ``alu_stages == 0`` (default) this is the
+      last stage: STORE writes ``data``, UPDATE writes ``NmcAlu(old, data)``, the RAM is written at
+      the end of cycle ``k+D``. With ``alu_stages = P > 0`` the adder is pipelined and the write
+      happens at the end of cycle ``k+D+P`` (:attr:`write_stage` ``= D+P``). A READ's data (the old
+      value) goes down a delay line.
     * a READ's response enters the response buffer at the end of cycle ``k+L-1`` and ``resp.valid``
       is high from cycle ``k+L`` (``L = params.mem_latency``): with a never-stalled ``resp`` the
       response is presented exactly ``L`` cycles after the accepting cycle ``k`` and taken at the
@@ -53,20 +56,27 @@ class MemoryModel(wiring.Component):
     Critical paths: (1) old-value register -> ``NmcAlu`` -> 2:1 STORE/UPDATE mux -> RAM write data,
     and through the forwarding mux (address compares are register-to-register in parallel) back
     into the old-value register. This loop is what makes one update per cycle possible and cannot
-    be pipelined without stalling same-address updates. For int32 lanes it is one 32-bit carry
-    chain; for bf16 lanes it is a full combinational bf16 add (align, add, normalise, round) and
-    limits the clock. (2) With ``D == 3`` the block-RAM clock-to-out feeds a flip-flop directly;
-    with ``D == 2`` (``mem_latency == 2``) it goes through the bank mux and the forwarding mux, which
-    is slower. Measured with ``tools/synth.py`` (Yosys + nextpnr, LFE5U-85F, default parameters,
-    seed 1): int32 113.7 MHz, critical path (2), BRAM clock-to-out 5.8 ns of 8.8 ns; bf16 31.0 MHz,
-    critical path (1), 32 ns through the bf16 adder.
+    be pipelined without stalling same-address updates (see ``alu_stages``). For int32 lanes it is
+    one 32-bit carry chain; for bf16 lanes it is a full combinational bf16 add (align, add,
+    normalise, round) and limits the clock. (2) With ``D == 3`` the block-RAM clock-to-out feeds a
+    flip-flop directly; with ``D == 2`` (``mem_latency == 2``) it goes through the bank mux and the
+    forwarding mux, which is slower. Measured with ``tools/synth.py`` (Yosys + nextpnr, LFE5U-85F,
+    default parameters, seed 1): int32 113.7 MHz, critical path (2), BRAM clock-to-out 5.8 ns of
+    8.8 ns; bf16 31.0 MHz, critical path (1), 32 ns through the bf16 adder.
+
+    Pipelined adder (``alu_stages = P > 0``, for Fmax with bf16 lanes): the result of a write
+    accepted in cycle ``k`` can be forwarded only to requests accepted from cycle ``k+P+1`` on, so a
+    request (any op) whose address equals that of a STORE or UPDATE accepted in one of the previous
+    ``P`` cycles is held (``req.ready`` low) until that write is ``P+1`` cycles old. Back-to-back
+    UPDATEs to one address then run at one per ``P+1`` cycles; requests to other addresses still
+    run at one per cycle; READ latency is unchanged. With ``P == 0`` there is no such stall.
 
     Back-pressure: the response buffer (a :class:`~amaranth.lib.fifo.SyncFIFO` of depth ``L + 1``,
-    fall-through: a response written at the end of cycle ``k+L-1`` is visible in cycle ``k+L``) never
-    overflows because READs are credit-counted: a READ is accepted only while fewer than ``L + 1``
-    READs are outstanding (accepted and not yet taken from ``resp``). ``L + 1`` credits sustain one
-    READ per cycle with ``resp.ready`` always high. STORE and UPDATE need no response space and are
-    always accepted.
+    fall-through: a response written at the end of cycle ``k+L-1`` is visible in cycle ``k+L``)
+    never overflows because READs are credit-counted: a READ is accepted only while fewer than
+    ``L + 1`` READs are outstanding (accepted and not yet taken from ``resp``). ``L + 1`` credits
+    sustain one READ per cycle with ``resp.ready`` always high. STORE and UPDATE need no response
+    space and are always accepted (unless held by a hazard when ``alu_stages > 0``).
 
     Parameters
     ----------
@@ -75,32 +85,43 @@ class MemoryModel(wiring.Component):
     banks : int
         Number of RAM banks, a power of two ``>= 1`` and ``<= 2**addr_width``. Default 4.
     init : iterable of int, optional
-        Initial contents, beat ``i`` at address ``i`` (at most ``2**addr_width`` values; the rest 0).
+        Initial contents, beat ``i`` at address ``i`` (at most ``2**addr_width`` values; missing
+        ones are 0).
+    alu_stages : int
+        Pipeline depth of the NMC adder, 0 (default: combinational, one same-address update per
+        cycle), 1 or 2 (shorter clock period, same-address hazard stall, see above).
 
     Attributes
     ----------
     req : In(stream.Signature(params.mem_request_layout))
         Requests; ``op`` (READ/STORE/UPDATE), ``cls`` (returned with a READ's response), ``addr``,
         ``data`` (STORE/UPDATE) are used; ``tracked`` and ``tile`` are ignored here (tracker
-        metadata). ``req.ready`` is combinational from ``req.payload.op`` and registers: always 1 for
-        STORE/UPDATE, for READ ``1`` iff a response credit is free (does not depend on
-        ``resp.ready``).
+        metadata). ``req.ready`` is combinational from ``req.payload`` (``op``; and ``addr`` when
+        ``alu_stages > 0``) and registers, never from ``resp.ready``: with ``alu_stages == 0``
+        always 1 for STORE/UPDATE, and 1 for a READ iff a response credit is free; with
+        ``alu_stages > 0`` additionally 0 during a same-address hazard.
     resp : Out(stream.Signature(params.mem_response_layout))
         One response per READ, in request order, with the request's ``cls`` and the read ``data``.
         ``resp.valid`` and ``resp.payload`` come from the response buffer (registers / LUT RAM),
         never combinationally from ``resp.ready`` or ``req``. Valid from cycle ``k+L`` for a READ
         accepted in cycle ``k`` (later if earlier responses are stalled).
-    occupancy : Out(range(0, mem_latency + resp_buffer_depth + 1))
+    occupancy : Out(range(0, resp_buffer_depth + max(mem_latency, write_stage) + 1))
         Requests accepted and not yet completed: READs until their response is taken from ``resp``
-        (in the pipeline, the delay line or the response buffer), STORE/UPDATE until their RAM write
-        (counted in cycles ``k+1 .. k+D``). Derived from registers only: a request is counted from
-        the cycle after its accepting cycle ``k``; a READ taken from ``resp`` in cycle ``t`` is
-        no longer counted from cycle ``t+1``. At most ``L + 1 + D``.
+        (in the pipeline, the delay line or the response buffer), STORE/UPDATE until their RAM
+        write (counted in cycles ``k+1 .. k+write_stage``). Derived from registers only: a request
+        is counted from the cycle after its accepting cycle ``k``; a READ taken from ``resp`` in
+        cycle ``t`` is no longer counted from cycle ``t+1``. At most ``L + 1 + write_stage``; the
+        declared range is that of the header line (``max(L, write_stage) = L`` unless ``alu_stages
+        > L - D``).
     resp_buffer_depth : int
         Depth of the response buffer and number of READ credits, ``mem_latency + 1`` (not a port).
     rmw_depth : int
-        ``D``, the stage in which STORE/UPDATE write the RAM: 3 (RAM output registered) when
+        ``D``, the stage whose old value enters the adder: 3 (RAM output registered) when
         ``mem_latency >= 3``, else 2 (not a port).
+    alu_stages : int
+        ``P``, the adder's pipeline depth (not a port).
+    write_stage : int
+        ``D + P``, the stage at whose end STORE/UPDATE write the RAM (not a port).
     """
 
     def __init__(self, params, *, banks=4, init=None, alu_stages=0):

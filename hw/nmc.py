@@ -29,8 +29,9 @@ def _bf16_lane(m, a, b, s, name, stages):
     """Combinational bfloat16 adder, round-to-nearest-even, DAZ/FTZ (see :class:`NmcAlu`).
 
     Classic 3-extra-bit (guard, round, sticky) datapath: order operands by magnitude, align the
-    smaller significand with a sticky shift, add or subtract, normalise (one right shift on carry or a
-    leading-zero-count left shift), round to nearest even, then patch zeros, overflow and specials.
+    smaller significand with a sticky shift, add or subtract, normalise (one right shift on carry
+    or a leading-zero-count left shift), round to nearest even, then patch zeros, overflow and
+    specials.
     """
     def sig(shape, suffix):
         return Signal(shape, name=f"{name}_{suffix}")
@@ -154,8 +155,8 @@ class NmcAlu(wiring.Component):
     * :attr:`LaneType.INT32`: ``data_width // 32`` lanes of 32-bit two's-complement integers, sum
       modulo ``2**32`` (wrap-around; exact, signedness-agnostic).
     * :attr:`LaneType.BF16`: ``data_width // 16`` lanes of bfloat16 (1 sign, 8 exponent, 7 fraction
-      bits). The result is the IEEE-754 sum rounded to nearest, ties to even, with these (documented,
-      reference-matched) departures:
+      bits). The result is the IEEE-754 sum rounded to nearest, ties to even, with these
+      (documented, reference-matched) departures:
 
       - subnormal operands are read as zero of the same sign (denormals-are-zero);
       - a subnormal result is flushed to zero with the sign of the exact sum (flush-to-zero);
@@ -163,7 +164,8 @@ class NmcAlu(wiring.Component):
         not propagated); ``+inf + -inf`` gives that NaN.
 
       IEEE-exact otherwise: correctly rounded normal results, overflow to ``±inf``, ``±inf``
-      operands, signed zeros (``+0 + -0 = +0``, ``-0 + -0 = -0``, exact cancellation ``x + -x = +0``).
+      operands, signed zeros (``+0 + -0 = +0``, ``-0 + -0 = -0``, exact cancellation
+      ``x + -x = +0``).
       :mod:`sim.ref.nmc` is the numpy reference with the same policy.
 
     With ``stages > 0`` the adder is pipelined instead: ``sum`` is the sum of the ``a`` and ``b``

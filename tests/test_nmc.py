@@ -14,7 +14,7 @@ from hw.params import LaneType, T3Params
 from sim.ref import nmc as ref
 
 
-# -- the reference itself, on hand-computed values --------------------------------------------------
+# -- the reference itself, on hand-computed values ---------------------------------------------
 @pytest.mark.parametrize("a, b, expect", [
     (0x3F80, 0x3F80, 0x4000),   # 1 + 1 = 2
     (0x3F80, 0x3B80, 0x3F80),   # 1 + 2^-8: tie, even -> 1

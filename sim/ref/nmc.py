@@ -6,16 +6,15 @@ different way, so tests can compare against it:
 * ``int32`` lanes: two's-complement addition modulo ``2**32`` (numpy ``uint32`` wrap-around).
 * ``bf16`` lanes: both operands are widened to float32 (exact), added by numpy in float32, and the
   float32 sum is rounded to bfloat16 with round-to-nearest-even. For a two-operand add this double
-  rounding is innocuous (float32 has 24 >= 2*8+2 significand bits) and in fact the float32 sum of two
-  bf16 numbers is exact whenever it is below the overflow threshold, so the result is the correctly
+  rounding is innocuous (float32 has 24 >= 2*8+2 significand bits), so the result is the correctly
   rounded IEEE-754 sum.
 
 bf16 policy shared with the RTL (the only departures from IEEE-754 ``addition`` with RNE):
 
 * Subnormal inputs (exponent field 0, fraction != 0) are read as zero of the same sign (DAZ).
 * A result whose exponent field would be 0 (a subnormal) is flushed to zero with the sign of the
-  exact sum (FTZ). (Sums of two bf16 numbers that fall into the subnormal range are exact, so it does
-  not matter whether the flush is done before or after rounding.)
+  exact sum (FTZ). (Sums of two bf16 numbers that fall into the subnormal range are exact, so it
+  does not matter whether the flush is done before or after rounding.)
 * Every NaN result is the canonical quiet NaN ``0x7FC0`` (payloads and signs of NaN operands are not
   propagated); ``inf + -inf`` is that NaN too.
 
