@@ -97,8 +97,12 @@ def test_memory_latency_and_forwarding(lat, banks):
     """A request is accepted in cycle t (req.valid & req.ready during cycle t, i.e. at the edge
     ending it); its READ response must be valid in cycle t + lat exactly, never earlier. The
     sequence has no idle cycle: STORE; READ same addr; UPDATE x3 same addr; READ; READ other
-    bank.""" p = T3Params(addr_width=4, mem_latency=lat) init = [0x1111_0000_0000_0000 + i for i in
-    range(16)] dut = MemoryModel(p, banks=banks, init=init) c = ReqClass seq = [
+    bank."""
+    p = T3Params(addr_width=4, mem_latency=lat)
+    init = [0x1111_0000_0000_0000 + i for i in range(16)]
+    dut = MemoryModel(p, banks=banks, init=init)
+    c = ReqClass
+    seq = [
         _req(MemOp.STORE, 5, 100),
         _req(MemOp.READ, 5, cls=c.COMM),               # sees the STORE of the previous cycle
         _req(MemOp.UPDATE, 5, 1),
