@@ -24,7 +24,8 @@ PARAMS = T3Params(data_width=32, addr_width=2, tile_width=2, tracker_entries=4, 
 LIMIT_WIDTH = 3
 OCC_MAX = 3
 
-PROPS = ("no_dup_no_drop", "mca_starvation", "compute_first", "mca_priority")
+PROPS = ("no_dup_no_drop", "mca_starvation", "mca_starvation_stall", "compute_first",
+         "mca_priority")
 
 
 class ArbiterHarness(Harness):
@@ -60,23 +61,28 @@ class ArbiterHarness(Harness):
             m.d.sync += mw.eq(mw + 1)
         m.d.comb += Assert(mw == st["wait"])
 
+        # ghost: requests held by the output stage (grants minus output transfers)
+        occ = Signal(range(4))
+        granted = gc | gm
+        pop = dut.out.valid & dut.out.ready
+        m.d.sync += occ.eq(occ + granted - pop)
+        m.d.comb += [
+            Assert(occ <= 2),
+            Assert(dut.out.valid == (occ != 0)),
+            Assert(st["skid_valid"] == (occ == 2)),
+        ]
+
         if self.prop == "no_dup_no_drop":
             # shadow queue of granted requests (cls forced), depth 2
             q = [Signal(layout, name=f"q{i}") for i in range(2)]
-            occ = Signal(range(4))
             new = Signal(layout)
             with m.If(gm):
                 m.d.comb += [new.eq(dut.comm.payload), new.cls.eq(ReqClass.COMM)]
             with m.Else():
                 m.d.comb += [new.eq(dut.compute.payload), new.cls.eq(ReqClass.COMPUTE)]
-            granted = gc | gm
-            pop = dut.out.valid & dut.out.ready
             m.d.comb += [
                 Assert(~(dut.compute.ready & dut.comm.ready)),
-                Assert(occ <= 2),
-                Assert(dut.out.valid == (occ != 0)),
                 Assert(~dut.out.valid | (Value.cast(dut.out.payload) == Value.cast(q[0]))),
-                Assert(st["skid_valid"] == (occ == 2)),
                 Assert(~st["main_valid"] | (Value.cast(st["main"]) == Value.cast(q[0]))),
                 Assert(~st["skid_valid"] | (Value.cast(st["skid"]) == Value.cast(q[1]))),
             ]
@@ -88,7 +94,6 @@ class ArbiterHarness(Harness):
                 m.d.sync += q[0].eq(new)
             with m.If(granted & (idx == 1)):
                 m.d.sync += q[1].eq(new)
-            m.d.sync += occ.eq(occ + granted - pop)
             # a stalled output keeps its request
             prev_stall = Signal()
             prev_payload = Signal(layout)
@@ -108,6 +113,24 @@ class ArbiterHarness(Harness):
                 Assert(mw <= limit),
                 Assert(~(mv & (mw >= limit)) | dut.comm.ready),
                 Cover(gm & cv), Cover(gm & cv & (mw == limit) & (limit == 5)),
+            ]
+
+        elif self.prop == "mca_starvation_stall":
+            # any out.ready: the wait exceeds the limit only by the cycles the output stage was
+            # full (B in the design's documentation)
+            limit = AnyConst(LIMIT_WIDTH)
+            full_cycles = Signal(LIMIT_WIDTH + 3)
+            with m.If(gm | ~mv):
+                m.d.sync += full_cycles.eq(0)
+            with m.Elif(occ == 2):
+                m.d.sync += full_cycles.eq(full_cycles + 1)
+            m.d.comb += [
+                dut.starvation_limit.eq(limit),
+                Assume(dut.policy == ArbPolicy.T3_MCA),
+                Assume(full_cycles < (1 << LIMIT_WIDTH)),   # keeps the ghost from wrapping
+                Assert(~(mv & (mw >= limit) & (occ < 2)) | dut.comm.ready),
+                Assert(~mv | (mw <= limit + full_cycles) | (mw == (1 << LIMIT_WIDTH) - 1)),
+                Cover(gm & cv & (full_cycles == 2) & (limit == 2)),
             ]
 
         elif self.prop == "compute_first":

@@ -16,7 +16,8 @@ follows the design's fire queue.
 * ``tracker.fire_once``: a fire for entry ``e`` is pushed exactly when the reference model fires
   (an armed tile fires exactly once, on the transfer that brings its count of accepted beats to
   ``threshold``; ``err_overshoot`` iff that transfer went past it), with the tile id of the armed
-  tile; the ``fire`` stream delivers the pushed fires exactly once, in order.
+  tile; the ``fire`` stream delivers the pushed fires exactly once, in order, and holds
+  ``valid``/``tile`` while stalled.
 * ``tracker.no_lost_count``: on back-to-back (and one-apart) requests to one entry the entry
   the read-modify-write stage uses equals the reference entry: forwarding loses no count.
 * ``tracker.unarmed_never_fires``: a track that hits no armed tile does not fire, does not
@@ -184,7 +185,11 @@ class TrackerHarness(Harness):
         was_on_e = Signal()
         m.d.sync += was_on_e.eq(on_e)
         if self.prop == "fire_once":
+            prev_stall, prev_tile = Signal(), Signal(p.tile_width)
+            m.d.sync += [prev_stall.eq(dut.fire.valid & ~dut.fire.ready),
+                         prev_tile.eq(dut.fire.payload.tile)]
             m.d.comb += [
+                Assert(~prev_stall | (dut.fire.valid & (dut.fire.payload.tile == prev_tile))),
                 Assert(~on_e | (pushed == spec_fire)),
                 Assert(~spec_fire | (st["w_data"] == g2.tile)),
                 Assert(~was_on_e | (dut.err_overshoot == err_over)),
