@@ -9,8 +9,9 @@ measures each comm request's wait to check the T3-MCA starvation bound
 (``wait <= starvation_limit + B``, ``B`` = cycles of that wait with the skid register full;
 the largest limit set during the wait when the limit changes).
 
-Coverage (``build/coverage/arbiter-<sim>.json``): per policy, grants of each class, conflicts won by
-each class, T3-MCA starvation-forced grants and threshold hold-backs, skid-full cycles.
+Coverage (``build/coverage/arbiter_lw<limit_width>-<sim>.json``): per policy, grants of each class, conflicts won by
+each class, T3-MCA starvation-forced grants and threshold hold-backs, skid-full cycles, and (narrow
+wait counter) the saturated wait count.
 """
 
 import random
@@ -29,7 +30,9 @@ TIMEOUT_US = 2000
 
 POL = {ArbPolicy.ROUND_ROBIN: "rr", ArbPolicy.COMPUTE_FIRST: "cf", ArbPolicy.T3_MCA: "mca"}
 
-COV = Coverage("arbiter", {
+ARB_CFG = bench_env("T3_ARB", {})
+LIMIT_WIDTH = ARB_CFG.get("limit_width", 16)
+COV = Coverage(f"arbiter_lw{LIMIT_WIDTH}", {
     **{f"{p}.{b}": 10 for p in ("rr", "cf", "mca")
        for b in ("grant_compute", "grant_comm", "conflict_compute_wins")},
     "rr.conflict_comm_wins": 10,
@@ -40,13 +43,14 @@ COV = Coverage("arbiter", {
     "rr.undefined_encoding_grant": 5,      # policy encoding 3 behaves as round-robin
     "out.skid_full": 10,                   # a cycle with no grant possible (output stalled)
     "out.full_throughput_run_16": 5,       # 16 consecutive grants with out.ready high
+    **({"wait.saturated": 5} if LIMIT_WIDTH <= 5 else {}),
 })
 
 
 class ArbiterTB:
     def __init__(self, dut):
         self.dut = dut
-        cfg = bench_env("T3_ARB", {})
+        cfg = ARB_CFG
         self.params = T3Params(**bench_env("T3_PARAMS", {}))
         self.layout = self.params.mem_request_layout
         self.limit_width = cfg.get("limit_width", 16)
@@ -150,6 +154,8 @@ class ArbiterTB:
             COV.hit("mca.threshold_holds_comm")
         if skid_full:
             COV.hit("out.skid_full")
+        if wait_before == ref.wait_max and LIMIT_WIDTH <= 5:
+            COV.hit("wait.saturated")
         self.run = self.run + 1 if (grant is not None and out_ready) else 0
         if self.run == 16:
             COV.hit("out.full_throughput_run_16")
@@ -213,10 +219,18 @@ async def random_run(tb, rng, cycles, *, policies, p_stall, switch_every=None):
         if c % 37 == 0 or (switch_every and c % switch_every == 0):
             tb.policy = rng.choice(policies)
             tb.threshold = rng.randrange(0, min(tb.occ_max, 16) + 1)
-            tb.limit = rng.choice([0, 1, 2, 3, 5, 8, 12])
+            tb.limit = min(rng.choice([0, 1, 2, 3, 5, 8, 12]), tb.ref.wait_max)
             p_c, p_m = rng.choice([(0.9, 0.9), (0.5, 0.5), (1.0, 0.3), (0.3, 1.0), (0.1, 0.1)])
         if c % 5 == 0:
             tb.occupancy = rng.randrange(0, min(tb.occ_max, 20) + 1)
+        if switch_every and c % 300 == 150:
+            # comm starved under COMPUTE_FIRST long enough to saturate a narrow wait counter,
+            # then T3-MCA with the largest limit: the saturated count still triggers the grant
+            tb.policy, p_c, p_m = ArbPolicy.COMPUTE_FIRST.value, 1.0, 1.0
+            for _ in range(min(tb.ref.wait_max, 40) + 2):
+                traffic(tb, rng, p_compute=1.0, p_comm=1.0)
+                await tb.cycle_step(1)
+            tb.policy, tb.limit = ArbPolicy.T3_MCA.value, tb.ref.wait_max
         traffic(tb, rng, p_compute=p_c, p_comm=p_m, burst=0.2)
         await tb.cycle_step(0 if rng.random() < p_stall else 1)
     await tb.drain()
@@ -260,7 +274,9 @@ async def starvation_bound(dut, limit, p_stall):
     tb = ArbiterTB(dut)
     await tb.start()
     rng = random.Random(500 + limit)
-    tb.policy, tb.limit, tb.threshold, tb.occupancy = ArbPolicy.T3_MCA.value, limit, 4, 10
+    limit = min(limit, tb.ref.wait_max)
+    tb.policy, tb.limit, tb.threshold, tb.occupancy = ArbPolicy.T3_MCA.value, limit, 4, \
+        min(10, tb.occ_max)
     grants = 0
     for _ in range(400):
         for cls in ReqClass:
