@@ -1,0 +1,77 @@
+"""Cross-validation: the cycle-level model (sim/xval) against the RTL ring bench, per scenario x mode.
+
+Runs the RTL on Verilator (one build per hardware parameter set, shared by the scenarios that
+use it; the four modes in one simulator run per scenario), then checks for every (scenario,
+mode): |model - RTL| / RTL <= 10 % in cycles, and memory/link beat counts (hence bytes) equal.
+"""
+
+import pytest
+
+from sim.xval.model import expected_counts, model_scenario
+from sim.xval.scenario import MODES, ScenarioError, load_scenarios, parse_scenario
+from tools.validate import TOLERANCE, validate
+
+SCENARIOS = load_scenarios()
+
+
+def test_enough_scenarios():
+    assert len(SCENARIOS) >= 6
+    # the set varies the compute-to-communication ratio and the memory pressure
+    assert len({s.compute / s.beats for s in SCENARIOS}) >= 3
+    assert len({s.reads for s in SCENARIOS}) >= 3
+    assert len({(s.link_latency, s.link_bw) for s in SCENARIOS}) >= 2
+    assert len({s.mem_latency for s in SCENARIOS}) >= 2
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
+@pytest.mark.parametrize("mode", MODES)
+def test_model_counts_closed_form(scenario, mode):
+    """The model's protocol moves exactly the beats the closed form says (no RTL needed)."""
+    got = model_scenario(scenario, mode)
+    for k, v in expected_counts(scenario, mode).items():
+        assert got["counters"].get(k, got.get(k)) == v, k
+
+
+def _base():
+    return {"devices": 4, "chunks": 4, "tiles": 4, "beats": 8, "reads": 4, "compute": 16,
+            "memory": {"latency": 4, "bandwidth": 1},
+            "link": {"latency": 8, "bandwidth": [1, 1]},
+            "policy": {"mca_threshold": 4, "mca_starvation": 32}}
+
+
+@pytest.mark.parametrize("edit, field", [
+    (lambda d: d.pop("tiles"), "'tiles'"),
+    (lambda d: d.update(beats="8"), "'beats'"),
+    (lambda d: d.update(chunks=3), "'chunks'"),
+    (lambda d: d["memory"].update(bandwidth=2), "'memory.bandwidth'"),
+    (lambda d: d["memory"].update(latency=1), "'memory.latency'"),
+    (lambda d: d["link"].update(bandwidth=[2, 1]), "'link.bandwidth'"),
+    (lambda d: d["policy"].pop("mca_threshold"), "'policy.mca_threshold'"),
+    (lambda d: d.update(slices=3), "'slices'"),
+    (lambda d: d.update(colour=1), "'colour'"),
+    (lambda d: d.pop("link"), "'[link]'"),
+])
+def test_scenario_errors_name_the_field(edit, field):
+    doc = _base()
+    parse_scenario(doc)
+    edit(doc)
+    with pytest.raises(ScenarioError, match=field.replace("[", r"\[").replace("]", r"\]")):
+        parse_scenario(doc)
+
+
+@pytest.fixture(scope="module")
+def rows():
+    rows, _ = validate(SCENARIOS, "verilator", log=lambda *a: None)
+    return {(r["scenario"], r["mode"]): r for r in rows}
+
+
+@pytest.mark.parametrize("scenario", [s.name for s in SCENARIOS])
+@pytest.mark.parametrize("mode", MODES)
+def test_model_matches_rtl(rows, scenario, mode):
+    r = rows[(scenario, mode)]
+    for k, v in r["counts"].items():
+        assert v["model"] == v["rtl"], f"{k}: model {v['model']} != RTL {v['rtl']}"
+    assert r["model_mem_bytes"] == r["rtl_mem_bytes"]
+    assert r["model_link_bytes"] == r["rtl_link_bytes"]
+    assert abs(r["error"]) <= TOLERANCE, \
+        f"cycles: model {r['model_cycles']} vs RTL {r['rtl_cycles']} ({100 * r['error']:+.1f}%)"
