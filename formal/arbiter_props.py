@@ -31,15 +31,17 @@ PROPS = ("no_dup_no_drop", "mca_starvation", "mca_starvation_stall", "compute_fi
 class ArbiterHarness(Harness):
     """Harness: free inputs, assumptions of the selected property, its assertions and covers."""
 
-    def __init__(self, prop, mutations=()):
+    def __init__(self, prop, mutations=(), params=PARAMS, limit_width=LIMIT_WIDTH,
+                 occupancy_max=OCC_MAX):
         assert prop in PROPS
         super().__init__()
         self.prop = prop
+        self.params, self.lw, self.occ_max = params, limit_width, occupancy_max
         self.mod = load_design("arbiter", mutations)
 
     def elaborate(self, platform):
         m = self.top_module()
-        dut = self.mod.Arbiter(PARAMS, occupancy_max=OCC_MAX, limit_width=LIMIT_WIDTH)
+        dut = self.mod.Arbiter(self.params, occupancy_max=self.occ_max, limit_width=self.lw)
         flat = Flatten(dut)
         m.submodules.dut = flat
         st = internals(flat.frag)
@@ -48,16 +50,16 @@ class ArbiterHarness(Harness):
         cv, mv = dut.compute.valid, dut.comm.valid
         gc = cv & dut.compute.ready
         gm = mv & dut.comm.ready
-        layout = PARAMS.mem_request_layout
+        layout = self.params.mem_request_layout
 
         # design-internal invariants (hold under every policy)
         m.d.comb += Assert(~st["skid_valid"] | st["main_valid"])
 
         # ghost: consecutive cycles the present comm request has waited
-        mw = Signal(LIMIT_WIDTH)
+        mw = Signal(self.lw)
         with m.If(gm | ~mv):
             m.d.sync += mw.eq(0)
-        with m.Elif(mw != (1 << LIMIT_WIDTH) - 1):
+        with m.Elif(mw != (1 << self.lw) - 1):
             m.d.sync += mw.eq(mw + 1)
         m.d.comb += Assert(mw == st["wait"])
 
@@ -104,7 +106,7 @@ class ArbiterHarness(Harness):
             m.d.comb += [Cover(occ == 2), Cover(granted & pop & (occ == 1))]
 
         elif self.prop == "mca_starvation":
-            limit = AnyConst(LIMIT_WIDTH)
+            limit = AnyConst(self.lw)
             m.d.comb += [
                 dut.starvation_limit.eq(limit),
                 Assume(dut.policy == ArbPolicy.T3_MCA),
@@ -118,8 +120,8 @@ class ArbiterHarness(Harness):
         elif self.prop == "mca_starvation_stall":
             # any out.ready: the wait exceeds the limit only by the cycles the output stage was
             # full (B in the design's documentation)
-            limit = AnyConst(LIMIT_WIDTH)
-            full_cycles = Signal(LIMIT_WIDTH + 3)
+            limit = AnyConst(self.lw)
+            full_cycles = Signal(self.lw + 3)
             with m.If(gm | ~mv):
                 m.d.sync += full_cycles.eq(0)
             with m.Elif(occ == 2):
@@ -127,9 +129,9 @@ class ArbiterHarness(Harness):
             m.d.comb += [
                 dut.starvation_limit.eq(limit),
                 Assume(dut.policy == ArbPolicy.T3_MCA),
-                Assume(full_cycles < (1 << LIMIT_WIDTH)),   # keeps the ghost from wrapping
+                Assume(full_cycles < (1 << self.lw)),   # keeps the ghost from wrapping
                 Assert(~(mv & (mw >= limit) & (occ < 2)) | dut.comm.ready),
-                Assert(~mv | (mw <= limit + full_cycles) | (mw == (1 << LIMIT_WIDTH) - 1)),
+                Assert(~mv | (mw <= limit + full_cycles) | (mw == (1 << self.lw) - 1)),
                 Cover(gm & cv & (full_cycles == 2) & (limit == 2)),
             ]
 

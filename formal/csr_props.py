@@ -25,15 +25,16 @@ PROPS = ("write_response", "read_response", "valid_held")
 
 
 class CsrHarness(Harness):
-    def __init__(self, prop, mutations=()):
+    def __init__(self, prop, mutations=(), params=PARAMS):
         super().__init__()
         assert prop in PROPS
         self.prop = prop
+        self.params = params
         self.mod = load_design("csr", mutations)
 
     def elaborate(self, platform):
         m = self.top_module()
-        dut = self.mod.Csr(PARAMS)
+        dut = self.mod.Csr(self.params)
         flat = Flatten(dut)
         m.submodules.dut = flat
         st = internals(flat.frag)

@@ -44,19 +44,22 @@ PROPS = ("fire_once", "no_lost_count", "unarmed_never_fires", "refused_arm")
 
 
 class TrackerHarness(Harness):
-    def __init__(self, prop, mutations=()):
+    def __init__(self, prop, mutations=(), params=PARAMS, fire_depth=FIRE_DEPTH):
         super().__init__()
         assert prop in PROPS
         self.prop = prop
+        if fire_depth & (fire_depth - 1):
+            raise ValueError(f"fire_depth must be a power of two here, not {fire_depth}")
+        self.params, self.fire_depth = params, fire_depth
         self.mod = load_design("tracker", mutations,
                                {"memory": types.SimpleNamespace(Memory=FlopMemory)})
 
     def elaborate(self, platform):
         m = self.top_module()
-        p = PARAMS
+        p = self.params
         iw = p.index_width
         cw = p.count_width
-        dut = self.mod.Tracker(p, fire_depth=FIRE_DEPTH)
+        dut = self.mod.Tracker(p, fire_depth=self.fire_depth)
         with flop_memories() as mems:
             flat = Flatten(dut)
         m.submodules.dut = flat
@@ -151,28 +154,29 @@ class TrackerHarness(Harness):
 
         # -- fire queue shadow (all pushes), and the design's fire-queue storage
         pushed = st["w_en"]
-        fsq = [Signal(p.tile_width, name=f"fsq{i}") for i in range(FIRE_DEPTH)]
-        fcnt = Signal(range(FIRE_DEPTH + 2))
+        fsq = [Signal(p.tile_width, name=f"fsq{i}") for i in range(self.fire_depth)]
+        fcnt = Signal(range(self.fire_depth + 2))
         pop = dut.fire.valid & dut.fire.ready
-        wpos = Signal(range(FIRE_DEPTH + 2))
+        wpos = Signal(range(self.fire_depth + 2))
         m.d.comb += wpos.eq(fcnt - pop)
         with m.If(pop):
-            for i in range(FIRE_DEPTH - 1):
+            for i in range(self.fire_depth - 1):
                 m.d.sync += fsq[i].eq(fsq[i + 1])
-        for i in range(FIRE_DEPTH):
+        for i in range(self.fire_depth):
             with m.If(pushed & (wpos == i)):
                 m.d.sync += fsq[i].eq(st["w_data"])
         m.d.sync += fcnt.eq(fcnt + pushed - pop)
         level, consume, produce = fs["level"], fs["consume"], fs["produce"]
+        fbits = (self.fire_depth - 1).bit_length()
         m.d.comb += [
             Assert(fcnt == level),
-            Assert(fcnt + (g1.valid & ~g1.arm) + (g2.valid & ~g2.arm) <= FIRE_DEPTH),
-            Assert(produce == (consume + level)[:1]),
+            Assert(fcnt + (g1.valid & ~g1.arm) + (g2.valid & ~g2.arm) <= self.fire_depth),
+            Assert(produce == (consume + level)[:fbits]),
         ]
-        for k in range(FIRE_DEPTH):
+        for k in range(self.fire_depth):
             row = Signal(p.tile_width, name=f"frow{k}")
-            with m.Switch((consume + k)[:1]):
-                for i in range(FIRE_DEPTH):
+            with m.Switch((consume + k)[:fbits]):
+                for i in range(self.fire_depth):
                     with m.Case(i):
                         m.d.comb += row.eq(fstore.rows[i])
             with m.If(k < level):

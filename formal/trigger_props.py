@@ -34,16 +34,17 @@ PROPS = ("lookup_once", "issue_in_order", "full_backpressure")
 
 
 class TriggerHarness(Harness):
-    def __init__(self, prop, mutations=()):
+    def __init__(self, prop, mutations=(), params=PARAMS, queue_depth=DEPTH):
         super().__init__()
         assert prop in PROPS
         self.prop = prop
+        self.params, self.depth = params, queue_depth
         self.mod = load_design("trigger", mutations, {"Memory": FlopMemory})
 
     def elaborate(self, platform):
         m = self.top_module()
-        p = PARAMS
-        dut = self.mod.Trigger(p, queue_depth=DEPTH)
+        p = self.params
+        dut = self.mod.Trigger(p, queue_depth=self.depth)
         with flop_memories() as mems:
             flat = Flatten(dut)
         m.submodules.dut = flat
@@ -116,15 +117,15 @@ class TriggerHarness(Harness):
             ]
 
         # -- shadow queue of ready commands
-        sq = [Signal(cmd_layout, name=f"sq{i}") for i in range(DEPTH)]
-        cnt = Signal(range(DEPTH + 2))
+        sq = [Signal(cmd_layout, name=f"sq{i}") for i in range(self.depth)]
+        cnt = Signal(range(self.depth + 2))
         pop = dut.cmd.valid & dut.cmd.ready
-        wpos = Signal(range(DEPTH + 2))
+        wpos = Signal(range(self.depth + 2))
         m.d.comb += wpos.eq(cnt - pop)
         with m.If(pop):
-            for i in range(DEPTH - 1):
+            for i in range(self.depth - 1):
                 m.d.sync += sq[i].eq(sq[i + 1])
-        for i in range(DEPTH):
+        for i in range(self.depth):
             with m.If(pushed & (wpos == i)):
                 m.d.sync += sq[i].eq(q_wdata)
         m.d.sync += cnt.eq(cnt + pushed - pop)
@@ -132,9 +133,9 @@ class TriggerHarness(Harness):
         r_rdy = qs["r_rdy"]
         inner_level = qs["inner_level"]
         consume = qs["consume"]
-        inner_depth = DEPTH - 1
+        inner_depth = self.depth - 1
         m.d.comb += [
-            Assert(cnt <= DEPTH),
+            Assert(cnt <= self.depth),
             Assert(cnt == inner_level + r_rdy),
             Assert(qs["produce"] == Mux(consume + inner_level >= inner_depth,
                                         consume + inner_level - inner_depth,
@@ -162,14 +163,14 @@ class TriggerHarness(Harness):
                 Assert(dut.queue_level == cnt),
                 Assert(~dut.cmd.valid | (V(dut.cmd.payload) == V(sq[0]))),
                 Assert(~prev_stall | (dut.cmd.valid & (V(dut.cmd.payload) == V(prev_payload)))),
-                Cover((cnt == DEPTH) & pop),
+                Cover((cnt == self.depth) & pop),
             ]
         if self.prop == "full_backpressure":
-            full = dut.queue_level == DEPTH
+            full = dut.queue_level == self.depth
             m.d.comb += [
                 Assert(~(full & g_valid & ~pop) | ~(dut.fire.ready | dut.doorbell.ready)
                        | resolve),
-                Assert(~(pushed & (cnt == DEPTH) & ~pop)),
+                Assert(~(pushed & (cnt == self.depth) & ~pop)),
                 Assert(~(full & g_valid & ~pop) | ~resolve | ~g_entry.valid),
                 Cover(full & g_valid & dut.fire.valid & ~dut.fire.ready),
             ]
