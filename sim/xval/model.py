@@ -84,6 +84,8 @@ class _Dev:
         self.rx_left = 0                   # data beats left in the current packet
         self.rx_hdr = None
         self.merge_last_b = False
+        self.merge_out = None              # comm merge output register (arbiter comm input)
+        self.merge_skid = None
         self.cnt = dict(rd_beats_compute=0, rd_beats_comm=0, wr_beats_compute=0,
                         wr_beats_comm=0, updates_applied=0, link_tx_beats=0, link_rx_beats=0,
                         notifications=0, fires=0, arms=0, tracked_beats=0, dma_commands=0,
@@ -317,12 +319,9 @@ class RingModel:
                 d.reads_left = cmd["length"]
                 d.read_ready_at = t + 1
                 d.packets.append([cmd, False, 0, t + 1])
-        # 4. requests offered to the arbiter
+        # 4. requests offered to the arbiter: compute port head; comm = the merge's register
         cv = bool(d.port) and d.port[0].ready_at <= t
-        a_valid = d.rx_req is not None and d.rx_req.ready_at <= t
-        b_valid = d.reads_left > 0 and d.credits > 0 and d.read_ready_at <= t
-        mv = a_valid or b_valid
-        pick_b = b_valid and (not a_valid or not d.merge_last_b)
+        mv = d.merge_out is not None
         # 5. arbitration
         grant = None
         if self.mca:
@@ -346,22 +345,37 @@ class RingModel:
             d.cnt["stall_compute"] += 1
         if mv and grant != "comm":
             d.cnt["stall_comm"] += 1
-        rx_taken = False
         if grant == "compute":
             d.out = d.port.popleft()
             d.last_comm = False
         elif grant == "comm":
+            d.out = d.merge_out
+            d.merge_out = None
             d.last_comm = True
+        # 6. comm merge (two-entry skid buffer, round-robin between rx writes and DMA reads)
+        a_valid = d.rx_req is not None and d.rx_req.ready_at <= t
+        b_valid = d.reads_left > 0 and d.credits > 0 and d.read_ready_at <= t
+        pick_b = b_valid and (not a_valid or not d.merge_last_b)
+        rx_taken = False
+        chosen = None
+        if (a_valid or b_valid) and d.merge_skid is None:
             d.merge_last_b = pick_b
             if pick_b:
-                d.out = _Req(READ, "comm")
+                chosen = _Req(READ, "comm")
                 d.reads_left -= 1
                 d.credits -= 1
                 d.read_ready_at = t + 1
             else:
-                d.out = d.rx_req
+                chosen = d.rx_req
                 d.rx_req = None
                 rx_taken = True
+        if d.merge_out is None:                      # empty or taken this cycle
+            if d.merge_skid is not None:
+                d.merge_out, d.merge_skid = d.merge_skid, chosen
+            else:
+                d.merge_out = chosen
+        elif chosen is not None:
+            d.merge_skid = chosen
         d.wait = 0 if (grant == "comm" or not mv) else d.wait + 1
         return rx_taken
 
@@ -481,6 +495,7 @@ class RingModel:
     def quiet(self):
         """Nothing left in flight (the bench reads the counters after the run)."""
         return (all(not d.port and d.out is None and d.rx_req is None and not d.packets
+                    and d.merge_out is None and d.merge_skid is None
                     and not d.trig_q and not d.trig_in for d in self.dev)
                 and all(not link.beats for link in self.link))
 
