@@ -256,7 +256,7 @@ async def random_traffic(dut, stalls):
     for i in used:
         r = rng.random()
         tb.program(i, tb.random_command(rng) if r < 0.75 else None)
-    for _ in range(120):
+    for _ in range(250):
         r = rng.random()
         if r < 0.1:
             tb.program(rng.choice(used), tb.random_command(rng) if rng.random() < 0.8 else None)
@@ -272,7 +272,7 @@ async def random_traffic(dut, stalls):
             await RisingEdge(dut.clk)
     await tb.drain()
     tb.check()
-    assert len(tb.got_cmds) > 40
+    assert len(tb.got_cmds) > 100
 
 
 @cocotb.test(timeout_time=TIMEOUT_US, timeout_unit="us")

@@ -212,8 +212,8 @@ async def random_mix(dut, stalls):
     rng = random.Random(seed)
     depth = 1 << PARAMS.addr_width
     hot = [rng.randrange(depth) for _ in range(6)]
-    random_requests(tb, rng, 600, hot)
-    random_requests(tb, rng, 200, list(range(depth)))
+    random_requests(tb, rng, 1200, hot)
+    random_requests(tb, rng, 400, list(range(depth)))
     random_requests(tb, rng, 200, hot[:2])
     await tb.drain()
     tb.check()
