@@ -89,7 +89,7 @@ class MemoryModel(wiring.Component):
         ones are 0).
     alu_stages : int
         Pipeline depth of the NMC adder, 0 (default: combinational, one same-address update per
-        cycle), 1 or 2 (shorter clock period, same-address hazard stall, see above).
+        cycle), 1, 2 or 3 (shorter clock period, same-address hazard stall, see above).
 
     Attributes
     ----------
@@ -129,8 +129,8 @@ class MemoryModel(wiring.Component):
             raise TypeError(f"params must be a T3Params, not {params!r}")
         if not isinstance(alu_stages, int) or isinstance(alu_stages, bool):
             raise TypeError(f"alu_stages must be an integer, not {alu_stages!r}")
-        if alu_stages not in (0, 1, 2):
-            raise ValueError(f"alu_stages must be 0, 1 or 2, not {alu_stages}")
+        if alu_stages not in (0, 1, 2, 3):
+            raise ValueError(f"alu_stages must be 0, 1, 2 or 3, not {alu_stages}")
         if not isinstance(banks, int) or isinstance(banks, bool):
             raise TypeError(f"banks must be an integer, not {banks!r}")
         if banks < 1 or banks & (banks - 1):

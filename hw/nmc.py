@@ -36,9 +36,11 @@ def _bf16_lane(m, a, b, s, name, stages):
     def sig(shape, suffix):
         return Signal(shape, name=f"{name}_{suffix}")
 
+    enabled = {0: "", 1: "B", 2: "BC", 3: "ABC"}[stages]
+
     def cut(cut_no, **values):
-        """Pipeline register on every value if cut ``cut_no`` is enabled (``stages >= cut_no``)."""
-        if stages < cut_no:
+        """Pipeline register on every value if cut ``cut_no`` (A, B or C) is enabled."""
+        if cut_no not in enabled:
             return values.values()
         regs = []
         for k, v in values.items():
@@ -72,6 +74,14 @@ def _bf16_lane(m, a, b, s, name, stages):
         mag_l.eq(Mux(swap, mag_b, mag_a)),
         mag_s.eq(Mux(swap, mag_a, mag_b)),
     ]
+    is_nan = a_nan | b_nan | (a_inf & b_inf & (sa != sb))
+    is_inf = a_inf | b_inf
+    inf_sign = Mux(a_inf, sa, sb)
+    zero_sign = sa & sb
+    # -- pipeline cut A (stages >= 3): after ordering by magnitude --
+    mag_l, mag_s, s_l, s_s, zero_sign, is_nan, is_inf, inf_sign = cut(
+        "A", mag_l=mag_l, mag_s=mag_s, s_l=s_l, s_s=s_s, zero_sign=zero_sign,
+        is_nan=is_nan, is_inf=is_inf, inf_sign=inf_sign)
     e_l, e_s = mag_l[7:15], mag_s[7:15]
     m_l = Mux(e_l == 0, 0, Cat(mag_l[0:7], Const(1, 1)))   # 8-bit significands
     m_s = Mux(e_s == 0, 0, Cat(mag_s[0:7], Const(1, 1)))
@@ -89,13 +99,9 @@ def _bf16_lane(m, a, b, s, name, stages):
     l_x = Cat(Const(0, 3), m_l)
 
     eff_sub = s_l != s_s
-    is_nan = a_nan | b_nan | (a_inf & b_inf & (sa != sb))
-    is_inf = a_inf | b_inf
-    inf_sign = Mux(a_inf, sa, sb)
-    zero_sign = sa & sb
-    # -- pipeline cut 1 (stages >= 1): after alignment --
+    # -- pipeline cut B (stages >= 1): after alignment --
     s_al, l_x, eff_sub, e_l, s_l, zero_sign, is_nan, is_inf, inf_sign = cut(
-        1, s_al=s_al, l_x=l_x, eff_sub=eff_sub, e_l=e_l, s_l=s_l, zero_sign=zero_sign,
+        "B", s_al=s_al, l_x=l_x, eff_sub=eff_sub, e_l=e_l, s_l=s_l, zero_sign=zero_sign,
         is_nan=is_nan, is_inf=is_inf, inf_sign=inf_sign)
 
     r = sig(12, "r")
@@ -115,9 +121,9 @@ def _bf16_lane(m, a, b, s, name, stages):
     m.d.comb += e.eq(Mux(carry, e_l + 1, e_l - lz))
 
     r_zero = r == 0
-    # -- pipeline cut 2 (stages >= 2): after normalisation --
+    # -- pipeline cut C (stages >= 2): after normalisation --
     rn, e, r_zero, s_l, zero_sign, is_nan, is_inf, inf_sign = cut(
-        2, rn=rn, e=e, r_zero=r_zero, s_l=s_l, zero_sign=zero_sign,
+        "C", rn=rn, e=e, r_zero=r_zero, s_l=s_l, zero_sign=zero_sign,
         is_nan=is_nan, is_inf=is_inf, inf_sign=inf_sign)
 
     # Round to nearest, ties to even.
@@ -169,8 +175,9 @@ class NmcAlu(wiring.Component):
       :mod:`sim.ref.nmc` is the numpy reference with the same policy.
 
     With ``stages > 0`` the adder is pipelined instead: ``sum`` is the sum of the ``a`` and ``b``
-    presented ``stages`` cycles earlier (bf16: registers after the alignment shift and, for 2, after
-    normalisation; int32: registers after the add). The memory model uses this only with its
+    presented ``stages`` cycles earlier (bf16: registers after the alignment shift; for 2 also
+    after normalisation; for 3 also after ordering the operands by magnitude; int32: registers
+    after the add). The memory model uses this only with its
     same-address hazard stall (``MemoryModel(alu_stages=...)``).
 
     Parameters
@@ -178,7 +185,7 @@ class NmcAlu(wiring.Component):
     params : T3Params
         Uses ``data_width`` and ``lane``.
     stages : int
-        Pipeline depth, 0 (combinational, default), 1 or 2.
+        Pipeline depth, 0 (combinational, default), 1, 2 or 3.
 
     Attributes
     ----------
@@ -196,8 +203,8 @@ class NmcAlu(wiring.Component):
             raise TypeError(f"params must be a T3Params, not {params!r}")
         if not isinstance(stages, int) or isinstance(stages, bool):
             raise TypeError(f"stages must be an integer, not {stages!r}")
-        if stages not in (0, 1, 2):
-            raise ValueError(f"stages must be 0, 1 or 2, not {stages}")
+        if stages not in (0, 1, 2, 3):
+            raise ValueError(f"stages must be 0, 1, 2 or 3, not {stages}")
         self._params = params
         self._stages = stages
         w = params.data_width

@@ -84,7 +84,7 @@ def test_memory_bad_args():
         with pytest.raises(TypeError, match="alu_stages"):
             MemoryModel(p, alu_stages=None)
         with pytest.raises(ValueError, match="alu_stages"):
-            MemoryModel(p, alu_stages=3)
+            MemoryModel(p, alu_stages=4)
         gc.collect()
     dut = MemoryModel(p, banks=8)                      # one beat per bank is fine
     assert "module" in verilog.convert(dut)
@@ -267,7 +267,8 @@ def test_memory_full_throughput():
     (LaneType.INT32, 8, 5, 0, 0.7, 0.8, 3),
     (LaneType.BF16,  2, 3, 0, 0.9, 0.5, 4),
     (LaneType.BF16,  4, 2, 0, 1.0, 0.9, 5),
-    (LaneType.BF16,  2, 4, 2, 1.0, 0.7, 6),
+    (LaneType.BF16,  2, 4, 3, 1.0, 0.7, 6),
+    (LaneType.BF16,  1, 2, 2, 0.8, 0.6, 8),
     (LaneType.INT32, 4, 2, 1, 0.9, 0.6, 7),
 ])
 def test_memory_random(lane, banks, lat, alu_stages, p_valid, p_ready, seed):
@@ -346,7 +347,7 @@ def test_memory_random(lane, banks, lat, alu_stages, p_valid, p_ready, seed):
 
 
 # -- pipelined NmcAlu: same-address hazard stall ------------------------------------------------
-@pytest.mark.parametrize("alu_stages", [1, 2])
+@pytest.mark.parametrize("alu_stages", [1, 2, 3])
 def test_memory_alu_stages_hazard(alu_stages):
     """With a pipelined adder, a request to an address written by one of the previous
     alu_stages accepted requests waits (req.ready low) exactly until that write is old enough;
