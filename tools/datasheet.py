@@ -27,7 +27,7 @@ import enum
 import inspect
 import json
 import re
-import shutil
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -37,7 +37,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from amaranth.hdl import Elaboratable  # noqa: E402
-from amaranth.lib import data, wiring  # noqa: E402
+from amaranth.lib import data  # noqa: E402
 from amaranth.lib.wiring import In  # noqa: E402
 from amaranth.sim import Simulator  # noqa: E402
 
@@ -489,7 +489,6 @@ def trace_unit():
         ("link_tx.payload.data", unit.link_tx.payload.data, "data", hexd, "link_tx.valid"),
     ]
     trace = Trace(lanes)
-    state = {}
 
     async def bench(ctx):
         ctx.set(unit.link_tx.ready, 1)
@@ -506,9 +505,7 @@ def trace_unit():
             ctx.set(unit.compute.valid, 1)
             await ctx.tick().until(unit.compute.ready)
         ctx.set(unit.compute.valid, 0)
-        for _ in range(40):
-            await ctx.tick()
-        state["done"] = True
+        await ctx.tick().repeat(40)
 
     _run(probe, bench, trace)
     cv = trace.column("compute.valid")
@@ -728,9 +725,24 @@ def render_synth():
 
 # -- verification ---------------------------------------------------------------------------------
 
+SUITE_PATTERNS = ("tests/test_*.py", "tb/*/test_*.py", "formal/*_props.py")
+
+
+def _suite_files():
+    """The suites tracked by git (so the datasheet describes the committed tree, not someone's
+    untracked work in progress); every file matching the patterns outside a git checkout."""
+    try:
+        proc = subprocess.run(["git", "ls-files", "-z", "--", *SUITE_PATTERNS], cwd=ROOT,
+                              capture_output=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return sorted({f for pat in SUITE_PATTERNS for f in ROOT.glob(pat)})
+    names = [n for n in proc.stdout.decode().split("\0") if n]
+    return sorted(ROOT / n for n in names
+                  if (ROOT / n).exists() and any(Path(n).match(p) for p in SUITE_PATTERNS))
+
+
 def _suites():
-    pats = ("tests/test_*.py", "tb/*/test_*.py", "formal/*_props.py")
-    files = sorted({f for pat in pats for f in ROOT.glob(pat)})
+    files = _suite_files()
     rows = []
     for f in files:
         rel = f.relative_to(ROOT).as_posix()
@@ -768,7 +780,8 @@ def _formal_jobs():
 
 def render_verification():
     out = ["## Verification status", "",
-           "Every suite on disk (`tests/test_*.py`, `tb/*/test_*.py`, `formal/*_props.py`); "
+           "Every suite in the repository (`tests/test_*.py`, `tb/*/test_*.py`, "
+           "`formal/*_props.py`, as tracked by git); "
            "`make test` runs the first two (with `pytest -n 2`), the formal jobs run through "
            "`tests/test_formal.py` when the solvers are installed. *Tests* counts the `test_` "
            "functions (before parametrization).", "",
@@ -808,6 +821,14 @@ BLOCKS = (
 )
 
 
+def _unit_notes():
+    """The paragraphs of T3Unit's docstring between the diagram and ``Parameters``."""
+    doc = inspect.getdoc(T3Unit)
+    body = doc.split("Data path::", 1)[1].split("\nParameters\n", 1)[0]
+    paras = [p for p in body.split("\n\n") if p.strip() and not p.startswith("    ")]
+    return [_rst_to_md(" ".join(line.strip() for line in p.splitlines())) for p in paras]
+
+
 def render_overview():
     import importlib
     p = T3Params()
@@ -839,6 +860,8 @@ def render_overview():
         "From the `T3Unit` docstring (hw/unit.py):", "",
         "```", _unit_diagram(), "```", "",
         "| block | file | role |", "|---|---|---|", *rows, "",
+        "## Behaviour notes", "", "From the `T3Unit` docstring:", "",
+        *[f"* {p}" for p in _unit_notes()], "",
     ]
 
 
