@@ -846,9 +846,9 @@ def render_overview():
         "pre-programmed number of beats the tracker *fires*, which starts a pre-programmed DMA "
         "command that reads the tile through the communication port of the memory-controller "
         "arbiter and sends it to the next device of the ring as a link packet. At the receiver, "
-        "the packet's beats become *update* writes that the near-memory compute (NMC) unit "
-        "applies as read-add-write, and they are tracked too, so the partial sums flow around "
-        "the ring with no compute-core involvement. The arbiter separates compute and "
+        "the packet's beats become writes (a reduce-scatter uses *update* writes, which the "
+        "near-memory compute (NMC) unit applies as read-add-write) and they are tracked too, so "
+        "the partial sums flow around the ring with no compute-core involvement. The arbiter separates compute and "
         "communication traffic (round-robin, compute-first, or T3-MCA: occupancy threshold plus "
         "starvation limit) and software programs everything through an AXI4-Lite CSR port.", "",
         f"One clock domain; default configuration: {p.data_width}-bit beats, "
