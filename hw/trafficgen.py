@@ -262,10 +262,11 @@ class TrafficGen(wiring.Component):
         value = Signal(32)                        # v(n) of the next request
         gap_cnt = Signal(16)
 
-        inner_lim = Mux(mode_order, num_tiles, beats)
-        outer_lim = Mux(mode_order, beats, num_tiles)
-        last_inner = inner == inner_lim - 1
-        last_outer = outer == outer_lim - 1
+        # Limits latched at start (the configuration cannot change while busy): no mux and
+        # subtraction in front of the compare.
+        inner_max, outer_max = Signal(16), Signal(16)
+        last_inner = inner == inner_max
+        last_outer = outer == outer_max
 
         out = self.mem_req
         out_free = ~out.valid | out.ready
@@ -281,6 +282,8 @@ class TrafficGen(wiring.Component):
                     done.eq(0), sent.eq(0), cycles.eq(0),
                     inner.eq(0), outer.eq(0), tile.eq(first_tile), addr.eq(base_addr),
                     row_addr.eq(base_addr), value.eq(seed),
+                    inner_max.eq(Mux(mode_order, num_tiles, beats) - 1),
+                    outer_max.eq(Mux(mode_order, beats, num_tiles) - 1),
                 ]
                 with m.If((num_tiles == 0) | (beats == 0)):
                     m.d.sync += state.eq(_State.DRAIN)

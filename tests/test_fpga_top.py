@@ -1,6 +1,5 @@
 """FPGA prototype core: over the UART, program the T3 unit and the traffic generator, run, see done."""
 
-import struct
 import sys
 from pathlib import Path
 
@@ -8,107 +7,92 @@ import pytest
 from amaranth.sim import Simulator
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 from test_uart_bridge import Serial  # noqa: E402
 
 from hw import regmap  # noqa: E402
-from hw.fpga_top import TG_BASE, UNIT_BASE, AxilDecoder, FpgaCore, FpgaTop  # noqa: E402
-from hw.params import Kind, T3Params  # noqa: E402
-from hw.trafficgen import TG_ID, TG_REGS  # noqa: E402
+from hw.fpga_top import AxilDecoder, FpgaCore, FpgaTop  # noqa: E402
+from hw.params import T3Params  # noqa: E402
+from hw.trafficgen import TG_ID  # noqa: E402
 
 P = T3Params(tracker_entries=16, addr_width=8, mem_latency=2)
 DIV = 4
 
 
-class Host:
-    """The host side: the byte protocol of docs/fpga.md on top of the bit-level Serial."""
+class SimPort:
+    """A serial-port look-alike for tools/fpga_host.py whose far end is the simulated board: bytes
+    written are sent bit by bit on ``uart_rx``; ``read`` runs the simulation until the answer
+    bytes were decoded from ``uart_tx``."""
 
-    def __init__(self, ser):
-        self.ser = ser
-        self.map = regmap.build(P)
+    def __init__(self, dut, divisor):
+        self.dut = dut
+        self.ser = Serial(dut.uart_rx, dut.uart_tx, divisor)
+        self.outbox = []
+        self.sim = Simulator(dut)
+        self.sim.add_clock(1e-9)
+        self.sim.add_testbench(self._driver, background=True)
+        self.sim.add_testbench(self.ser.decoder, background=True)
+        self.ctx = None
 
-    async def write(self, ctx, addr, value):
-        await self.ser.send(ctx, b"W" + struct.pack(">HI", addr, value))
-        return await self.ser.answer(ctx, 1)
-
-    async def read(self, ctx, addr):
-        await self.ser.send(ctx, b"R" + struct.pack(">H", addr))
-        ans = await self.ser.answer(ctx, 5)
-        return struct.unpack(">I", ans[:4])[0], ans[4:]
-
-    async def reg(self, ctx, name, **fields):
-        r = self.map[name]
-        assert await self.write(ctx, UNIT_BASE + r.offset, r.encode(**fields)) == b"K", name
-
-    async def get(self, ctx, name):
-        value, status = await self.read(ctx, UNIT_BASE + self.map[name].offset)
-        assert status == b"K", name
-        return value
-
-    async def tg(self, ctx, name, value):
-        assert await self.write(ctx, TG_BASE + TG_REGS[name], value) == b"K", name
-
-
-def test_program_and_run_over_uart():
-    dut = FpgaCore(P, divisor=DIV, heartbeat_bit=4)
-    ser = Serial(dut.uart_rx, dut.uart_tx, DIV)
-    host = Host(ser)
-    tiles, beats, first, dst_first = 2, 4, 5, 9
-
-    async def bench(ctx):
-        ctx.set(dut.uart_rx, 1)
+    async def _driver(self, ctx):
+        self.ctx = ctx
+        ctx.set(self.dut.uart_rx, 1)
         await ctx.tick().repeat(P.tracker_entries + 8)        # tracker sweep after reset
-        # Both windows answer, the rest is DECERR ('E').
-        assert await host.read(ctx, UNIT_BASE) == (regmap.ID_VALUE, b"K")
-        assert await host.read(ctx, TG_BASE + TG_REGS["ID"]) == (TG_ID, b"K")
-        assert (await host.read(ctx, 0x2000))[1] == b"E"
-        assert await host.write(ctx, 0x2000, 0) == b"E"
-        assert ctx.get(dut.leds) & 0b1000, "bridge error LED"
-        # T3: enable, a DMA command per produced tile (to this device, counted against tile
-        # dst_first + i) and a notification for each destination tile; arm them all.
-        await host.reg(ctx, "CTRL", enable=1, irq_enable=1, dev_id=0)
-        for i in range(tiles):
-            await host.reg(ctx, "CMD_SRC_ADDR", value=16 + i * beats)
-            await host.reg(ctx, "CMD_DST_ADDR", value=128 + i * beats)
-            await host.reg(ctx, "CMD_LEN_OP_DEV", length=beats, op=Kind.STORE, dst_dev=0)
-            await host.reg(ctx, "CMD_TILE", value=dst_first + i)
-            await host.reg(ctx, "CMD_COMMIT", index=first + i, valid=1)
-            await host.reg(ctx, "CMD_LEN_OP_DEV", length=0, op=Kind.STORE, dst_dev=0)
-            await host.reg(ctx, "CMD_COMMIT", index=dst_first + i, valid=1)
-            await host.reg(ctx, "ARM", tile=first + i, threshold=beats)
-            await host.reg(ctx, "ARM", tile=dst_first + i, threshold=beats)
-        # The producer: tiles 5 and 6, 4 tracked stores each at 16..23, interleaved.
-        for name, value in (("NUM_TILES", tiles), ("BEATS", beats), ("FIRST_TILE", first),
-                            ("BASE_ADDR", 16), ("GAP", 2), ("MODE", 0b1100), ("SEED", 1000)):
-            await host.tg(ctx, name, value)
-        assert ctx.get(dut.leds) & 0b11 == 0
-        await host.tg(ctx, "CTRL", 1)
-        status, _ = await host.read(ctx, TG_BASE + TG_REGS["STATUS"])
-        assert status == 0b10, "done"
-        assert (await host.read(ctx, TG_BASE + TG_REGS["BEATS_SENT"]))[0] == tiles * beats
-        # The notifications arrive once the tiles went round the link.
-        for _ in range(20):
-            if await host.get(ctx, "CNT_NOTIFICATIONS") == tiles:
-                break
-        else:
-            raise AssertionError("no notification")
-        assert await host.get(ctx, "DONE") == 1
-        assert await host.get(ctx, "ERR") == 0
-        assert await host.get(ctx, "CNT_FIRES") == 2 * tiles
-        assert await host.get(ctx, "CNT_TRACKED_BEATS") == 2 * tiles * beats
-        assert await host.get(ctx, "CNT_LINK_TX_BEATS") == tiles * (beats + 1)
-        assert await host.get(ctx, "CNT_LINK_RX_BEATS") == tiles * (beats + 1)
-        assert await host.get(ctx, "CNT_WR_BEATS_COMPUTE") == tiles * beats
-        leds = ctx.get(dut.leds)
-        assert leds & 0b1 and leds & 0b100 and leds & 0b100_0000, f"leds {leds:08b}"
-        # W1C DONE drops irq.
-        await host.reg(ctx, "DONE", value=1)
-        assert not ctx.get(dut.leds) & 0b100
+        while True:
+            if self.outbox:
+                await self.ser.send(ctx, bytes([self.outbox.pop(0)]))
+            else:
+                await ctx.tick()
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-9)
-    sim.add_testbench(bench)
-    sim.add_testbench(ser.decoder, background=True)
-    sim.run()
+    def write(self, data):
+        self.outbox.extend(data)
+
+    def read(self, n, limit=200_000):
+        for _ in range(limit):
+            if len(self.ser.received) >= n:
+                out = bytes(self.ser.received[:n])
+                del self.ser.received[:n]
+                return out
+            self.sim.advance()
+        return bytes(self.ser.received)
+
+    def leds(self):
+        return self.ctx.get(self.dut.leds)
+
+
+def test_host_script_programs_and_runs_the_board():
+    """tools/fpga_host.py's demo over the simulated UART: T3 unit and traffic generator
+    programmed, run, every tile looped back and notified; LEDs; DECERR outside both windows."""
+    from fpga_host import Bridge, BridgeError, T3Board, pack_read, pack_write, parse_read
+
+    assert pack_write(0x1234, 0xA0B0C0D0) == b"W\x12\x34\xa0\xb0\xc0\xd0"
+    assert pack_read(0x1004) == b"R\x10\x04"
+    assert parse_read(b"\x00\x00\x01\x02K") == (0x102, True)
+
+    dut = FpgaCore(P, divisor=DIV, heartbeat_bit=4)
+    port = SimPort(dut, DIV)
+    bridge = Bridge(port)
+    board = T3Board(bridge, P)
+    assert board.check_ids() == (regmap.ID_VALUE, TG_ID)
+    assert port.leds() & 0b1011 == 0
+    assert bridge.write(0x2000, 1, check=False) is False                 # DECERR
+    with pytest.raises(BridgeError):
+        bridge.read(0xFFFC)
+    assert port.leds() & 0b1000, "bridge error LED"
+    tiles, beats = 2, 4
+    res = board.demo(tiles=tiles, beats=beats, first=5, gap=2, order=1)
+    assert res["tg_beats_sent"] == tiles * beats
+    assert res["notifications"] == tiles and res["DONE"] == 1 and res["ERR"] == 0
+    assert res["CNT_FIRES"] == 2 * tiles
+    assert res["CNT_TRACKED_BEATS"] == 2 * tiles * beats
+    assert res["CNT_LINK_TX_BEATS"] == res["CNT_LINK_RX_BEATS"] == tiles * (beats + 1)
+    assert res["CNT_DMA_COMMANDS"] == tiles
+    assert res["tg_cycles"] >= tiles * beats + (beats - 1) * 2
+    leds = port.leds()
+    assert leds & 0b1 and leds & 0b100 and leds & 0b100_0000, f"leds {leds:08b}"
+    # W1C DONE drops irq (LED 2).
+    board.reg("DONE", value=1)
+    assert not port.leds() & 0b100
 
 
 def test_decoder_routes_and_decerr():

@@ -57,22 +57,35 @@ def parse_fmax(log):
     return clk, float(got), float(want)
 
 
-def parse_critical_path(log):
-    """The last critical-path report of the log: source, sink, logic/routing delays, the steps."""
-    blocks = re.split(r"Info: Critical path report for clock", log)
-    if len(blocks) < 2:
+def _short(cell):
+    """A readable name for a nextpnr cell: the design signal before Yosys' mapping suffixes."""
+    for cut in ("_TRELLIS_", "_LUT4", "_CCU2C", "_L6MUX", "_PFUMX", "$"):
+        i = cell.find(cut)
+        if i > 0:
+            cell = cell[:i]
+    return cell
+
+
+def parse_critical_path(report):
+    """The clock-to-clock critical path of nextpnr's ``--report`` JSON: total, logic and routing
+    delays, the source and sink (as design names) and the design signals it runs through."""
+    paths = [p for p in report.get("critical_paths", [])
+             if "<async>" not in (p.get("from"), p.get("to"))]
+    if not paths:
         return {}
-    block = blocks[-1].split("\n\n")[0]
-    steps = re.findall(r"Info:\s+([\d.]+)\s+([\d.]+)\s+(Source|Net|Setup)\s+(\S+)", block)
-    logic = re.search(r"([\d.]+) ns logic, ([\d.]+) ns routing", block)
-    nets = [name for _, _, kind, name in steps if kind == "Net"]
-    src = next((name for _, _, kind, name in steps if kind == "Source"), "?")
-    dst = next((name for _, _, kind, name in reversed(steps) if kind == "Setup"), "?")
+    steps = paths[0]["path"]
+    logic = sum(s["delay"] for s in steps if s["type"] != "routing")
+    routing = sum(s["delay"] for s in steps if s["type"] == "routing")
+    through = []
+    for s in steps:
+        name = _short(s["from"]["cell"])
+        if not through or through[-1] != name:
+            through.append(name)
     return {
-        "total_ns": float(steps[-1][1]) if steps else 0.0,
-        "logic_ns": float(logic.group(1)) if logic else 0.0,
-        "routing_ns": float(logic.group(2)) if logic else 0.0,
-        "from": src, "to": dst, "nets": nets,
+        "clock": paths[0]["from"], "total_ns": round(logic + routing, 2),
+        "logic_ns": round(logic, 2), "routing_ns": round(routing, 2),
+        "from": _short(steps[0]["from"]["cell"]), "to": _short(steps[-1]["to"]["cell"]),
+        "to_port": steps[-1]["to"]["port"], "through": through,
     }
 
 
@@ -90,7 +103,7 @@ def build(board, seed, out_dir):
     log = (out_dir / f"{NAME}.tim").read_text()
     util = parse_utilisation(log)
     clk, fmax, target = parse_fmax(log)
-    cp = parse_critical_path(log)
+    cp = parse_critical_path(json.loads((out_dir / f"{NAME}.report.json").read_text()))
     lut4 = util.get("TRELLIS_COMB", (0, 0))
     report = {
         "board": board,
@@ -127,7 +140,8 @@ def print_report(r):
         rows.append(("critical path", f"{cp['total_ns']:.2f} ns ({cp['logic_ns']:.2f} logic, "
                                       f"{cp['routing_ns']:.2f} routing)"))
         rows.append(("  from", cp["from"]))
-        rows.append(("  to", cp["to"]))
+        rows.append(("  to", f"{cp['to']} ({cp['to_port']})"))
+        rows.append(("  through", " -> ".join(cp["through"])))
     for k, v in rows:
         print(f"  {k:<24} {v}")
 
