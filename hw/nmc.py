@@ -121,31 +121,43 @@ def _bf16_lane(m, a, b, s, name, stages):
     m.d.comb += e.eq(Mux(carry, e_l + 1, e_l - lz))
 
     r_zero = r == 0
+    # Everything that does not need the rounded mantissa is prepared before cut C, so that the
+    # last stage is an 8-bit increment and a few muxes: the special result (NaN, infinity, zero),
+    # the rounding decision, and the exponent checks for both outcomes of the rounding carry.
+    special = sig(1, "special")
+    special_val = sig(16, "special_val")
+    m.d.comb += special.eq(is_nan | is_inf | r_zero)
+    with m.If(is_nan):
+        m.d.comb += special_val.eq(BF16_QNAN)
+    with m.Elif(is_inf):
+        m.d.comb += special_val.eq(Cat(Const(0, 7), Const(0xFF, 8), inf_sign))
+    with m.Else():                              # both zero, or exact cancellation (-> +0)
+        m.d.comb += special_val.eq(Cat(Const(0, 15), zero_sign))
+    # Round to nearest, ties to even: increment the 8-bit mantissa if guard and (sticky or odd).
+    up = sig(1, "up")
+    m.d.comb += up.eq(rn[2] & ((rn[0:2] != 0) | rn[3]))
+    e1 = sig(signed(11), "e1")
+    m.d.comb += e1.eq(e + 1)
+    flush0, flush1 = e <= 0, e1 <= 0            # subnormal result (without / with rounding carry)
+    ovf0, ovf1 = e >= 0xFF, e1 >= 0xFF          # overflow to infinity
+    exp0, exp1 = e[0:8], e1[0:8]
     # -- pipeline cut C (stages >= 2): after normalisation --
-    rn, e, r_zero, s_l, zero_sign, is_nan, is_inf, inf_sign = cut(
-        "C", rn=rn, e=e, r_zero=r_zero, s_l=s_l, zero_sign=zero_sign,
-        is_nan=is_nan, is_inf=is_inf, inf_sign=inf_sign)
+    mant, up, exp0, exp1, flush0, flush1, ovf0, ovf1, s_l, special, special_val = cut(
+        "C", mant=rn[3:11], up=up, exp0=exp0, exp1=exp1, flush0=flush0, flush1=flush1,
+        ovf0=ovf0, ovf1=ovf1, s_l=s_l, special=special, special_val=special_val)
 
-    # Round to nearest, ties to even.
-    mant = rn[3:11]
-    up = rn[2] & ((rn[0:2] != 0) | mant[0])
     rounded = sig(9, "rounded")
     m.d.comb += rounded.eq(mant + up)
-    e_r = sig(signed(11), "e_r")
-    m.d.comb += e_r.eq(e + rounded[8])
+    carry_r = rounded[8]                        # 1.1111111 + ulp: exponent + 1, mantissa 0
 
-    with m.If(is_nan):
-        m.d.comb += s.eq(BF16_QNAN)
-    with m.Elif(is_inf):
-        m.d.comb += s.eq(Cat(Const(0, 7), Const(0xFF, 8), inf_sign))
-    with m.Elif(r_zero):                        # both zero, or exact cancellation (-> +0)
-        m.d.comb += s.eq(Cat(Const(0, 15), zero_sign))
-    with m.Elif(e_r <= 0):                      # subnormal result: flush to signed zero
+    with m.If(special):
+        m.d.comb += s.eq(special_val)
+    with m.Elif(Mux(carry_r, flush1, flush0)):  # subnormal result: flush to signed zero
         m.d.comb += s.eq(Cat(Const(0, 15), s_l))
-    with m.Elif(e_r >= 0xFF):                   # overflow (RNE) -> infinity
+    with m.Elif(Mux(carry_r, ovf1, ovf0)):      # overflow (RNE) -> infinity
         m.d.comb += s.eq(Cat(Const(0, 7), Const(0xFF, 8), s_l))
     with m.Else():
-        m.d.comb += s.eq(Cat(rounded[0:7], e_r[0:8], s_l))
+        m.d.comb += s.eq(Cat(rounded[0:7], Mux(carry_r, exp1, exp0), s_l))
 
 
 class NmcAlu(wiring.Component):
