@@ -66,7 +66,7 @@ class _Dev:
         self.out = None                    # arbiter output register: granted last cycle
         self.last_comm = False             # round-robin: most recent grant was comm
         self.wait = 0                      # T3-MCA comm wait counter
-        self.acc = deque([None] * 16, maxlen=16)   # accepts of the last cycles (occupancy)
+        self.acc = deque([None] * (L + 4), maxlen=L + 4)   # last accepts (occupancy)
         self.tracker = {}                  # tile -> [count, threshold]
         self.table = {}                    # trigger table: index -> command dict
         self.trig_in = deque()             # (time, index) fire/doorbell requests
@@ -96,7 +96,8 @@ class _Link:
     def __init__(self, latency, num, den):
         self.latency, self.num, self.den = latency, num, den
         self.depth = latency + 4
-        self.beats = deque()               # (present_at, beat)
+        self.beats = deque()               # (present_at, None for a header / 1 for data)
+        self.beats_hdr = deque()           # the commands of the headers in flight
         self.tokens = den
 
     def can_accept(self):
@@ -459,8 +460,6 @@ class RingModel:
 
     def run(self, limit=10_000_000):
         self.setup()
-        for link in self.link:
-            link.beats_hdr = deque()
         tops = []
         for g in range(self.n):
             if self.mode == "sequential":
