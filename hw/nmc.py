@@ -121,9 +121,8 @@ def _bf16_lane(m, a, b, s, name, stages):
     m.d.comb += e.eq(Mux(carry, e_l + 1, e_l - lz))
 
     r_zero = r == 0
-    # Everything that does not need the rounded mantissa is prepared before cut C, so that the
-    # last stage is an 8-bit increment and a few muxes: the special result (NaN, infinity, zero),
-    # the rounding decision, and the exponent checks for both outcomes of the rounding carry.
+    # The special result (NaN, infinity, zero) and the rounding decision are prepared before cut
+    # C, so that the last stage is an 8-bit increment in parallel with exponent checks, then muxes.
     special = sig(1, "special")
     special_val = sig(16, "special_val")
     m.d.comb += special.eq(is_nan | is_inf | r_zero)
@@ -136,16 +135,16 @@ def _bf16_lane(m, a, b, s, name, stages):
     # Round to nearest, ties to even: increment the 8-bit mantissa if guard and (sticky or odd).
     up = sig(1, "up")
     m.d.comb += up.eq(rn[2] & ((rn[0:2] != 0) | rn[3]))
+    # -- pipeline cut C (stages >= 2): after normalisation --
+    mant, up, e, s_l, special, special_val = cut(
+        "C", mant=rn[3:11], up=up, e=e, s_l=s_l, special=special, special_val=special_val)
+
+    # exponent checks for both outcomes of the rounding carry, in parallel with the increment
     e1 = sig(signed(11), "e1")
     m.d.comb += e1.eq(e + 1)
     flush0, flush1 = e <= 0, e1 <= 0            # subnormal result (without / with rounding carry)
     ovf0, ovf1 = e >= 0xFF, e1 >= 0xFF          # overflow to infinity
     exp0, exp1 = e[0:8], e1[0:8]
-    # -- pipeline cut C (stages >= 2): after normalisation --
-    mant, up, exp0, exp1, flush0, flush1, ovf0, ovf1, s_l, special, special_val = cut(
-        "C", mant=rn[3:11], up=up, exp0=exp0, exp1=exp1, flush0=flush0, flush1=flush1,
-        ovf0=ovf0, ovf1=ovf1, s_l=s_l, special=special, special_val=special_val)
-
     rounded = sig(9, "rounded")
     m.d.comb += rounded.eq(mant + up)
     carry_r = rounded[8]                        # 1.1111111 + ulp: exponent + 1, mantissa 0
@@ -166,7 +165,7 @@ class NmcAlu(wiring.Component):
     Purely combinational: ``sum`` follows ``a`` and ``b`` in the same cycle (pipeline depth 0), so
     that the memory model can apply one update per cycle to the same address. The int32 lanes are
     one carry chain each; a bf16 lane is about 30 ns deep on ECP5 (it limits a bf16 memory model to
-    about 31 MHz; int32 meets 100 MHz).
+    about 31 MHz; int32 meets 100 MHz; a bf16 memory model with ``stages=3`` reaches 100 MHz).
 
     Lanes are taken from the low bits up: lane ``i`` is bits ``[i*w, (i+1)*w)`` of each beat.
 
@@ -253,4 +252,5 @@ class NmcAlu(wiring.Component):
 EXPORTS = {
     "nmc_alu":      lambda: NmcAlu(T3Params()),
     "nmc_alu_bf16": lambda: NmcAlu(T3Params(lane=LaneType.BF16)),
+    "nmc_alu_bf16_p3": lambda: NmcAlu(T3Params(lane=LaneType.BF16), stages=3),
 }
