@@ -37,21 +37,25 @@ class Tracker(wiring.Component):
     params : T3Params
         Uses ``tracker_entries``, ``tile_width``, ``count_width``.
     fire_depth : int
-        Depth of the fire queue (>= 2). ``track`` is back-pressured only when a stalled ``fire``
-        consumer has let this queue fill up.
+        Depth of the fire queue (>= 2; default ``tracker_entries``, one block RAM). At most
+        ``fire_depth`` tiles are *outstanding* (armed, or fired and not yet taken by the ``fire``
+        consumer); ``arm`` waits while that many are. ``track`` is never back-pressured by the
+        fire consumer, so a stalled consumer cannot stall the memory port that feeds ``track``.
 
     Attributes
     ----------
     arm : In(stream.Signature(params.arm_layout))
         Start tracking ``tile``: it fires after ``threshold`` beats. Refused with ``err_collision``
         (the entry's current tile keeps counting, unchanged) if the entry is busy; refused with
-        ``err_bad_arm`` if ``threshold`` is 0. Takes priority over ``track`` when both are valid.
+        ``err_bad_arm`` if ``threshold`` is 0. Takes priority over ``track`` when both are valid;
+        not ready while ``fire_depth`` tiles are outstanding (then ``track`` goes first).
     track : In(stream.Signature(params.track_layout))
         One observed write of ``beats`` beats on ``tile``. Counted against the tile if it is armed;
         otherwise counted in ``unarmed`` and flagged with ``err_unarmed``; it never fires.
     fire : Out(stream.Signature(params.fire_layout))
         The id of a tile whose count reached its threshold, once per arming. ``fire.valid`` is high
-        from the third cycle after the cycle in which the completing ``track`` transfer happened.
+        from the fourth cycle after the cycle in which the completing ``track`` transfer happened
+        (three pipeline stages and the fire queue's output register).
     err_unarmed, err_collision, err_overshoot, err_bad_arm : Out(1)
         One-cycle event pulses, in the third cycle after the offending transfer. ``err_overshoot``: a
         request took the count past the threshold (the tile still fires, once).
@@ -64,9 +68,11 @@ class Tracker(wiring.Component):
         High once the reset clearing sweep is over.
     """
 
-    def __init__(self, params=T3Params(), *, fire_depth=4):
+    def __init__(self, params=T3Params(), *, fire_depth=None):
         if not isinstance(params, T3Params):
             raise TypeError(f"params must be a T3Params, not {params!r}")
+        if fire_depth is None:
+            fire_depth = params.tracker_entries
         if not isinstance(fire_depth, int) or fire_depth < 2:
             raise ValueError(f"fire_depth must be an integer >= 2, not {fire_depth!r}")
         self._params = params
@@ -109,7 +115,8 @@ class Tracker(wiring.Component):
         wr = table.write_port()
         rd = table.read_port()
 
-        m.submodules.fire_q = fire_q = fifo.SyncFIFO(width=p.tile_width, depth=self._fire_depth)
+        m.submodules.fire_q = fire_q = fifo.SyncFIFOBuffered(width=p.tile_width,
+                                                             depth=self._fire_depth)
         m.d.comb += [
             self.fire.valid.eq(fire_q.r_rdy),
             self.fire.payload.tile.eq(fire_q.r_data),
@@ -138,15 +145,19 @@ class Tracker(wiring.Component):
         w1_en, w1_idx, w1_data = Signal(), Signal(iw), Signal(entry_layout)   # last cycle's write
         w2_data = Signal(entry_layout)                                        # the one before
 
-        # Stage 0: choose a request. Accept only if the fire queue will have room for a possible
-        # fire from this request and the two ahead of it.
-        room = Signal()
-        m.d.comb += room.eq(fire_q.level + s1_valid + s2_valid < self._fire_depth)
+        # Stage 0: choose a request. `outstanding` counts the tiles that may still put a fire in
+        # the queue or hold one there: arms in the pipeline, armed entries, queued fires. An arm
+        # is accepted only while that stays within the fire queue, so a fire always finds room
+        # and `track` never waits for the fire consumer (that wait could close a cycle through
+        # the memory port: fire -> DMA -> memory reads -> tracked writes -> fire).
+        outstanding = Signal(range(self._fire_depth + 1))
+        arm_room = Signal()
+        m.d.comb += arm_room.eq(outstanding < self._fire_depth)
         take_arm   = Signal()
         take_track = Signal()
         m.d.comb += [
-            take_arm.eq(~clearing & self.arm.valid),
-            take_track.eq(~clearing & ~self.arm.valid & self.track.valid & room),
+            take_arm.eq(~clearing & self.arm.valid & arm_room),
+            take_track.eq(~clearing & ~take_arm & self.track.valid),
             self.arm.ready.eq(take_arm),
             self.track.ready.eq(take_track),
         ]
@@ -219,6 +230,10 @@ class Tracker(wiring.Component):
             self.err_unarmed.eq(ev_unarmed),
             self.err_overshoot.eq(ev_overshoot),
         ]
+
+        fire_out = self.fire.valid & self.fire.ready
+        arm_refused = ev_collision | ev_bad_arm
+        m.d.sync += outstanding.eq(outstanding + take_arm - arm_refused - fire_out)
 
         with m.If(clearing):
             m.d.comb += [

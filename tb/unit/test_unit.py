@@ -1,12 +1,29 @@
-"""Launches the T3Unit cocotb bench (link looped back) on Icarus Verilog and Verilator."""
+"""Launches the T3Unit cocotb bench (link looped back) on Icarus Verilog and Verilator, and the
+100,000-cycle random soak on Verilator."""
+
+import json
 
 import pytest
 
 from hw.params import T3Params
 from hw.unit import T3Unit
-from tb.common.runner import SIMULATORS, run_bench
+from tb.common.runner import ROOT, SIMULATORS, run_bench
+
+SOAK_CYCLES = 100_000
 
 
 @pytest.mark.parametrize("sim", SIMULATORS)
 def test_unit(sim):
-    run_bench("t3_unit", T3Unit(T3Params()), "tb.unit.unit_bench", sim)
+    run_bench("t3_unit", T3Unit(T3Params()), "tb.unit.unit_bench", sim,
+              testcase=["tiles_loop_back_through_dma_and_nmc", "bad_input_is_flagged_and_loses_nothing",
+                        "soft_reset_mid_traffic_then_a_clean_run", "link_stalled_10000_cycles"])
+
+
+def test_soak_verilator():
+    out = ROOT / "build" / "soak.json"
+    out.unlink(missing_ok=True)
+    run_bench("t3_unit", T3Unit(T3Params()), "tb.unit.unit_bench", "verilator", testcase="soak",
+              env={"T3_SOAK_CYCLES": SOAK_CYCLES, "T3_SOAK_OUT": str(out)})
+    res = json.loads(out.read_text())
+    assert res["cycles"] >= SOAK_CYCLES
+    assert res["updates_applied"] == res["contributions"], "every contribution applied once"
