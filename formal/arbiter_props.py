@@ -174,6 +174,11 @@ MUTANTS = {
 }
 
 
+#: Larger instance proven too: the default T3Params (64-bit data), 16-bit wait counter.
+LARGE_LABEL = "default"
+LARGE = dict(params=T3Params(), limit_width=16, occupancy_max=64)
+
+
 def jobs():
     out = []
     for p in PROPS:
@@ -181,6 +186,9 @@ def jobs():
                        mode="prove", depth=4))
         out.append(Job(f"arbiter.{p}.cover", "arbiter", p, lambda p=p: ArbiterHarness(p),
                        mode="cover", depth=12))
+    for p in PROPS:
+        out.append(Job(f"arbiter.{p}@{LARGE_LABEL}", "arbiter", p,
+                       lambda p=p: ArbiterHarness(p, **LARGE), mode="prove", depth=4))
     for name, (p, muts) in MUTANTS.items():
         out.append(Job(f"arbiter.mutant.{name}", "arbiter", p,
                        lambda p=p, muts=muts: ArbiterHarness(p, muts),

