@@ -142,8 +142,8 @@ class TrafficGen(wiring.Component):
         rises the next cycle. A read is taken when ``arvalid & ~rvalid``; ``rvalid`` rises the next
         cycle with the value sampled at acceptance.
     mem_req : Out(stream.Signature(params.mem_request_layout))
-        The generated requests; the first appears two cycles after the start (register write or
-        ``start`` pulse) is accepted.
+        The generated requests; the first appears two cycles after a ``start`` pulse and three
+        cycles after a ``CTRL.start`` write is accepted (the write decode is registered).
     start : In(1)
         One-cycle pulse: start a run as ``CTRL.start`` does (ignored while busy).
     busy : Out(1)
@@ -223,7 +223,8 @@ class TrafficGen(wiring.Component):
             self.s_axil_awready.eq(wr_take), self.s_axil_wready.eq(wr_take),
             self.s_axil_arready.eq(~r_valid),
         ]
-        start_req, stop_req = Signal(), Signal()
+        start_req, stop_req = Signal(), Signal()    # registered one-cycle pulses from CTRL
+        m.d.sync += [start_req.eq(0), stop_req.eq(0)]
         wdata = self.s_axil_wdata
         full = self.s_axil_wstrb == 0b1111
         with m.If(wr_take):
@@ -231,7 +232,7 @@ class TrafficGen(wiring.Component):
             with m.If(self.s_axil_awaddr == TG_REGS["CTRL"]):
                 with m.If(full):
                     m.d.sync += b_resp.eq(RESP_OKAY)
-                    m.d.comb += [start_req.eq(wdata[0]), stop_req.eq(wdata[1])]
+                    m.d.sync += [start_req.eq(wdata[0]), stop_req.eq(wdata[1])]
             for name, sigs in config.items():
                 with m.Elif(self.s_axil_awaddr == TG_REGS[name]):
                     with m.If(full & ~busy):

@@ -248,3 +248,40 @@ def test_holds_payload_under_backpressure():
 def test_bad_params():
     with pytest.raises(TypeError, match="params"):
         TrafficGen("x")
+
+
+def test_start_latency():
+    """First request 2 cycles after a start pulse, 3 after the CTRL.start write is accepted."""
+    dut = TrafficGen(P)
+
+    async def host(ctx):
+        await configure(ctx, dut, num_tiles=1, beats=1)
+        ctx.set(dut.start, 1)
+        await ctx.tick()                       # pulse taken at this edge
+        ctx.set(dut.start, 0)
+        assert ctx.get(dut.mem_req.valid) == 0
+        await ctx.tick()
+        assert ctx.get(dut.mem_req.valid) == 1
+        await ctx.tick().until(dut.done)
+        ctx.set(dut.s_axil_awaddr, TG_REGS["CTRL"])
+        ctx.set(dut.s_axil_wdata, 1)
+        ctx.set(dut.s_axil_wstrb, 0xF)
+        ctx.set(dut.s_axil_awvalid, 1)
+        ctx.set(dut.s_axil_wvalid, 1)
+        await ctx.tick()                       # write accepted at this edge
+        ctx.set(dut.s_axil_awvalid, 0)
+        ctx.set(dut.s_axil_wvalid, 0)
+        ctx.set(dut.s_axil_bready, 1)
+        for _ in range(2):
+            assert ctx.get(dut.mem_req.valid) == 0
+            await ctx.tick()
+        assert ctx.get(dut.mem_req.valid) == 1
+
+    async def consumer(ctx):
+        ctx.set(dut.mem_req.ready, 1)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-9)
+    sim.add_testbench(host)
+    sim.add_testbench(consumer, background=True)
+    sim.run()
