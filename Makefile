@@ -8,7 +8,7 @@ JOBS   ?= 2
 # Debian packages the flow needs: Icarus Verilog, and a C++ toolchain for Verilator's builds.
 APT_PACKAGES := iverilog g++ make perl
 
-.PHONY: help setup test test-fast demo verilog lint synth formal waves coverage bench validate fpga clean
+.PHONY: help setup test test-fast demo verilog lint synth formal waves coverage paper bench validate fpga clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -52,15 +52,27 @@ lint: verilog ## verilator --lint-only -Wall on every exported file (waivers: to
 synth: $(STAMP) ## Yosys + nextpnr for ECP5 LFE5U-85F: LUT4/FF/BRAM/Fmax table, build/synth/report.json
 	$(PY) tools/synth.py
 
-formal: $(STAMP) ## formal proofs (none yet)
-	@echo "no formal proofs yet"
+formal: $(STAMP) ## SymbiYosys k-induction proofs + mutation checks: pass/fail table with solve times
+	$(PY) -m formal.run
+
+coverage: $(STAMP) ## functional coverage report of the last bench runs (build/coverage/*.json)
+	$(PY) -m tb.coverage
+
+paper: $(STAMP) ## system model: the T3 paper's sweep -> docs/results.md and docs/img/*.png
+	$(PY) -m sim paper
+
+validate: $(STAMP) ## RTL ring vs system model on every scenario x mode: cycles and byte counts
+	$(PY) tools/validate.py
+
+fpga: $(STAMP) ## ULX3S-85F bitstream (T3Unit + traffic generator + UART bridge): LUT/FF/BRAM/Fmax
+	$(PY) tools/fpga.py
 
 waves: $(STAMP) ## re-run the ring bench on Icarus with FST waves and print the file path
 	WAVES=1 $(PY) -m pytest -q -p no:cacheprovider "tb/ring/test_ring.py::test_ring[icarus]"
 	@ls -1 $(CURDIR)/build/tb/t3_ring/icarus/default/*.fst
 
-bench: $(STAMP) ## benchmarks: tracker throughput and cocotb cycles/s per simulator
-	$(PY) tools/bench_tracker.py
+bench: $(STAMP) ## benchmarks -> docs/benchmarks.md (simulation speed, test time, model, synthesis)
+	$(PY) tools/bench.py
 
 clean: ## remove build products (keeps .venv)
 	rm -rf build sim_build tests/__pycache__ results.xml
