@@ -103,7 +103,7 @@ def main(argv=None):
         report["blocks"][n] = synth_block(n, blocks[n](), out, args.device, args.freq)
     report_path.write_text(json.dumps(report, indent=2) + "\n")
     cols = ["LUT4", "FF", "BRAM (DP16KD)", "LUT-RAM (DPR16X4)", "Fmax MHz"]
-    print(f"\nECP5 {report["device"]}, target {args.freq:g} MHz (nextpnr, seed 1)")
+    print(f"\nECP5 {report['device']}, target {args.freq:g} MHz (nextpnr, seed 1)")
     print(f"{'block':<14}" + "".join(f"{c:>19}" for c in cols) + "  critical path")
     for n in names:
         r = report["blocks"][n]
