@@ -6,7 +6,9 @@ port semantics as ``lib.memory``) so that the harness can relate them to its ref
 
 Reference model in the harness: a shadow command table (written by ``cmd_write``), a shadow
 lookup stage (the entry a request sees: the table at the end of its accept cycle, so a same-cycle
-``cmd_write`` is seen) and a shadow queue of ready commands.
+``cmd_write`` is seen) and a shadow queue of ready commands. Nothing is assumed about the
+environment: ``fire``, ``doorbell``, ``cmd_write`` and ``cmd.ready`` are free in every cycle.
+Larger instance proven too: 8 entries, default widths (53-bit commands), ``queue_depth=4``.
 
 * ``trigger.lookup_once``: every accepted fire/doorbell is resolved exactly once: it pushes
   exactly the command of the looked-up entry (when valid) or raises ``err_no_command`` (when
@@ -18,7 +20,7 @@ lookup stage (the entry a request sees: the table at the end of its accept cycle
   and ``doorbell.ready`` are low, and nothing is pushed into a full queue.
 """
 
-from amaranth.hdl import Assert, Assume, Cover, Mux, Signal, Value
+from amaranth.hdl import Assert, Cover, Mux, Signal, Value
 from amaranth.lib import data
 
 from hw.params import T3Params
@@ -58,11 +60,7 @@ class TriggerHarness(Harness):
         entry_layout = data.StructLayout({"valid": 1, "command": cmd_layout})
         V = Value.cast
 
-        # -- stream protocol of the environment: fire/doorbell held until accepted
-        for s in (dut.fire, dut.doorbell):
-            pv, pp = Signal(), Signal.like(V(s.payload))
-            m.d.sync += [pv.eq(s.valid & ~s.ready), pp.eq(s.payload)]
-            m.d.comb += Assume(~pv | (s.valid & (V(s.payload) == pp)))
+        # no assumption on the environment: fire/doorbell/cmd_write/cmd.ready are free
 
         # -- shadow table
         T = [Signal(entry_layout, name=f"T{i}") for i in range(n)]
