@@ -217,7 +217,6 @@ class Job:
     mode: str = "prove"
     depth: int = 10
     expect: str = "pass"     # "pass" for the real design; "fail" for a mutant
-    memory_map: bool = False
     note: str = ""
     result: dict = field(default_factory=dict)
 
@@ -268,8 +267,6 @@ def run_job(job, build_dir=BUILD, timeout=600):
         return job.result
     sby_mode = {"prove": "prove", "bmc": "bmc", "cover": "cover"}[job.mode]
     script = ["read_rtlil top.il", "prep -top top"]
-    if job.memory_map:
-        script.append("memory_map")
     (wd / "job.sby").write_text("\n".join([
         "[options]", f"mode {sby_mode}", f"depth {job.depth}", "",
         "[engines]", "smtbmc yices", "",

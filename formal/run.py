@@ -6,6 +6,7 @@ Exit status 1 if a proof or cover fails or a mutant is not caught.
 
 import argparse
 import importlib
+import json
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -55,6 +56,16 @@ def main(argv=None):
               f"{r['verdict']:<10} {r['seconds']:7.1f}")
     bad = [j for j in jobs if not j.result["ok"]]
     print("-" * (w + 54))
+    kinds = (("proofs", lambda j: j.expect == "pass" and j.mode != "cover"),
+             ("covers", lambda j: j.mode == "cover"),
+             ("mutants caught", lambda j: j.expect == "fail"))
+    print(", ".join(f"{name}: {sum(j.result['ok'] for j in jobs if f(j))}/"
+                    f"{sum(1 for j in jobs if f(j))}" for name, f in kinds))
+    BUILD.mkdir(parents=True, exist_ok=True)
+    (BUILD / "results.json").write_text(json.dumps([
+        dict(name=j.name, block=j.block, prop=j.prop, mode=j.mode, depth=j.depth,
+             expect=j.expect, status=j.result["status"], verdict=j.result["verdict"],
+             seconds=round(j.result["seconds"], 2), log=j.result["log"]) for j in jobs], indent=1))
     print(f"{len(jobs) - len(bad)}/{len(jobs)} ok in {time.monotonic() - t0:.0f} s "
           f"(work files in {BUILD})")
     for j in bad:
