@@ -31,7 +31,10 @@ $(STAMP): pyproject.toml
 setup: $(STAMP) ## create .venv with the pinned packages (and apt-get iverilog if missing)
 
 test: $(STAMP) lint ## the whole suite: lint, unit tests, cocotb benches on Icarus and Verilator
-	$(PY) -m pytest -n $(JOBS) -v -p no:cacheprovider
+	@mkdir -p build; start=$$(date +%s); \
+	$(PY) -m pytest -n $(JOBS) -v -p no:cacheprovider; rc=$$?; \
+	echo "{\"seconds\": $$(( $$(date +%s) - start )), \"exit\": $$rc, \"jobs\": $(JOBS)}" > build/test-time.json; \
+	echo "make test: $$(( $$(date +%s) - start )) s wall"; exit $$rc
 
 test-fast: $(STAMP) ## only the fast pure-Python tests (tests/)
 	$(PY) -m pytest -n $(JOBS) -q -p no:cacheprovider tests
