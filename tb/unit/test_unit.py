@@ -22,8 +22,9 @@ def test_unit(sim):
 def test_soak_verilator():
     out = ROOT / "build" / "soak.json"
     out.unlink(missing_ok=True)
+    # Its own build directory: pytest-xdist may run it beside test_unit[verilator].
     run_bench("t3_unit", T3Unit(T3Params()), "tb.unit.unit_bench", "verilator", testcase="soak",
-              env={"T3_SOAK_CYCLES": SOAK_CYCLES, "T3_SOAK_OUT": str(out)})
+              tag="soak", env={"T3_SOAK_CYCLES": SOAK_CYCLES, "T3_SOAK_OUT": str(out)})
     res = json.loads(out.read_text())
     assert res["cycles"] >= SOAK_CYCLES
     assert res["updates_applied"] == res["contributions"], "every contribution applied once"
