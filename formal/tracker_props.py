@@ -157,25 +157,26 @@ class TrackerHarness(Harness):
 
         # -- fire queue shadow (all pushes), and the design's fire-queue storage
         w_rdy = fs["w_rdy"]
+        fq_depth = fstore.depth + (1 if "inner_level" in fs else 0)   # the queue's real depth
         pushed = st["w_en"] & w_rdy
-        fsq = [Signal(p.tile_width, name=f"fsq{i}") for i in range(self.fire_depth)]
-        fcnt = Signal(range(self.fire_depth + 2))
+        fsq = [Signal(p.tile_width, name=f"fsq{i}") for i in range(fq_depth)]
+        fcnt = Signal(range(fq_depth + 2))
         pop = dut.fire.valid & dut.fire.ready
-        wpos = Signal(range(self.fire_depth + 2))
+        wpos = Signal(range(fq_depth + 2))
         m.d.comb += wpos.eq(fcnt - pop)
         with m.If(pop):
-            for i in range(self.fire_depth - 1):
+            for i in range(fq_depth - 1):
                 m.d.sync += fsq[i].eq(fsq[i + 1])
-        for i in range(self.fire_depth):
+        for i in range(fq_depth):
             with m.If(pushed & (wpos == i)):
                 m.d.sync += fsq[i].eq(st["w_data"])
         m.d.sync += fcnt.eq(fcnt + pushed - pop)
         m.d.comb += [
-            Assert(fcnt <= self.fire_depth),
+            Assert(fcnt <= fq_depth),
             Assert(~st["w_en"] | w_rdy),              # a fire always finds room (none dropped)
             Assert(~dut.fire.valid | (fcnt != 0)),
         ]
-        fifo_matches_shadow(m, fs, fstore, fsq, fcnt, self.fire_depth, dut.fire.payload.tile)
+        fifo_matches_shadow(m, fs, fstore, fsq, fcnt, fq_depth, dut.fire.payload.tile)
         # how the design keeps room for every fire
         if "outstanding" in st:
             # arms in the pipeline + armed entries + queued fires never exceed the fire queue
