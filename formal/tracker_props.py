@@ -259,6 +259,10 @@ MUTANTS = {
                                "                m.d.comb += ev_collision.eq(1)\n"
                                "            with m.Elif(s2_value == 0):",
                                "            with m.If(s2_value == 0):")]),
+    # arms not limited by the fire queue: more tiles outstanding than the queue holds
+    "arm_room_ignored": ("fire_once",
+                         [("m.d.comb += arm_room.eq(outstanding < self._fire_depth)",
+                           "m.d.comb += arm_room.eq(1)")]),
 }
 
 PROVE_DEPTH = 4
