@@ -54,16 +54,17 @@ def compare(scenario, mode, rtl, model):
 
 def validate(scenarios, sim="verilator", log=print):
     """Run RTL and model for every scenario x mode; returns (rows, timing)."""
-    from sim.xval.rtl import run_rtl
+    from sim.xval.rtl import run_group
     rows, timing = [], {}
-    # group by hardware parameters: one build each, reused by the following runs
-    order = sorted(scenarios, key=lambda s: (s.hw_key, s.name))
-    for s in order:
-        log(f"[validate] {s.name} ({s.hw_tag}) on {sim} ...")
-        rtl, secs = run_rtl(s, sim)
-        timing[s.name] = secs
-        for mode in MODES:
-            rows.append(compare(s, mode, rtl[mode], model_scenario(s, mode)))
+    # group by hardware parameters: one export + build each, reused by the following runs
+    groups = {}
+    for s in scenarios:
+        groups.setdefault(s.hw_key, []).append(s)
+    for key in sorted(groups):
+        for s, rtl, secs in run_group(groups[key], sim, log=log):
+            timing[s.name] = secs
+            for mode in MODES:
+                rows.append(compare(s, mode, rtl[mode], model_scenario(s, mode)))
     key = {s.name: i for i, s in enumerate(scenarios)}
     rows.sort(key=lambda r: (key[r["scenario"]], MODES.index(r["mode"])))
     return rows, timing

@@ -12,28 +12,76 @@ from pathlib import Path
 
 from .scenario import MODES
 
-__all__ = ["run_rtl", "OUT_DIR"]
+__all__ = ["run_rtl", "run_group", "OUT_DIR"]
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT_DIR = ROOT / "build" / "validate"
 
 
-def run_rtl(scenario, sim="verilator", out_dir=OUT_DIR):
-    """Run the bench for ``scenario``; returns ``({mode: result dict}, seconds)``."""
-    from hw.params import T3Params
-    from hw.ring import T3Ring
-    from tb.common.runner import run_bench
-
+def _out(scenario, sim, out_dir):
     out = Path(out_dir) / "rtl" / sim / scenario.name
     out.parent.mkdir(parents=True, exist_ok=True)
     for m in MODES:
         Path(f"{out}.{m}.json").unlink(missing_ok=True)
+    return out
+
+
+def _env(scenario, out):
+    return {"T3_RING_OUT": str(out), "T3_RING": scenario.bench_config(),
+            "T3_PARAMS": {"mem_latency": scenario.mem_latency}}
+
+
+def _results(out):
+    return {m: json.loads(Path(f"{out}.{m}.json").read_text()) for m in MODES}
+
+
+def run_rtl(scenario, sim="verilator", out_dir=OUT_DIR):
+    """Export, build (or reuse the build of) and run the bench for ``scenario`` through
+    ``tb.common.runner.run_bench``; returns ``({mode: result dict}, seconds)``."""
+    from hw.params import T3Params
+    from hw.ring import T3Ring
+    from tb.common.runner import run_bench
+
     s = scenario
+    out = _out(s, sim, out_dir)
     ring = T3Ring(T3Params(mem_latency=s.mem_latency), devices=s.devices,
                   link_latency=s.link_latency, link_bw=tuple(s.link_bw))
     t0 = time.monotonic()
-    run_bench("t3_ring", ring, "tb.ring.ring_bench", sim, tag=s.hw_tag,
-              env={"T3_RING_OUT": str(out), "T3_RING": s.bench_config(),
-                   "T3_PARAMS": {"mem_latency": s.mem_latency}})
-    secs = time.monotonic() - t0
-    return {m: json.loads(Path(f"{out}.{m}.json").read_text()) for m in MODES}, secs
+    build_dir = run_bench("t3_ring", ring, "tb.ring.ring_bench", sim, tag=s.hw_tag,
+                          env=_env(s, out))
+    return _results(out), time.monotonic() - t0, build_dir
+
+
+def _rerun(scenario, sim, build_dir, out_dir=OUT_DIR):
+    """Run the bench again on an existing build (same hardware parameters): skips the Verilog
+    export (~7 s for a 4-device ring) and the build check; same test call as ``run_bench``."""
+    from cocotb_tools.runner import get_results, get_runner
+
+    s = scenario
+    out = _out(s, sim, out_dir)
+    env = {k: v if isinstance(v, str) else json.dumps(v) for k, v in _env(s, out).items()}
+    t0 = time.monotonic()
+    results = get_runner(sim).test(
+        hdl_toplevel="t3_ring", hdl_toplevel_lang="verilog", test_module="tb.ring.ring_bench", build_dir=build_dir,
+        test_dir=build_dir, extra_env=env, timescale=("1ns", "1ps"),
+        results_xml=str(Path(build_dir) / "results.xml"))
+    num_tests, num_failed = get_results(results)
+    assert num_tests > 0 and num_failed == 0, \
+        f"ring bench on {sim} ({s.name}): {num_failed} of {num_tests} tests failed"
+    return _results(out), time.monotonic() - t0
+
+
+def run_group(scenarios, sim="verilator", out_dir=OUT_DIR, log=None):
+    """Run scenarios sharing one ``hw_key``: the first through ``run_bench`` (export + build),
+    the others on that build. Yields ``(scenario, {mode: result}, seconds)``."""
+    keys = {s.hw_key for s in scenarios}
+    assert len(keys) == 1, f"run_group needs one hardware parameter set, got {keys}"
+    build_dir = None
+    for s in scenarios:
+        if log:
+            log(f"[validate] {s.name} ({s.hw_tag}) on {sim} ...")
+        if build_dir is None:
+            res, secs, build_dir = run_rtl(s, sim, out_dir)
+        else:
+            res, secs = _rerun(s, sim, build_dir, out_dir)
+        yield s, res, secs
