@@ -160,6 +160,10 @@ MUTANTS = {
     "starvation_ignored": ("mca_starvation",
                            [("starving  = mv & (wait >= self.starvation_limit)",
                              "starving  = mv & (wait >= self.starvation_limit) & 0")]),
+    # the same, checked against the bound under output back-pressure
+    "starvation_ignored_stall": ("mca_starvation_stall",
+                                 [("starving  = mv & (wait >= self.starvation_limit)",
+                                   "starving  = mv & (wait >= self.starvation_limit) & 0")]),
     # compute-first grants comm even when compute is pending
     "compute_first_grants_comm": ("compute_first",
                                   [("grant_m.eq(mv & ~cv)]", "grant_m.eq(mv)]")]),

@@ -308,8 +308,12 @@ def _verdict(job, log, rc, solve_s, export_s, wd):
     else:
         ok = status == "FAIL"
         verdict = "caught" if ok else "NOT CAUGHT"
+    where = ""
+    fa = re.search(r"failed assertion \S+ at \S*?([\w.]+\.py):(\d+)(?: step (\d+))?", log)
+    if fa:
+        where = f"{fa.group(1)}:{fa.group(2)}" + (f" step {fa.group(3)}" if fa.group(3) else "")
     job.result = dict(status=status, ok=ok, verdict=verdict, seconds=solve_s, export=export_s,
-                      log=str(wd / "run.log"))
+                      log=str(wd / "run.log"), where=where)
     return job.result
 
 

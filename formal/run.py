@@ -48,12 +48,13 @@ def main(argv=None):
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as ex:
         list(ex.map(run_job, jobs))
     w = max(len(j.name) for j in jobs) if jobs else 10
-    print(f"{'job':<{w}}  {'mode':<16} {'expect':<6} {'status':<8} {'result':<10} {'time/s':>7}")
+    print(f"{'job':<{w}}  {'mode':<16} {'expect':<6} {'status':<8} {'result':<10} {'time/s':>7}"
+          f"  failing assertion")
     print("-" * (w + 54))
     for j in jobs:
         r = j.result
         print(f"{j.name:<{w}}  {mode_text(j):<16} {j.expect:<6} {r['status']:<8} "
-              f"{r['verdict']:<10} {r['seconds']:7.1f}")
+              f"{r['verdict']:<10} {r['seconds']:7.1f}  {r.get('where', '')}".rstrip())
     bad = [j for j in jobs if not j.result["ok"]]
     print("-" * (w + 54))
     kinds = (("proofs", lambda j: j.expect == "pass" and j.mode != "cover"),
@@ -65,7 +66,8 @@ def main(argv=None):
     (BUILD / "results.json").write_text(json.dumps([
         dict(name=j.name, block=j.block, prop=j.prop, mode=j.mode, depth=j.depth,
              expect=j.expect, status=j.result["status"], verdict=j.result["verdict"],
-             seconds=round(j.result["seconds"], 2), log=j.result["log"]) for j in jobs], indent=1))
+             seconds=round(j.result["seconds"], 2), where=j.result.get("where", ""),
+             log=j.result["log"]) for j in jobs], indent=1))
     print(f"{len(jobs) - len(bad)}/{len(jobs)} ok in {time.monotonic() - t0:.0f} s "
           f"(work files in {BUILD})")
     for j in bad:

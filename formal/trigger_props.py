@@ -182,6 +182,10 @@ MUTANTS = {
     "drops_when_full": ("lookup_once",
                         [("m.d.comb += can_accept.eq(~s1_valid | queue.w_rdy)",
                           "m.d.comb += can_accept.eq(1)")]),
+    # the same, checked against the back-pressure property
+    "accepts_when_full": ("full_backpressure",
+                          [("m.d.comb += can_accept.eq(~s1_valid | queue.w_rdy)",
+                            "m.d.comb += can_accept.eq(1)")]),
     # the queue is popped without a cmd handshake (a command is lost)
     "pops_without_ready": ("issue_in_order",
                            [("queue.r_en.eq(self.cmd.ready)", "queue.r_en.eq(1)")]),
