@@ -59,6 +59,18 @@ def test_scenario_errors_name_the_field(edit, field):
         parse_scenario(doc)
 
 
+def test_axil_costs_match_model():
+    """The model's AXI4-Lite costs are the measured ones (steady state: after the first access)."""
+    import sim.xval.model as model
+    from sim.xval.axil_probe import measure
+    got = measure("verilator")
+    for kind in ("doorbell", "arm"):
+        for m in got[kind][1:]:
+            assert (m["effect"], m["return"]) == (model.AXIL_WRITE_EFFECT, model.AXIL_WRITE), kind
+    for m in got["read"][1:]:
+        assert (m["sample"], m["return"]) == (model.AXIL_READ_SAMPLE, model.AXIL_READ)
+
+
 @pytest.fixture(scope="module")
 def rows():
     rows, _ = validate(SCENARIOS, "verilator", log=lambda *a: None)

@@ -20,7 +20,7 @@ it does not replay RTL traces. What it keeps, per device:
   receiver (one-entry write register, back-pressured by the arbiter);
 * the bench's software: the GEMM producer (reads, wait, compute, fire-and-forget writes), the
   reduction kernel (read/read/write, wait for the port to drain), doorbells and arms over
-  AXI4-Lite (a fixed cost per access) and the notification poll (counter read + 4 idle cycles).
+  AXI4-Lite (a fixed cost per access, measured once on the CSR block) and the notification poll (counter read + 4 idle cycles).
 
 What it abstracts: the arbiter's skid buffer (the memory never refuses a request here: read
 credits never run out with always-ready consumers), tracker/trigger back-pressure, the exact
@@ -36,12 +36,13 @@ from .scenario import BEAT_BYTES, MODES
 
 __all__ = ["model_scenario", "expected_counts", "AXIL_WRITE", "AXIL_READ"]
 
-# AXI4-Lite access costs of the bench's driver (cocotbext-axi AxiLiteMaster on the CSR slave):
-# a write returns AXIL_WRITE cycles after the call and takes effect (arm/doorbell stream pulse)
+# AXI4-Lite access costs of the bench's driver (cocotbext-axi AxiLiteMaster on the CSR slave),
+# measured by ``python -m sim.xval.axil_probe`` (checked by tests/test_validate.py): a write
+# returns AXIL_WRITE cycles after the call and takes effect (arm/doorbell stream transfer)
 # AXIL_WRITE_EFFECT cycles after it; a read returns after AXIL_READ cycles and samples the
-# register AXIL_READ_SAMPLE cycles after the call.
+# register (AR handshake) AXIL_READ_SAMPLE cycles after the call.
 AXIL_WRITE, AXIL_WRITE_EFFECT = 5, 3
-AXIL_READ, AXIL_READ_SAMPLE = 4, 2
+AXIL_READ, AXIL_READ_SAMPLE = 3, 2
 POLL_GAP = 4                      # ClockCycles(clk, 4) between polls in the bench
 TRACK_TO_FIRE = 3                 # tracker: fire valid 3 cycles after the completing write
 TRIGGER_TO_CMD = 3                # trigger: cmd.valid 3 cycles after the fire/doorbell
