@@ -115,8 +115,13 @@ class Tracker(wiring.Component):
         wr = table.write_port()
         rd = table.read_port()
 
+        # SyncFIFOBuffered(depth=2) is a 1-entry FIFO plus an output register: right after a write
+        # into an empty queue its w_rdy is low for a cycle, so two back-to-back fires would not
+        # both fit (found by the formal proof at fire_depth=2). Depth 3 and up keep w_rdy high
+        # whenever fewer than `fire_depth` fires are queued, which the `outstanding` limit below
+        # guarantees.
         m.submodules.fire_q = fire_q = fifo.SyncFIFOBuffered(width=p.tile_width,
-                                                             depth=self._fire_depth)
+                                                             depth=max(3, self._fire_depth))
         m.d.comb += [
             self.fire.valid.eq(fire_q.r_rdy),
             self.fire.payload.tile.eq(fire_q.r_data),
