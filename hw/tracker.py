@@ -61,9 +61,9 @@ class Tracker(wiring.Component):
         request took the count past the threshold (the tile still fires, once).
     tracked, fires, arms, unarmed : Out(32)
         Counters (wrapping): beats counted on armed tiles, fires, accepted arms, requests that hit
-        no armed tile.
+        no armed tile. Updated in the fourth cycle after the transfer that caused the event.
     pending : Out(params.index_width + 1)
-        Entries armed and not yet fired.
+        Entries armed and not yet fired (same timing as the counters).
     ready_out : Out(1)
         High once the reset clearing sweep is over.
     """
@@ -216,14 +216,26 @@ class Tracker(wiring.Component):
             wr.data.threshold.eq(entry.threshold),
             fire_q.w_data.eq(s2_tile),
         ]
+        # Statistics and `pending` follow the stage-2 outcome one cycle later: the outcome is
+        # registered first, so the table compare does not also drive the counters' carry chains.
+        pending_inc = Signal()     # an arm took an entry
+        pending_dec = Signal()     # a tile fired and freed its entry
+        tracked_inc = Signal(p.count_width)
+        q_inc, q_dec, q_unarmed = Signal(), Signal(), Signal()
+        q_tracked = Signal(p.count_width)
+        m.d.sync += [q_inc.eq(pending_inc), q_dec.eq(pending_dec), q_tracked.eq(tracked_inc)]
         pending = Signal.like(self.pending)
         m.d.comb += self.pending.eq(pending)
-        pending_inc = Signal()
-        pending_dec = Signal()
-        with m.If(pending_inc & ~pending_dec):
+        with m.If(q_inc & ~q_dec):
             m.d.sync += pending.eq(pending + 1)
-        with m.Elif(pending_dec & ~pending_inc):
+        with m.Elif(q_dec & ~q_inc):
             m.d.sync += pending.eq(pending - 1)
+        m.d.sync += [
+            self.arms.eq(self.arms + q_inc),
+            self.fires.eq(self.fires + q_dec),
+            self.unarmed.eq(self.unarmed + q_unarmed),
+            self.tracked.eq(self.tracked + q_tracked),
+        ]
 
         ev_collision = Signal()
         ev_bad_arm   = Signal()
@@ -236,6 +248,7 @@ class Tracker(wiring.Component):
             self.err_overshoot.eq(ev_overshoot),
         ]
 
+        m.d.sync += q_unarmed.eq(ev_unarmed)
         fire_out = self.fire.valid & self.fire.ready
         arm_refused = ev_collision | ev_bad_arm
         m.d.sync += outstanding.eq(outstanding + take_arm - arm_refused - fire_out)
@@ -262,13 +275,11 @@ class Tracker(wiring.Component):
                     wr.data.threshold.eq(s2_value),
                     pending_inc.eq(1),
                 ]
-                m.d.sync += self.arms.eq(self.arms + 1)
         with m.Elif(s2_valid):
             with m.If(~hit):
                 m.d.comb += ev_unarmed.eq(1)
-                m.d.sync += self.unarmed.eq(self.unarmed + 1)
             with m.Else():
-                m.d.sync += self.tracked.eq(self.tracked + s2_value)
+                m.d.comb += tracked_inc.eq(s2_value)
                 m.d.comb += wr.en.eq(1)
                 with m.If(new_count >= entry.threshold):
                     # Complete: fire once and free the entry.
@@ -279,7 +290,6 @@ class Tracker(wiring.Component):
                         pending_dec.eq(1),
                         ev_overshoot.eq(new_count > entry.threshold),
                     ]
-                    m.d.sync += self.fires.eq(self.fires + 1)
                 with m.Else():
                     m.d.comb += [
                         wr.data.valid.eq(1),

@@ -1,7 +1,7 @@
 """The per-device T3 unit: everything T3 adds beside one GPU's memory controller."""
 
 from amaranth.hdl import Module, Mux, ResetInserter, Signal
-from amaranth.lib import stream, wiring
+from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .arbiter import Arbiter
@@ -178,7 +178,18 @@ class T3Unit(wiring.Component):
         wiring.connect(m, csr.arm, tracker.arm)
         wiring.connect(m, csr.cmd_write, trigger.cmd_write)
         wiring.connect(m, csr.doorbell, trigger.doorbell)
-        wiring.connect(m, tracker.fire, trigger.fire)
+        # A register stage between the tracker's fire queue (block RAM read data) and the
+        # trigger's command-table lookup (block RAM address): RAM -> RAM in one cycle is too slow.
+        m.submodules.fire_buf = fire_buf = ResetInserter({"sync": soft})(
+            fifo.SyncFIFOBuffered(width=p.tile_width, depth=3))
+        m.d.comb += [
+            fire_buf.w_data.eq(tracker.fire.payload.tile),
+            fire_buf.w_en.eq(tracker.fire.valid),
+            tracker.fire.ready.eq(fire_buf.w_rdy),
+            trigger.fire.payload.tile.eq(fire_buf.r_data),
+            trigger.fire.valid.eq(fire_buf.r_rdy),
+            fire_buf.r_en.eq(trigger.fire.ready),
+        ]
 
         # Ready commands: held while disabled; notifications (length 0) end here.
         notify = Signal()

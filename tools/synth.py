@@ -72,12 +72,25 @@ def synth_block(name, component, out_dir, device, freq, seed=1):
     return res
 
 
+def _cell(name):
+    """A readable design name for a nextpnr cell: drop the mapping suffixes Yosys adds."""
+    for cut in ("_TRELLIS", "_LUT4", "_CCU2C", "$", "_PFUMX", "_L6MUX"):
+        i = name.find(cut)
+        if i > 0:
+            name = name[:i]
+    return name
+
+
 def critical_path(rep):
+    """``start -> end (ns, logic/routing)`` of the worst path nextpnr reports."""
     paths = rep.get("critical_paths", [])
-    if not paths:
+    if not paths or not paths[0].get("path"):
         return ""
-    p = paths[0]
-    return f"{p.get('from', '?')} -> {p.get('to', '?')}"
+    steps = paths[0]["path"]
+    logic = sum(s["delay"] for s in steps if s["type"] != "routing")
+    routing = sum(s["delay"] for s in steps if s["type"] == "routing")
+    return (f"{_cell(steps[0]['from']['cell'])} -> {_cell(steps[-1]['to']['cell'])} "
+            f"({logic + routing:.1f} ns: {logic:.1f} logic, {routing:.1f} routing)")
 
 
 def main(argv=None):
