@@ -43,8 +43,6 @@ async def axil_costs(dut):
         while True:
             await RisingEdge(dut.clk)
             cycle[0] += 1
-            for k, s in sinks.items():
-                pass
             if int(dut.s_axil_arvalid.value) and int(dut.s_axil_arready.value):
                 ar.append(cycle[0])
     cocotb.start_soon(count())
