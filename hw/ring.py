@@ -2,10 +2,10 @@
 
 from amaranth.hdl import Module
 from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
 
 from .link import LinkModel
 from .params import T3Params
+from .ports import forward_ports
 from .unit import T3Unit
 
 __all__ = ["T3Ring"]
@@ -61,19 +61,11 @@ class T3Ring(wiring.Component):
         for i, (unit, link) in enumerate(zip(self._units, self._links)):
             m.submodules[f"unit{i}"] = unit
             m.submodules[f"link{i}"] = link
-            for name, member in unit.signature.members.items():
-                if name in ("link_tx", "link_rx"):
-                    continue
-                outer = getattr(self, f"d{i}_{name}")
-                if name in ("compute", "compute_resp"):
-                    if name == "compute":
-                        wiring.connect(m, wiring.flipped(outer), unit.compute)
-                    else:
-                        wiring.connect(m, unit.compute_resp, wiring.flipped(outer))
-                elif member.flow == In:
-                    m.d.comb += getattr(unit, name).eq(outer)
-                else:
-                    m.d.comb += outer.eq(getattr(unit, name))
+            wiring.connect(m, wiring.flipped(getattr(self, f"d{i}_compute")), unit.compute)
+            wiring.connect(m, unit.compute_resp, wiring.flipped(getattr(self, f"d{i}_compute_resp")))
+            forward_ports(m, unit, self, [n for n in unit.signature.members
+                                          if n not in ("compute", "compute_resp", "link_tx", "link_rx")],
+                          prefix=f"d{i}_")
             wiring.connect(m, unit.link_tx, link.i)
             wiring.connect(m, link.o, self._units[(i + 1) % n].link_rx)
         return m

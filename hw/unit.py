@@ -10,6 +10,7 @@ from .dma import DmaEngine
 from .link import LinkReceiver
 from .memory import MemoryModel
 from .params import MemOp, ReqClass, T3Params
+from .ports import forward_ports
 from .tracker import Tracker
 from .trigger import Trigger
 
@@ -138,12 +139,7 @@ class T3Unit(wiring.Component):
         p = self._params
         m = Module()
         m.submodules.csr = csr = self._csr
-        for name, member in csr.signature.members.items():
-            if name.startswith("s_axil_"):
-                if member.flow == In:
-                    m.d.comb += getattr(csr, name).eq(getattr(self, name))
-                else:
-                    m.d.comb += getattr(self, name).eq(getattr(csr, name))
+        forward_ports(m, csr, self, [n for n in csr.signature.members if n.startswith("s_axil_")])
         m.d.comb += self.irq.eq(csr.irq)
 
         # Every block but the CSR is reset by CTRL.soft_reset too.

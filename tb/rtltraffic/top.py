@@ -3,9 +3,10 @@ unit's link looped back), so a run needs no Python per cycle."""
 
 from amaranth.hdl import Module
 from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib.wiring import Out
 
 from hw.params import T3Params
+from hw.ports import forward_ports
 from hw.trafficgen import TrafficGen
 from hw.unit import T3Unit
 
@@ -33,14 +34,8 @@ class TrafficUnitTop(wiring.Component):
         m.submodules.tg = tg = self._tg
         m.submodules.unit = unit = self._unit
         for prefix, block in (("tg", tg), ("u", unit)):
-            for name, member in block.signature.members.items():
-                if not name.startswith("s_axil_"):
-                    continue
-                outer = getattr(self, f"{prefix}_{name}")
-                if member.flow == In:
-                    m.d.comb += getattr(block, name).eq(outer)
-                else:
-                    m.d.comb += outer.eq(getattr(block, name))
+            forward_ports(m, block, self, [n for n in block.signature.members
+                                           if n.startswith("s_axil_")], prefix=f"{prefix}_")
         wiring.connect(m, tg.mem_req, unit.compute)
         wiring.connect(m, unit.link_tx, unit.link_rx)
         m.d.comb += [
