@@ -32,12 +32,12 @@ setup: $(STAMP) ## create .venv with the pinned packages (and apt-get iverilog i
 
 test: $(STAMP) lint ## the whole suite: lint, unit tests, cocotb benches on Icarus and Verilator
 	@mkdir -p build; start=$$(date +%s); \
-	$(PY) -m pytest -n $(JOBS) -v -p no:cacheprovider; rc=$$?; \
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup -v -p no:cacheprovider; rc=$$?; \
 	echo "{\"seconds\": $$(( $$(date +%s) - start )), \"exit\": $$rc, \"jobs\": $(JOBS)}" > build/test-time.json; \
 	echo "make test: $$(( $$(date +%s) - start )) s wall"; exit $$rc
 
 test-fast: $(STAMP) ## only the fast pure-Python tests (tests/)
-	$(PY) -m pytest -n $(JOBS) -q -p no:cacheprovider tests
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup -q -p no:cacheprovider tests
 
 demo: $(STAMP) ## 4-device ring GEMM + reduce-scatter in Verilator in every mode, then the tracker: tables
 	$(PY) -m tb.demo

@@ -59,6 +59,7 @@ def test_scenario_errors_name_the_field(edit, field):
         parse_scenario(doc)
 
 
+@pytest.mark.xdist_group("xval")
 def test_axil_costs_match_model():
     """The model's AXI4-Lite costs are the measured ones (steady state: after the first access)."""
     import sim.xval.model as model
@@ -77,6 +78,9 @@ def rows():
     return {(r["scenario"], r["mode"]): r for r in rows}
 
 
+# One xdist worker runs all of these: the module-scoped `rows` fixture runs the RTL once there
+# (on two workers it would run twice, into the same build directories).
+@pytest.mark.xdist_group("xval")
 @pytest.mark.parametrize("scenario", [s.name for s in SCENARIOS])
 @pytest.mark.parametrize("mode", MODES)
 def test_model_matches_rtl(rows, scenario, mode):

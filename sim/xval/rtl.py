@@ -56,16 +56,18 @@ def _rerun(scenario, sim, build_dir, out_dir=OUT_DIR):
     """Run the bench again on an existing build (same hardware parameters): skips the Verilog
     export (~7 s for a 4-device ring) and the build check; same test call as ``run_bench``."""
     from cocotb_tools.runner import get_results, get_runner
+    from tb.common.runner import build_lock
 
     s = scenario
     out = _out(s, sim, out_dir)
     env = {k: v if isinstance(v, str) else json.dumps(v) for k, v in _env(s, out).items()}
     t0 = time.monotonic()
-    results = get_runner(sim).test(
-        hdl_toplevel="t3_ring", hdl_toplevel_lang="verilog", test_module="tb.ring.ring_bench", build_dir=build_dir,
-        test_dir=build_dir, extra_env=env, timescale=("1ns", "1ps"),
-        results_xml=str(Path(build_dir) / "results.xml"))
-    num_tests, num_failed = get_results(results)
+    with build_lock(build_dir):
+        results = get_runner(sim).test(
+            hdl_toplevel="t3_ring", hdl_toplevel_lang="verilog", test_module="tb.ring.ring_bench",
+            build_dir=build_dir, test_dir=build_dir, extra_env=env, timescale=("1ns", "1ps"),
+            results_xml=str(Path(build_dir) / "results.xml"))
+        num_tests, num_failed = get_results(results)
     assert num_tests > 0 and num_failed == 0, \
         f"ring bench on {sim} ({s.name}): {num_failed} of {num_tests} tests failed"
     return _results(out), time.monotonic() - t0

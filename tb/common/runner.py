@@ -5,6 +5,8 @@ directory of its own (one per block, simulator and parameter set, so pytest-xdis
 share one), runs the bench module, and fails unless every cocotb test ran and passed.
 """
 
+import contextlib
+import fcntl
 import json
 import os
 import re
@@ -15,7 +17,7 @@ from cocotb_tools.runner import get_results, get_runner
 
 from hw.export import verilog_text
 
-__all__ = ["SIMULATORS", "run_bench", "verilator_bin_dir"]
+__all__ = ["SIMULATORS", "build_lock", "run_bench", "verilator_bin_dir"]
 
 ROOT = Path(__file__).resolve().parents[2]
 SIMULATORS = ("icarus", "verilator")
@@ -42,6 +44,23 @@ def icarus_compatible(text):
     """
     return _KICK_REG.sub(lambda m: f"{m.group(0)}\n{m.group(1)}initial #0.001 {m.group(2)} = 1'h1;",
                          text)
+
+
+@contextlib.contextmanager
+def build_lock(build_dir):
+    """Hold an exclusive lock on ``build_dir`` while building and running in it.
+
+    pytest-xdist workers (or a user running ``make demo`` beside ``make test``) may reach the
+    same build directory at once; two concurrent Verilator builds there corrupt each other's
+    precompiled header (seen as a compiler crash).
+    """
+    Path(build_dir).mkdir(parents=True, exist_ok=True)
+    with open(Path(build_dir) / ".lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _prepare_simulator(sim):
@@ -88,29 +107,30 @@ def run_bench(block, component, bench_module, sim, *, tag="default", env=None, t
     if waves is None:
         waves = os.environ.get("WAVES", "0") not in ("", "0")
     build_dir = ROOT / "build" / "tb" / block / sim / tag
-    build_dir.mkdir(parents=True, exist_ok=True)
-    src = build_dir / f"{block}.v"
-    text = verilog_text(block, component)
-    if sim == "icarus":
-        text = icarus_compatible(text)
-    if not src.exists() or src.read_text() != text:
-        src.write_text(text)
+    with build_lock(build_dir):
+        build_dir.mkdir(parents=True, exist_ok=True)
+        src = build_dir / f"{block}.v"
+        text = verilog_text(block, component)
+        if sim == "icarus":
+            text = icarus_compatible(text)
+        if not src.exists() or src.read_text() != text:
+            src.write_text(text)
 
-    build_args = []
-    if sim == "verilator":
-        build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "--x-initial", "unique"]
-        if waves:
-            build_args += ["--trace-fst", "--trace-structs"]
-    runner = get_runner(sim)
-    runner.build(sources=[src], hdl_toplevel=block, build_dir=build_dir, build_args=build_args,
-                 timescale=("1ns", "1ps"), waves=waves, log_file=build_dir / "build.log")
-    extra_env = {k: v if isinstance(v, str) else json.dumps(v) for k, v in (env or {}).items()}
-    results = runner.test(hdl_toplevel=block, test_module=bench_module, build_dir=build_dir,
-                          test_dir=build_dir, extra_env=extra_env, testcase=testcase, seed=seed,
-                          waves=waves, timescale=("1ns", "1ps"),
-                          test_args=["--trace"] if (waves and sim == "verilator") else [],
-                          results_xml=str(build_dir / "results.xml"))
-    num_tests, num_failed = get_results(results)
+        build_args = []
+        if sim == "verilator":
+            build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "--x-initial", "unique"]
+            if waves:
+                build_args += ["--trace-fst", "--trace-structs"]
+        runner = get_runner(sim)
+        runner.build(sources=[src], hdl_toplevel=block, build_dir=build_dir, build_args=build_args,
+                     timescale=("1ns", "1ps"), waves=waves, log_file=build_dir / "build.log")
+        extra_env = {k: v if isinstance(v, str) else json.dumps(v) for k, v in (env or {}).items()}
+        results = runner.test(hdl_toplevel=block, test_module=bench_module, build_dir=build_dir,
+                              test_dir=build_dir, extra_env=extra_env, testcase=testcase, seed=seed,
+                              waves=waves, timescale=("1ns", "1ps"),
+                              test_args=["--trace"] if (waves and sim == "verilator") else [],
+                              results_xml=str(build_dir / "results.xml"))
+        num_tests, num_failed = get_results(results)
     assert num_tests > 0, f"{bench_module}: no cocotb test ran"
     assert num_failed == 0, f"{bench_module} on {sim}: {num_failed} of {num_tests} tests failed"
     return build_dir
