@@ -126,6 +126,12 @@ async def random_traffic(dut, stalls):
             beats += b
         if rng.random() < 0.2:
             tracks.insert(rng.randrange(len(tracks) + 1), track_item(rng.randrange(n_tiles)))
+        if thr and rng.random() < 0.1:
+            # The tile's entry with another tag, while the tile holds it: an arm that collides
+            # and a track that must not count against the tile.
+            alias = (tile + tb.params.tracker_entries) % (1 << tb.params.tile_width)
+            tb.arm.send_nowait({"tile": alias, "threshold": 1})
+            tracks.insert(rng.randrange(len(tracks)), track_item(alias))
         for item in tracks:
             tb.track.send_nowait(item)
     await tb.drain()
