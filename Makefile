@@ -72,7 +72,7 @@ fpga: $(STAMP) ## ULX3S-85F bitstream (T3Unit + traffic generator + UART bridge)
 
 waves: $(STAMP) ## re-run the ring bench on Icarus with FST waves and print the file path
 	WAVES=1 $(PY) -m pytest -q -p no:cacheprovider "tb/ring/test_ring.py::test_ring[icarus]"
-	@ls -1 $(CURDIR)/build/tb/t3_ring/icarus/default/*.fst
+	@ls -1 $(CURDIR)/build/tb/t3_ring/icarus/default-waves/*.fst
 
 bench: $(STAMP) ## benchmarks -> docs/benchmarks.md (simulation speed, test time, model, synthesis)
 	$(PY) tools/bench.py

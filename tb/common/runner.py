@@ -106,7 +106,9 @@ def run_bench(block, component, bench_module, sim, *, tag="default", env=None, t
     _prepare_simulator(sim)
     if waves is None:
         waves = os.environ.get("WAVES", "0") not in ("", "0")
-    build_dir = ROOT / "build" / "tb" / block / sim / tag
+    # A waves build links a dump module (Icarus) or tracing (Verilator): its own directory, as the
+    # runner skips recompiling a binary that is newer than the sources.
+    build_dir = ROOT / "build" / "tb" / block / sim / (f"{tag}-waves" if waves else tag)
     with build_lock(build_dir):
         build_dir.mkdir(parents=True, exist_ok=True)
         src = build_dir / f"{block}.v"
