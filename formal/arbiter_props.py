@@ -18,7 +18,7 @@ from amaranth.hdl import Assert, Assume, Cover, Elaboratable, Signal, Value
 
 from hw.params import ArbPolicy, ReqClass, T3Params
 
-from .common import AnyConst, Flatten, Job, Harness, drive_inputs, internals, load_design
+from .common import AnyConst, Flatten, Harness, drive_inputs, internals, load_design, block_jobs
 
 PARAMS = T3Params(data_width=32, addr_width=2, tile_width=2, tracker_entries=4, count_width=2)
 LIMIT_WIDTH = 3
@@ -184,17 +184,5 @@ LARGE = dict(params=T3Params(), limit_width=16, occupancy_max=64)
 
 
 def jobs():
-    out = []
-    for p in PROPS:
-        out.append(Job(f"arbiter.{p}", "arbiter", p, lambda p=p: ArbiterHarness(p),
-                       mode="prove", depth=4))
-        out.append(Job(f"arbiter.{p}.cover", "arbiter", p, lambda p=p: ArbiterHarness(p),
-                       mode="cover", depth=12))
-    for p in PROPS:
-        out.append(Job(f"arbiter.{p}@{LARGE_LABEL}", "arbiter", p,
-                       lambda p=p: ArbiterHarness(p, **LARGE), mode="prove", depth=4))
-    for name, (p, muts) in MUTANTS.items():
-        out.append(Job(f"arbiter.mutant.{name}", "arbiter", p,
-                       lambda p=p, muts=muts: ArbiterHarness(p, muts),
-                       mode="bmc", depth=12, expect="fail"))
-    return out
+    return block_jobs("arbiter", ArbiterHarness, PROPS, MUTANTS, prove_depth=4, cover_depth=12,
+                      mutant_depth=12, large=LARGE, large_label=LARGE_LABEL)

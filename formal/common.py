@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "formal"
 
 __all__ = ["AnyConst", "AnySeq", "Initial", "load_design", "internals", "Flatten", "FlopMemory",
-           "assigned_from", "fifo_matches_shadow", "drive_inputs", "flop_memories", "subfragment", "Harness", "Job", "run_job", "BUILD"]
+           "assigned_from", "fifo_matches_shadow", "drive_inputs", "flop_memories", "subfragment", "Harness", "Job", "block_jobs", "run_job", "BUILD"]
 
 
 # -- designs and mutations -----------------------------------------------------------------------
@@ -219,6 +219,29 @@ class Job:
     expect: str = "pass"     # "pass" for the real design; "fail" for a mutant
     note: str = ""
     result: dict = field(default_factory=dict)
+
+
+def block_jobs(block, harness, props, mutants, *, prove_depth, cover_depth, mutant_depth,
+               large=None, large_label=None, extra=()):
+    """The jobs of one block: each property proved and covered on the small instance, proved on
+    the ``large`` instance (harness keyword arguments), then ``extra`` jobs, then every mutant
+    (``name -> (prop, mutations)``) run by BMC and expected to fail."""
+    out = []
+    for p in props:
+        out.append(Job(f"{block}.{p}", block, p, lambda p=p: harness(p),
+                       mode="prove", depth=prove_depth))
+        out.append(Job(f"{block}.{p}.cover", block, p, lambda p=p: harness(p),
+                       mode="cover", depth=cover_depth))
+    if large is not None:
+        for p in props:
+            out.append(Job(f"{block}.{p}@{large_label}", block, p,
+                           lambda p=p: harness(p, **large), mode="prove", depth=prove_depth))
+    out.extend(extra)
+    for name, (p, muts) in mutants.items():
+        out.append(Job(f"{block}.mutant.{name}", block, p,
+                       lambda p=p, muts=muts: harness(p, muts),
+                       mode="bmc", depth=mutant_depth, expect="fail"))
+    return out
 
 
 SOLVER_SLOTS = int(os.environ.get("FORMAL_SLOTS", "2"))

@@ -17,7 +17,7 @@ from amaranth.hdl import Assert, Assume, Cover, Signal, Value
 
 from hw.params import T3Params
 
-from .common import Flatten, Harness, Job, drive_inputs, internals, load_design
+from .common import Flatten, Harness, drive_inputs, internals, load_design, block_jobs
 
 PARAMS = T3Params(data_width=32, addr_width=4, tile_width=4, tracker_entries=4, count_width=4,
                   len_width=2, dev_width=2)
@@ -136,16 +136,5 @@ LARGE = dict(params=T3Params())
 
 
 def jobs():
-    out = []
-    for p in PROPS:
-        out.append(Job(f"csr.{p}", "csr", p, lambda p=p: CsrHarness(p), mode="prove", depth=3))
-        out.append(Job(f"csr.{p}.cover", "csr", p, lambda p=p: CsrHarness(p),
-                       mode="cover", depth=8))
-    for p in PROPS:
-        out.append(Job(f"csr.{p}@{LARGE_LABEL}", "csr", p,
-                       lambda p=p: CsrHarness(p, **LARGE), mode="prove", depth=3))
-    for name, (p, muts) in MUTANTS.items():
-        out.append(Job(f"csr.mutant.{name}", "csr", p,
-                       lambda p=p, muts=muts: CsrHarness(p, muts),
-                       mode="bmc", depth=8, expect="fail"))
-    return out
+    return block_jobs("csr", CsrHarness, PROPS, MUTANTS, prove_depth=3, cover_depth=8,
+                      mutant_depth=8, large=LARGE, large_label=LARGE_LABEL)

@@ -36,7 +36,7 @@ from amaranth.lib import data
 from hw.params import T3Params
 
 from .common import (AnyConst, assigned_from, fifo_matches_shadow, FlopMemory, Flatten, Harness, Job, drive_inputs, flop_memories,
-                     internals, load_design, subfragment)
+                     internals, load_design, subfragment, block_jobs)
 import types
 
 PARAMS = T3Params(data_width=32, addr_width=2, tile_width=3, tracker_entries=4, count_width=4)
@@ -278,20 +278,9 @@ MIN_FIRE_DEPTH = 2
 
 
 def jobs():
-    out = []
-    for p in PROPS:
-        out.append(Job(f"tracker.{p}", "tracker", p, lambda p=p: TrackerHarness(p),
-                       mode="prove", depth=PROVE_DEPTH))
-        out.append(Job(f"tracker.{p}.cover", "tracker", p, lambda p=p: TrackerHarness(p),
-                       mode="cover", depth=16))
-    for p in PROPS:
-        out.append(Job(f"tracker.{p}@{LARGE_LABEL}", "tracker", p,
-                       lambda p=p: TrackerHarness(p, **LARGE), mode="prove", depth=PROVE_DEPTH))
-    out.append(Job(f"tracker.fire_once@fd{MIN_FIRE_DEPTH}", "tracker", "fire_once",
-                   lambda: TrackerHarness("fire_once", fire_depth=MIN_FIRE_DEPTH),
-                   mode="prove", depth=12))   # base case deep enough for two armed tiles to fire
-    for name, (p, muts) in MUTANTS.items():
-        out.append(Job(f"tracker.mutant.{name}", "tracker", p,
-                       lambda p=p, muts=muts: TrackerHarness(p, muts),
-                       mode="bmc", depth=MUTANT_DEPTH, expect="fail"))
-    return out
+    # base case deep enough for two armed tiles to fire
+    fd2 = Job(f"tracker.fire_once@fd{MIN_FIRE_DEPTH}", "tracker", "fire_once",
+              lambda: TrackerHarness("fire_once", fire_depth=MIN_FIRE_DEPTH), mode="prove", depth=12)
+    return block_jobs("tracker", TrackerHarness, PROPS, MUTANTS, prove_depth=PROVE_DEPTH,
+                      cover_depth=16, mutant_depth=MUTANT_DEPTH, large=LARGE,
+                      large_label=LARGE_LABEL, extra=[fd2])

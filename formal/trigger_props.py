@@ -25,8 +25,8 @@ from amaranth.lib import data
 
 from hw.params import T3Params
 
-from .common import (FlopMemory, Flatten, Harness, Job, drive_inputs, flop_memories, internals,
-                     load_design, subfragment)
+from .common import (FlopMemory, Flatten, Harness, drive_inputs, flop_memories, internals,
+                     load_design, subfragment, block_jobs)
 
 PARAMS = T3Params(data_width=32, addr_width=2, tile_width=2, tracker_entries=4, count_width=2,
                   len_width=1, dev_width=1)
@@ -202,17 +202,5 @@ LARGE = dict(params=T3Params(tracker_entries=8), queue_depth=4)
 
 
 def jobs():
-    out = []
-    for p in PROPS:
-        out.append(Job(f"trigger.{p}", "trigger", p, lambda p=p: TriggerHarness(p),
-                       mode="prove", depth=3))
-        out.append(Job(f"trigger.{p}.cover", "trigger", p, lambda p=p: TriggerHarness(p),
-                       mode="cover", depth=12))
-    for p in PROPS:
-        out.append(Job(f"trigger.{p}@{LARGE_LABEL}", "trigger", p,
-                       lambda p=p: TriggerHarness(p, **LARGE), mode="prove", depth=3))
-    for name, (p, muts) in MUTANTS.items():
-        out.append(Job(f"trigger.mutant.{name}", "trigger", p,
-                       lambda p=p, muts=muts: TriggerHarness(p, muts),
-                       mode="bmc", depth=MUTANT_DEPTH, expect="fail"))
-    return out
+    return block_jobs("trigger", TriggerHarness, PROPS, MUTANTS, prove_depth=3, cover_depth=12,
+                      mutant_depth=MUTANT_DEPTH, large=LARGE, large_label=LARGE_LABEL)
