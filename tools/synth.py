@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from hw.export import collect, verilog_text  # noqa: E402
+from tools.fpga import parse_critical_path  # noqa: E402
 
 DEVICES = {"25k": "CABGA256", "45k": "CABGA381", "85k": "CABGA381"}
 
@@ -72,25 +73,13 @@ def synth_block(name, component, out_dir, device, freq, seed=1):
     return res
 
 
-def _cell(name):
-    """A readable design name for a nextpnr cell: drop the mapping suffixes Yosys adds."""
-    for cut in ("_TRELLIS", "_LUT4", "_CCU2C", "$", "_PFUMX", "_L6MUX"):
-        i = name.find(cut)
-        if i > 0:
-            name = name[:i]
-    return name
-
-
 def critical_path(rep):
-    """``start -> end (ns, logic/routing)`` of the worst path nextpnr reports."""
-    paths = rep.get("critical_paths", [])
-    if not paths or not paths[0].get("path"):
+    """``start -> end (ns: logic, routing)`` of the worst clock-to-clock path nextpnr reports."""
+    p = parse_critical_path(rep)
+    if not p:
         return ""
-    steps = paths[0]["path"]
-    logic = sum(s["delay"] for s in steps if s["type"] != "routing")
-    routing = sum(s["delay"] for s in steps if s["type"] == "routing")
-    return (f"{_cell(steps[0]['from']['cell'])} -> {_cell(steps[-1]['to']['cell'])} "
-            f"({logic + routing:.1f} ns: {logic:.1f} logic, {routing:.1f} routing)")
+    return (f"{p['from']} -> {p['to']} "
+            f"({p['total_ns']:.1f} ns: {p['logic_ns']:.1f} logic, {p['routing_ns']:.1f} routing)")
 
 
 def main(argv=None):
