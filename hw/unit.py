@@ -232,17 +232,15 @@ class T3Unit(wiring.Component):
             mem.resp.ready.eq(Mux(to_dma, dma.mem_resp.ready, self.compute_resp.ready)),
         ]
 
-        # Counters (reset by soft reset too, like the blocks whose events they count).
-        counters = {}
-
+        # Counters (reset by soft reset too, like the blocks whose events they count), each read
+        # through its CSR register CNT_<NAME> (a counter without one fails at elaboration).
         def counter(name, inc):
             c = Signal(32, name=f"cnt_{name}")
             with m.If(soft):
                 m.d.sync += c.eq(0)
             with m.Elif(inc):
                 m.d.sync += c.eq(c + 1)
-            counters[name] = c
-            return c
+            m.d.comb += getattr(csr, f"cnt_{name}").eq(c)
 
         accepted = mem.req.valid & mem.req.ready
         for cls, tag in ((ReqClass.COMPUTE, "compute"), (ReqClass.COMM, "comm")):
@@ -262,10 +260,6 @@ class T3Unit(wiring.Component):
             csr.cnt_stall_comm.eq(arb.stalled_comm),
             csr.cnt_dma_commands.eq(dma.commands_done),
         ]
-        for name, c in counters.items():
-            port = getattr(csr, f"cnt_{name}", None)
-            if port is not None:
-                m.d.comb += port.eq(c)
 
         # Status and errors.
         m.d.comb += [
