@@ -1,0 +1,1 @@
+"""Small library of standard interfaces shared by the T3 blocks (bus signatures)."""

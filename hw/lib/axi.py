@@ -1,0 +1,121 @@
+"""AXI4 (full) interface signature, as used by the T3 unit's memory port and the memories behind it.
+
+The members follow the AMBA AXI4 names (ARM IHI 0022) without the channel-independent optional
+signals (``AxLOCK``, ``AxCACHE``, ``AxPROT``, ``AxQOS``, ``AxREGION``): a slave that needs them
+ties them to their defaults. Exported through :func:`amaranth.back.verilog.convert`, a member
+``m_axi`` of this signature becomes the ports ``m_axi__awaddr``, ``m_axi__awvalid`` ..., which
+cocotbext-axi finds with ``AxiBus.from_prefix(dut, "m_axi_")``.
+
+Only INCR bursts are issued or accepted by the project's blocks; ``AxSIZE`` is always
+``log2(data_width // 8)`` (full-width beats).
+"""
+
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+__all__ = ["BURST_FIXED", "BURST_INCR", "BURST_WRAP", "RESP_OKAY", "RESP_EXOKAY", "RESP_SLVERR",
+           "RESP_DECERR", "AXI4Signature"]
+
+BURST_FIXED, BURST_INCR, BURST_WRAP = 0b00, 0b01, 0b10
+RESP_OKAY, RESP_EXOKAY, RESP_SLVERR, RESP_DECERR = 0b00, 0b01, 0b10, 0b11
+
+
+class AXI4Signature(wiring.Signature):
+    """AXI4 interface, seen from the master (``Out`` members are driven by the master).
+
+    Parameters
+    ----------
+    addr_width : int
+        Byte address width, in [1, 64].
+    data_width : int
+        Data width in bits: 8, 16, 32, ..., 1024 (a power of two >= 8).
+    id_width : int
+        Width of ``AWID``/``BID``/``ARID``/``RID``, in [1, 16].
+
+    Members
+    -------
+    awid, awaddr, awlen, awsize, awburst, awvalid : Out; awready : In
+        Write address channel. ``awlen`` is the number of beats minus one (8 bits).
+    wdata, wstrb, wlast, wvalid : Out; wready : In
+        Write data channel (no ``WID`` in AXI4: write data follows the AW order).
+    bid, bresp, bvalid : In; bready : Out
+        Write response channel: one per AW.
+    arid, araddr, arlen, arsize, arburst, arvalid : Out; arready : In
+        Read address channel.
+    rid, rdata, rresp, rlast, rvalid : In; rready : Out
+        Read data channel: ``arlen + 1`` beats per AR, the last with ``rlast``; beats of one ID
+        return in AR order.
+    """
+
+    def __init__(self, *, addr_width, data_width, id_width):
+        for name, value, lo, hi in (("addr_width", addr_width, 1, 64),
+                                    ("data_width", data_width, 8, 1024),
+                                    ("id_width", id_width, 1, 16)):
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise TypeError(f"{name} must be an integer, not {value!r}")
+            if not lo <= value <= hi:
+                raise ValueError(f"{name} must be in [{lo}, {hi}], not {value}")
+        if data_width & (data_width - 1):
+            raise ValueError(f"data_width must be a power of two, not {data_width}")
+        self._addr_width = addr_width
+        self._data_width = data_width
+        self._id_width = id_width
+        super().__init__({
+            "awid":    Out(id_width),
+            "awaddr":  Out(addr_width),
+            "awlen":   Out(8),
+            "awsize":  Out(3),
+            "awburst": Out(2),
+            "awvalid": Out(1),
+            "awready": In(1),
+            "wdata":   Out(data_width),
+            "wstrb":   Out(data_width // 8),
+            "wlast":   Out(1),
+            "wvalid":  Out(1),
+            "wready":  In(1),
+            "bid":     In(id_width),
+            "bresp":   In(2),
+            "bvalid":  In(1),
+            "bready":  Out(1),
+            "arid":    Out(id_width),
+            "araddr":  Out(addr_width),
+            "arlen":   Out(8),
+            "arsize":  Out(3),
+            "arburst": Out(2),
+            "arvalid": Out(1),
+            "arready": In(1),
+            "rid":     In(id_width),
+            "rdata":   In(data_width),
+            "rresp":   In(2),
+            "rlast":   In(1),
+            "rvalid":  In(1),
+            "rready":  Out(1),
+        })
+
+    @property
+    def addr_width(self):
+        return self._addr_width
+
+    @property
+    def data_width(self):
+        return self._data_width
+
+    @property
+    def id_width(self):
+        return self._id_width
+
+    @property
+    def size(self):
+        """``AxSIZE`` of a full-width beat: ``log2(data_width // 8)``."""
+        return (self._data_width // 8 - 1).bit_length()
+
+    def __eq__(self, other):
+        return (isinstance(other, AXI4Signature) and self._addr_width == other._addr_width
+                and self._data_width == other._data_width and self._id_width == other._id_width)
+
+    def __hash__(self):
+        return hash((AXI4Signature, self._addr_width, self._data_width, self._id_width))
+
+    def __repr__(self):
+        return (f"AXI4Signature(addr_width={self._addr_width}, data_width={self._data_width}, "
+                f"id_width={self._id_width})")
