@@ -6,14 +6,21 @@ from amaranth.lib import wiring
 from .link import LinkModel
 from .params import T3Params
 from .ports import forward_ports
+from .sram import AxiSram
 from .unit import T3Unit
+
+#: The memories a ring can put behind each unit's AXI4 memory port.
+MEMORIES = ("ideal", "dram")
 
 __all__ = ["T3Ring"]
 
 
 class T3Ring(wiring.Component):
     """``devices`` T3 units in a unidirectional ring: unit ``i``'s ``link_tx`` feeds, through a
-    :class:`~hw.link.LinkModel`, unit ``(i + 1) % devices``'s ``link_rx``.
+    :class:`~hw.link.LinkModel`, unit ``(i + 1) % devices``'s ``link_rx``. Beside each unit, on
+    its AXI4 memory port, sits its memory: :class:`~hw.sram.AxiSram` (``memory="ideal"``: fixed
+    latency, one beat per cycle) or :class:`~hw.dram.DramModel` (``memory="dram"``: HBM2
+    pseudo-channel timing).
 
     Parameters
     ----------
@@ -24,6 +31,12 @@ class T3Ring(wiring.Component):
         Link latency in cycles. Default 8.
     link_bw : (int, int)
         Link bandwidth as (beats, per cycles). Default (1, 1).
+    memory : str
+        ``"ideal"`` (default) or ``"dram"``.
+    mem_outstanding : int
+        Each unit's memory-port slots (see :class:`~hw.memport.MemPort`). Default 16.
+    dram_params : DramParams or None
+        Timing of the DRAM model (``memory="dram"`` only); default its HBM2 defaults.
 
     Attributes
     ----------
@@ -32,21 +45,32 @@ class T3Ring(wiring.Component):
         interrupt, with the same timing as on :class:`~hw.unit.T3Unit`.
     """
 
-    def __init__(self, params=T3Params(), *, devices=4, link_latency=8, link_bw=(1, 1)):
+    def __init__(self, params=T3Params(), *, devices=4, link_latency=8, link_bw=(1, 1),
+                 memory="ideal", mem_outstanding=16, dram_params=None):
         if not isinstance(params, T3Params):
             raise TypeError(f"params must be a T3Params, not {params!r}")
+        if memory not in MEMORIES:
+            raise ValueError(f"memory must be one of {MEMORIES}, not {memory!r}")
         if not isinstance(devices, int) or not 2 <= devices <= (1 << params.dev_width):
             raise ValueError(f"devices must be an integer in [2, {1 << params.dev_width}], "
                              f"not {devices!r}")
         self._params = params
         self._devices = devices
-        self._units = [T3Unit(params) for _ in range(devices)]
+        self._memory = memory
+        self._units = [T3Unit(params, mem_outstanding=mem_outstanding) for _ in range(devices)]
+        if memory == "ideal":
+            self._mems = [AxiSram(params) for _ in range(devices)]
+        else:
+            from .dram import DramModel
+            kw = {} if dram_params is None else {"params": dram_params}
+            self._mems = [DramModel(self._units[0].mem_port.axi_signature, **kw)
+                          for _ in range(devices)]
         self._links = [LinkModel(params, latency=link_latency, bw_num=link_bw[0],
                                  bw_den=link_bw[1]) for _ in range(devices)]
         members = {}
         for i, unit in enumerate(self._units):
             for name, member in unit.signature.members.items():
-                if name in ("link_tx", "link_rx"):
+                if name in ("link_tx", "link_rx", "m_axi"):
                     continue
                 members[f"d{i}_{name}"] = member
         super().__init__(members)
@@ -55,16 +79,23 @@ class T3Ring(wiring.Component):
     def devices(self):
         return self._devices
 
+    @property
+    def memory(self):
+        return self._memory
+
     def elaborate(self, platform):
         m = Module()
         n = self._devices
         for i, (unit, link) in enumerate(zip(self._units, self._links)):
             m.submodules[f"unit{i}"] = unit
             m.submodules[f"link{i}"] = link
+            m.submodules[f"mem{i}"] = mem = self._mems[i]
+            wiring.connect(m, unit.m_axi, mem.s_axi)
             wiring.connect(m, wiring.flipped(getattr(self, f"d{i}_compute")), unit.compute)
             wiring.connect(m, unit.compute_resp, wiring.flipped(getattr(self, f"d{i}_compute_resp")))
             forward_ports(m, unit, self, [n for n in unit.signature.members
-                                          if n not in ("compute", "compute_resp", "link_tx", "link_rx")],
+                                          if n not in ("compute", "compute_resp", "link_tx", "link_rx",
+                                                       "m_axi")],
                           prefix=f"d{i}_")
             wiring.connect(m, unit.link_tx, link.i)
             wiring.connect(m, link.o, self._units[(i + 1) % n].link_rx)

@@ -8,7 +8,7 @@ from .arbiter import Arbiter
 from .csr import Csr
 from .dma import DmaEngine
 from .link import LinkReceiver
-from .memory import MemoryModel
+from .memport import MemPort
 from .params import MemOp, ReqClass, T3Params
 from .ports import forward_ports
 from .tracker import Tracker
@@ -75,15 +75,23 @@ class T3Unit(wiring.Component):
 
         compute ──────────────────────────┐
                                           ▼
-        link_rx ─► LinkReceiver ─┐     Arbiter ─► tap ─► MemoryModel (+NMC) ─► responses
-        DMA reads ───────────────┴─► merge ─┘      │                              │
-                                                   ▼ (tracked writes)             │
-        AXI4-Lite ─► Csr ─ arm ─► Tracker ─ fire ─► Trigger ─ cmd ─► DmaEngine ◄──┘ (comm reads)
+        link_rx ─► LinkReceiver ─┐     Arbiter ─► tap ─► MemPort (+NMC) ══ m_axi (AXI4) ══► memory
+        DMA reads ───────────────┴─► merge ─┘      │         │  └ compute_resp
+                                                   ▼ (tracked writes)        │
+        AXI4-Lite ─► Csr ─ arm ─► Tracker ─ fire ─► Trigger ─ cmd ─► DmaEngine ◄─┘ (comm reads)
                               └ cmd_write, doorbell ─┘                 └─► link_tx
 
-    A write whose request has ``tracked`` set is reported to the tracker in the cycle the memory
-    accepts it (the tap holds the request back only while the tracker cannot take it). Read
-    responses go back to the compute port or to the DMA engine by request class.
+    The memory is outside the unit, behind the AXI4 master ``m_axi`` (:class:`~hw.memport.MemPort`):
+    cocotbext-axi's ``AxiRam`` in benches, :class:`~hw.sram.AxiSram` (the ideal memory) or
+    :class:`~hw.dram.DramModel` (DRAM timing) in :class:`~hw.ring.T3Ring`, block RAM on the FPGA.
+    An UPDATE is a read-add-write the unit issues on that port (AR, then AW + W with the sum).
+
+    **When the tracker observes a write.** A write whose request has ``tracked`` set is reported
+    to the tracker in the cycle the memory port accepts it (the tap holds the request back only
+    while the tracker cannot take it), that is *before* its AW/W handshake. This is safe: the
+    port holds every later request to the same address (the DMA read that a fire causes
+    included) until that write's B response, so a triggered DMA always reads the completed tile.
+    Read responses go back to the compute port or to the DMA engine by request class (AXI ID).
 
     A DMA command of length 0 is a *notification*: it moves no data, pulses the CSR ``done`` bit
     (and the interrupt when enabled) and is counted in ``cnt_notifications``. Software uses it for
@@ -96,6 +104,10 @@ class T3Unit(wiring.Component):
     Parameters
     ----------
     params : T3Params
+    mem_outstanding : int
+        Memory requests in flight on ``m_axi`` (the memory port's slots). Default 16.
+    alu_stages : int
+        Pipeline depth of the NMC adder (bf16 lanes at 100 MHz need 3). Default 0.
 
     Attributes
     ----------
@@ -103,8 +115,13 @@ class T3Unit(wiring.Component):
         GEMM-side memory requests (``cls`` is ignored: forced to compute). Set ``tracked`` and
         ``tile`` on writes to output tiles.
     compute_resp : Out(stream.Signature(params.mem_response_layout))
-        Read data for compute-port reads, in order, ``params.mem_latency`` + 2 cycles after the
-        request was accepted when nothing stalls (arbiter output register + memory latency + 1).
+        Read data for compute-port reads, in order. With :class:`~hw.sram.AxiSram` behind
+        ``m_axi`` and nothing stalled: ``params.mem_latency + 5`` cycles after the request was
+        accepted (arbiter register, memory-port queue, AR handshake, SRAM latency + 1, R register,
+        response buffer).
+    m_axi : Out(AXI4Signature)
+        The memory: an AXI4 master (``m_axi__awaddr`` ... in the Verilog), byte addresses, one
+        beat per transaction, ID width 2 (see :class:`~hw.memport.MemPort`).
     link_tx : Out(stream.Signature(params.link_layout))
         Packets to the next device.
     link_rx : In(stream.Signature(params.link_layout))
@@ -115,11 +132,12 @@ class T3Unit(wiring.Component):
         Level interrupt: ``CTRL.irq_enable`` and any ``ERR`` or ``DONE`` bit set.
     """
 
-    def __init__(self, params=T3Params()):
+    def __init__(self, params=T3Params(), *, mem_outstanding=16, alu_stages=0):
         if not isinstance(params, T3Params):
             raise TypeError(f"params must be a T3Params, not {params!r}")
         self._params = params
         self._csr = Csr(params)
+        self._port = MemPort(params, outstanding=mem_outstanding, alu_stages=alu_stages)
         axil = {name: member for name, member in self._csr.signature.members.items()
                 if name.startswith("s_axil_")}
         super().__init__({
@@ -127,6 +145,7 @@ class T3Unit(wiring.Component):
             "compute_resp": Out(stream.Signature(params.mem_response_layout)),
             "link_tx":      Out(stream.Signature(params.link_layout)),
             "link_rx":      In(stream.Signature(params.link_layout)),
+            "m_axi":        Out(self._port.axi_signature),
             **axil,
             "irq":          Out(1),
         })
@@ -134,6 +153,11 @@ class T3Unit(wiring.Component):
     @property
     def params(self):
         return self._params
+
+    @property
+    def mem_port(self):
+        """The :class:`~hw.memport.MemPort` inside (its ``outstanding``, ``axi_signature``)."""
+        return self._port
 
     def elaborate(self, platform):
         p = self._params
@@ -155,7 +179,9 @@ class T3Unit(wiring.Component):
         rx      = add("rx", LinkReceiver(p))
         merge   = add("comm_merge", StreamMerge(p.mem_request_layout))
         arb     = add("arbiter", Arbiter(p, occupancy_max=255))
-        mem     = add("memory", MemoryModel(p))
+        mem     = add("memport", self._port)
+
+        wiring.connect(m, mem.m_axi, wiring.flipped(self.m_axi))
 
         # The arbiter sees the memory occupancy of the previous cycle: T3-MCA's threshold is a
         # rate control, and the register cuts the memory -> arbiter -> merge timing path.
@@ -222,15 +248,9 @@ class T3Unit(wiring.Component):
             tracker.track.payload.beats.eq(1),
         ]
 
-        # Responses back by class.
-        to_dma = mem.resp.payload.cls == ReqClass.COMM
-        m.d.comb += [
-            dma.mem_resp.payload.eq(mem.resp.payload),
-            self.compute_resp.payload.eq(mem.resp.payload),
-            dma.mem_resp.valid.eq(mem.resp.valid & to_dma),
-            self.compute_resp.valid.eq(mem.resp.valid & ~to_dma),
-            mem.resp.ready.eq(Mux(to_dma, dma.mem_resp.ready, self.compute_resp.ready)),
-        ]
+        # Responses back by class (the memory port keeps one buffer per class).
+        wiring.connect(m, mem.comm_resp, dma.mem_resp)
+        wiring.connect(m, mem.compute_resp, wiring.flipped(self.compute_resp))
 
         # Counters (reset by soft reset too, like the blocks whose events they count), each read
         # through its CSR register CNT_<NAME> (a counter without one fails at elaboration).

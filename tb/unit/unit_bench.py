@@ -12,6 +12,7 @@ import random
 
 import cocotb
 from cocotb.triggers import ClockCycles, RisingEdge
+from cocotbext.axi import AxiBus, AxiRam
 
 from hw.params import Kind, MemOp, T3Params
 from tb.common.bench import bench_env, random_pause, start_clock_reset
@@ -30,6 +31,9 @@ class UnitTB:
         self.compute = ComputePort(dut, "", dut.clk, p)
         self.tx = StreamSink(dut, "link_tx", dut.clk, p.link_layout)
         self.rx = StreamSource(dut, "link_rx", dut.clk, p.link_layout)
+        # The unit's memory: cocotbext-axi's AxiRam on the AXI4 master port.
+        self.ram = AxiRam(AxiBus.from_prefix(dut, "m_axi_"), dut.clk, dut.rst,
+                          size=(1 << p.addr_width) * p.data_width // 8)
         self.tx.on_transfer.append(self._loop)
         self.loop_enabled = True
         self.mem = {}                   # scoreboard: address -> int word
@@ -49,6 +53,10 @@ class UnitTB:
         self.rx.set_pause_generator(random_pause(seed + 1, p))
         self.compute.req.set_pause_generator(random_pause(seed + 2, p))
         self.compute.resp.set_pause_generator(random_pause(seed + 3, p))
+        for i, ch in enumerate((self.ram.write_if.aw_channel, self.ram.write_if.w_channel,
+                                self.ram.write_if.b_channel, self.ram.read_if.ar_channel,
+                                self.ram.read_if.r_channel)):
+            ch.set_pause_generator(random_pause(seed + 4 + i, p))
 
     def add(self, a, b):
         return lanes_to_int([x + y for x, y in zip(int_to_lanes(a, self.lanes),

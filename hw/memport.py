@@ -1,0 +1,315 @@
+"""The T3 unit's memory side: memory requests in, a standard AXI4 master out, NMC updates done here."""
+
+from amaranth.hdl import Const, Module, Mux, Signal, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.fifo import SyncFIFO
+from amaranth.lib.wiring import In, Out
+
+from .lib.axi import AXI4Signature, BURST_INCR, RESP_OKAY
+from .nmc import NmcAlu
+from .params import MemOp, ReqClass, T3Params
+
+__all__ = ["MemPort", "ID_COMPUTE", "ID_COMM", "ID_UPDATE", "ID_WRITE"]
+
+#: ``ARID`` of a compute-class READ, of a communication-class READ, and of the read half of an
+#: UPDATE; ``AWID`` of every write (STORE, and the write half of an UPDATE).
+ID_COMPUTE, ID_COMM, ID_UPDATE = 0, 1, 2
+ID_WRITE = 0
+
+
+class MemPort(wiring.Component):
+    """Memory requests (READ, STORE, UPDATE) to an AXI4 master, with near-memory *update* as a
+    read-add-write issued on the AXI port.
+
+    Each accepted request becomes single-beat AXI transactions (``AxLEN = 0``, ``AxSIZE`` = full
+    beat, INCR, all ``WSTRB`` set) at byte address ``addr * data_width / 8``:
+
+    * READ: one AR with ``ARID`` = :data:`ID_COMPUTE` or :data:`ID_COMM` by the request's class;
+      the R beat is returned on ``compute_resp`` or ``comm_resp``.
+    * STORE: one AW + W (``AWID`` = :data:`ID_WRITE`).
+    * UPDATE: one AR (``ARID`` = :data:`ID_UPDATE`); when its R beat arrives the lanes are added by
+      :class:`~hw.nmc.NmcAlu` (``alu_stages`` cycles) and the sum is written with one AW + W.
+
+    **Ordering (memory semantics).** The port behaves like a memory that executes the accepted
+    requests one at a time in acceptance order, whatever order the AXI slave completes them in
+    (AXI orders nothing between reads and writes, nor between IDs). A table of ``outstanding``
+    slots holds the address of every accepted request until it completes (a READ: its R beat; a
+    STORE or UPDATE: its B response). A request is held (``req.ready`` low) while its address is
+    in a slot, unless both are READs. So an UPDATE never reads a value another write is about to
+    change, and back-to-back UPDATEs to one address lose nothing: the second waits for the first's
+    B response (a same-address round trip); UPDATEs to different addresses overlap freely.
+
+    **Flow control.** ``rready`` and ``bready`` are always 1: a READ is accepted only while its
+    class's response buffer (``resp_depth`` entries) has a free credit, so an R beat always has
+    room, and the write queues hold ``outstanding`` entries, so an UPDATE's sum always has room.
+    Nothing on the AXI side waits for ``compute_resp``/``comm_resp``.
+
+    Timing, when the AXI slave is always ready: a request accepted in cycle *k* has its AR or
+    AW/W valid from cycle *k+1*; an R beat taken in cycle *r* is registered, and its data is on
+    ``*_resp`` from cycle *r+2* (UPDATE: the sum's AW/W from cycle *r+2+alu_stages*).
+
+    Parameters
+    ----------
+    params : T3Params
+        Uses ``data_width``, ``addr_width`` and ``lane``.
+    outstanding : int
+        Slots: requests accepted and not yet completed, in [2, 64]. Default 16.
+    resp_depth : int or None
+        Entries of each read-response buffer (READ credits per class), in [1, 64]; default
+        ``outstanding``.
+    alu_stages : int
+        Pipeline depth of the NMC adder (0..3, see :class:`~hw.nmc.NmcAlu`). Default 0.
+
+    Attributes
+    ----------
+    req : In(stream.Signature(params.mem_request_layout))
+        Requests; ``op``, ``cls``, ``addr`` and ``data`` are used. ``req.ready`` is combinational
+        from ``req.payload`` (``op``, ``cls``, ``addr``) and registers only: no path from any AXI
+        input or from the response streams' ``ready``.
+    compute_resp, comm_resp : Out(stream.Signature(params.mem_response_layout))
+        READ data of each class, in that class's acceptance order.
+    m_axi : Out(AXI4Signature)
+        The AXI4 master. Byte address width ``addr_width + log2(data_width / 8)``, ID width 2.
+    occupancy : Out(range(outstanding + 1))
+        Requests accepted and not yet completed (slots in use), from a register: a request
+        counts from the cycle after it is accepted until the cycle after its R beat or B response.
+        This is the memory queue occupancy T3-MCA's threshold compares: it includes the requests
+        queued and in service in the AXI slave.
+    err_resp : Out(1)
+        High for one cycle after an R beat or B response with a RESP other than OKAY (the data
+        is still delivered).
+    """
+
+    def __init__(self, params, *, outstanding=16, resp_depth=None, alu_stages=0):
+        if not isinstance(params, T3Params):
+            raise TypeError(f"params must be a T3Params, not {params!r}")
+        if resp_depth is None:
+            resp_depth = outstanding
+        for name, value, lo, hi in (("outstanding", outstanding, 2, 64),
+                                    ("resp_depth", resp_depth, 1, 64),
+                                    ("alu_stages", alu_stages, 0, 3)):
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise TypeError(f"{name} must be an integer, not {value!r}")
+            if not lo <= value <= hi:
+                raise ValueError(f"{name} must be in [{lo}, {hi}], not {value}")
+        if params.data_width & (params.data_width - 1):
+            raise ValueError(f"MemPort needs a power-of-two data_width (an AXI4 bus), "
+                             f"not {params.data_width}")
+        self._params = params
+        self.outstanding = outstanding
+        self.resp_depth = resp_depth
+        self.alu_stages = alu_stages
+        self.byte_shift = (params.data_width // 8 - 1).bit_length()
+        self.axi_signature = AXI4Signature(addr_width=params.addr_width + self.byte_shift,
+                                           data_width=params.data_width, id_width=2)
+        super().__init__({
+            "req":          In(stream.Signature(params.mem_request_layout)),
+            "compute_resp": Out(stream.Signature(params.mem_response_layout)),
+            "comm_resp":    Out(stream.Signature(params.mem_response_layout)),
+            "m_axi":        Out(self.axi_signature),
+            "occupancy":    Out(range(outstanding + 1)),
+            "err_resp":     Out(1),
+        })
+
+    @property
+    def params(self):
+        return self._params
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self._params
+        n = self.outstanding
+        aw = p.addr_width
+        dw = p.data_width
+        sbits = max(1, (n - 1).bit_length())
+        axi = self.m_axi
+        req = self.req.payload
+
+        # -- slot table --------------------------------------------------------------------------
+        slot_valid = [Signal(name=f"slot{i}_valid") for i in range(n)]
+        slot_addr = [Signal(aw, name=f"slot{i}_addr") for i in range(n)]
+        slot_write = [Signal(name=f"slot{i}_write") for i in range(n)]   # STORE/UPDATE
+        free_any = Signal()
+        alloc_idx = Signal(sbits)
+        for i in reversed(range(n)):      # the lowest free slot wins (the last assignment)
+            with m.If(~slot_valid[i]):
+                m.d.comb += [free_any.eq(1), alloc_idx.eq(i)]
+        is_read = req.op == MemOp.READ
+        hazard = Signal()
+        for i in range(n):
+            with m.If(slot_valid[i] & (slot_addr[i] == req.addr) & (slot_write[i] | ~is_read)):
+                m.d.comb += hazard.eq(1)
+
+        # -- queues --------------------------------------------------------------------------------
+        ar_layout = data.StructLayout({"id": 2, "addr": unsigned(aw)})
+        aw_layout = data.StructLayout({"slot": unsigned(sbits), "addr": unsigned(aw)})
+        upd_layout = data.StructLayout({"slot": unsigned(sbits), "addr": unsigned(aw),
+                                        "data": unsigned(dw)})
+        resp_layout = p.mem_response_layout
+        m.submodules.ar_q = ar_q = SyncFIFO(width=ar_layout.size, depth=n)
+        m.submodules.aw_q = aw_q = SyncFIFO(width=aw_layout.size, depth=n)
+        m.submodules.w_q = w_q = SyncFIFO(width=dw, depth=n)
+        m.submodules.b_q = b_q = SyncFIFO(width=sbits, depth=n)          # slots in AW order
+        m.submodules.rc_q = rc_q = SyncFIFO(width=sbits, depth=n)        # ID_COMPUTE slots
+        m.submodules.rm_q = rm_q = SyncFIFO(width=sbits, depth=n)        # ID_COMM slots
+        m.submodules.ru_q = ru_q = SyncFIFO(width=upd_layout.size, depth=n)   # ID_UPDATE
+        m.submodules.resp_c = resp_c = SyncFIFO(width=resp_layout.size, depth=self.resp_depth)
+        m.submodules.resp_m = resp_m = SyncFIFO(width=resp_layout.size, depth=self.resp_depth)
+
+        # -- R input register and the NMC pipeline -------------------------------------------------
+        rq_valid = Signal()
+        rq_id = Signal(2)
+        rq_data = Signal(dw)
+        rq_err = Signal()
+        m.d.comb += axi.rready.eq(1)
+        m.d.sync += [
+            rq_valid.eq(axi.rvalid),
+            rq_id.eq(axi.rid),
+            rq_data.eq(axi.rdata),
+            rq_err.eq(axi.rvalid & (axi.rresp != RESP_OKAY)),
+        ]
+        m.submodules.alu = alu = NmcAlu(p, stages=self.alu_stages)
+        upd_head = Signal(upd_layout)
+        m.d.comb += upd_head.eq(ru_q.r_data)
+        upd_in = rq_valid & (rq_id == ID_UPDATE)
+        m.d.comb += [alu.a.eq(rq_data), alu.b.eq(upd_head.data), ru_q.r_en.eq(upd_in)]
+        u_valid, u_slot, u_addr = upd_in, upd_head.slot, upd_head.addr
+        for j in range(self.alu_stages):
+            v = Signal(name=f"alu{j + 1}_valid")
+            s = Signal(sbits, name=f"alu{j + 1}_slot")
+            a = Signal(aw, name=f"alu{j + 1}_addr")
+            m.d.sync += [v.eq(u_valid), s.eq(u_slot), a.eq(u_addr)]
+            u_valid, u_slot, u_addr = v, s, a
+        # An update's sum is written into the write queues in the cycle it leaves the adder; a
+        # STORE is accepted only in the other cycles (both are known from registers).
+        upd_push = u_valid
+
+        # -- acceptance ----------------------------------------------------------------------------
+        reads_c = Signal(range(self.resp_depth + 1))
+        reads_m = Signal(range(self.resp_depth + 1))
+        credit_ok = Mux(req.cls == ReqClass.COMM, reads_m != self.resp_depth,
+                        reads_c != self.resp_depth)
+        op_ok = Signal()
+        with m.Switch(req.op):
+            with m.Case(MemOp.READ):
+                m.d.comb += op_ok.eq(credit_ok)
+            with m.Case(MemOp.STORE):
+                m.d.comb += op_ok.eq(~upd_push)
+            with m.Case(MemOp.UPDATE):
+                m.d.comb += op_ok.eq(1)
+        m.d.comb += self.req.ready.eq(free_any & ~hazard & op_ok)
+        accept = self.req.valid & self.req.ready
+        acc_read = accept & is_read
+        acc_store = accept & (req.op == MemOp.STORE)
+        acc_update = accept & (req.op == MemOp.UPDATE)
+
+        ar_in = Signal(ar_layout)
+        m.d.comb += [
+            ar_in.addr.eq(req.addr),
+            ar_in.id.eq(Mux(acc_update, ID_UPDATE,
+                            Mux(req.cls == ReqClass.COMM, ID_COMM, ID_COMPUTE))),
+            ar_q.w_data.eq(ar_in),
+            ar_q.w_en.eq(acc_read | acc_update),
+            rc_q.w_data.eq(alloc_idx),
+            rc_q.w_en.eq(acc_read & (req.cls == ReqClass.COMPUTE)),
+            rm_q.w_data.eq(alloc_idx),
+            rm_q.w_en.eq(acc_read & (req.cls == ReqClass.COMM)),
+        ]
+        upd_in_entry = Signal(upd_layout)
+        m.d.comb += [
+            upd_in_entry.slot.eq(alloc_idx),
+            upd_in_entry.addr.eq(req.addr),
+            upd_in_entry.data.eq(req.data),
+            ru_q.w_data.eq(upd_in_entry),
+            ru_q.w_en.eq(acc_update),
+        ]
+
+        # writes: a STORE at acceptance, an UPDATE's sum when it leaves the adder
+        aw_in = Signal(aw_layout)
+        m.d.comb += [
+            aw_in.slot.eq(Mux(upd_push, u_slot, alloc_idx)),
+            aw_in.addr.eq(Mux(upd_push, u_addr, req.addr)),
+            aw_q.w_data.eq(aw_in),
+            aw_q.w_en.eq(upd_push | acc_store),
+            w_q.w_data.eq(Mux(upd_push, alu.sum, req.data)),
+            w_q.w_en.eq(upd_push | acc_store),
+            b_q.w_data.eq(aw_in.slot),
+            b_q.w_en.eq(upd_push | acc_store),
+        ]
+
+        # -- AXI request channels -------------------------------------------------------------------
+        ar_head = Signal(ar_layout)
+        aw_head = Signal(aw_layout)
+        m.d.comb += [
+            ar_head.eq(ar_q.r_data),
+            axi.arvalid.eq(ar_q.r_rdy),
+            axi.arid.eq(ar_head.id),
+            axi.araddr.eq(ar_head.addr << self.byte_shift),
+            axi.arlen.eq(0),
+            axi.arsize.eq(self.axi_signature.size),
+            axi.arburst.eq(BURST_INCR),
+            ar_q.r_en.eq(axi.arready),
+            aw_head.eq(aw_q.r_data),
+            axi.awvalid.eq(aw_q.r_rdy),
+            axi.awid.eq(ID_WRITE),
+            axi.awaddr.eq(aw_head.addr << self.byte_shift),
+            axi.awlen.eq(0),
+            axi.awsize.eq(self.axi_signature.size),
+            axi.awburst.eq(BURST_INCR),
+            aw_q.r_en.eq(axi.awready),
+            axi.wvalid.eq(w_q.r_rdy),
+            axi.wdata.eq(w_q.r_data),
+            axi.wstrb.eq(Const((1 << (dw // 8)) - 1, dw // 8)),
+            axi.wlast.eq(1),
+            w_q.r_en.eq(axi.wready),
+            axi.bready.eq(1),
+            b_q.r_en.eq(axi.bvalid),
+        ]
+
+        # -- read responses ---------------------------------------------------------------------------
+        for q, slots, cls, rid, out, cnt, acc in (
+                (resp_c, rc_q, ReqClass.COMPUTE, ID_COMPUTE, self.compute_resp, reads_c,
+                 acc_read & (req.cls == ReqClass.COMPUTE)),
+                (resp_m, rm_q, ReqClass.COMM, ID_COMM, self.comm_resp, reads_m,
+                 acc_read & (req.cls == ReqClass.COMM))):
+            entry = Signal(resp_layout)
+            hit = rq_valid & (rq_id == rid)
+            m.d.comb += [
+                entry.cls.eq(cls),
+                entry.data.eq(rq_data),
+                q.w_data.eq(entry),
+                q.w_en.eq(hit),
+                slots.r_en.eq(hit),
+                out.valid.eq(q.r_rdy),
+                out.payload.eq(q.r_data),
+                q.r_en.eq(out.ready),
+            ]
+            pop = out.valid & out.ready
+            with m.If(acc & ~pop):
+                m.d.sync += cnt.eq(cnt + 1)
+            with m.Elif(pop & ~acc):
+                m.d.sync += cnt.eq(cnt - 1)
+
+        # -- slot bookkeeping ----------------------------------------------------------------------
+        free_r = Signal()
+        free_r_idx = Signal(sbits)
+        with m.If(rq_valid & (rq_id == ID_COMPUTE)):
+            m.d.comb += [free_r.eq(1), free_r_idx.eq(rc_q.r_data)]
+        with m.Elif(rq_valid & (rq_id == ID_COMM)):
+            m.d.comb += [free_r.eq(1), free_r_idx.eq(rm_q.r_data)]
+        free_b = axi.bvalid
+        free_b_idx = b_q.r_data
+        for i in range(n):
+            with m.If(accept & (alloc_idx == i)):
+                m.d.sync += [slot_valid[i].eq(1), slot_addr[i].eq(req.addr),
+                             slot_write[i].eq(~is_read)]
+            with m.Elif((free_r & (free_r_idx == i)) | (free_b & (free_b_idx == i))):
+                m.d.sync += slot_valid[i].eq(0)
+        occ = Signal(range(n + 1))
+        m.d.sync += occ.eq(occ + accept - free_r - free_b)
+        m.d.comb += self.occupancy.eq(occ)
+        m.d.sync += self.err_resp.eq(rq_err | (axi.bvalid & (axi.bresp != RESP_OKAY)))
+        return m
+
+
+EXPORTS = {"mem_port": lambda: MemPort(T3Params())}
