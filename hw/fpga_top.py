@@ -5,6 +5,7 @@
     host ══ UART ══ UartBridge ── AxilDecoder ─┬─ 0x0000-0x0FFF ─► T3Unit CSR (docs/registers.md)
                                                └─ 0x1000-0x1FFF ─► TrafficGen registers
     TrafficGen.mem_req ─► T3Unit.compute            T3Unit.link_tx ─► LinkModel ─► T3Unit.link_rx
+                          T3Unit.m_axi ══ AXI4 ══► AxiSram (block RAM, fixed latency)
 
 The traffic generator plays the GEMM (tracked writes of output tiles); the unit's link is looped back
 to itself (a single board: the device sends tiles to itself, so set ``CTRL.dev_id`` and the DMA
@@ -27,6 +28,7 @@ from .link import LinkModel
 from .params import T3Params
 from .trafficgen import RESP_DECERR, TrafficGen, axil_members
 from .uart_bridge import UartBridge
+from .sram import AxiSram
 from .unit import T3Unit
 
 __all__ = ["AxilDecoder", "FpgaCore", "FpgaTop", "FPGA_PARAMS", "UNIT_BASE", "TG_BASE", "BAUD"]
@@ -267,6 +269,8 @@ class FpgaCore(wiring.Component):
         m.submodules.bridge = bridge = self._bridge
         m.submodules.decoder = dec = AxilDecoder(16, 12, 2)
         m.submodules.unit = unit = T3Unit(p)
+        m.submodules.memory = memory = AxiSram(p)      # block RAM behind the AXI4 memory port
+        wiring.connect(m, unit.m_axi, memory.s_axi)
         m.submodules.trafficgen = tg = TrafficGen(p)
         m.submodules.link = link = LinkModel(p, latency=self.link_latency)
 

@@ -36,14 +36,16 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from amaranth.hdl import Elaboratable  # noqa: E402
+from amaranth.hdl import Elaboratable, Module  # noqa: E402
+from amaranth.lib import wiring  # noqa: E402
 from amaranth.lib import data  # noqa: E402
 from amaranth.lib.wiring import In  # noqa: E402
 from amaranth.sim import Simulator  # noqa: E402
 
 from hw import regmap  # noqa: E402
 from hw.arbiter import Arbiter  # noqa: E402
-from hw.memory import MemoryModel  # noqa: E402
+from hw.memport import MemPort  # noqa: E402
+from hw.sram import AxiSram  # noqa: E402
 from hw.params import ArbPolicy, Kind, MemOp, ReqClass, T3Params  # noqa: E402
 from hw.unit import T3Unit  # noqa: E402
 
@@ -64,10 +66,18 @@ PORT_TIMING = {
                "cycle *t* is on the memory port from *t+1*; a write with `tracked=1` is counted "
                "by the tracker in the cycle the memory accepts it. `cls` is ignored (forced to "
                "COMPUTE).",
-    "compute_resp": "Read data of compute-port READs, in request order, `mem_latency + 2` cycles "
-                    "after the request was accepted when nothing stalls. `valid`/`payload` come "
-                    "from the memory's response buffer; a stalled `ready` also holds back the DMA "
-                    "engine's read data (one shared buffer).",
+    "compute_resp": "Read data of compute-port READs, in request order, from the memory port's "
+                    "compute response buffer (its own READ credits: a stalled `ready` holds back "
+                    "compute READs only, never the DMA engine's read data). With the ideal memory "
+                    "(`AxiSram`) and nothing stalled: `mem_latency + 5` cycles after the request "
+                    "was accepted.",
+    "m_axi": "AXI4 master to the device memory (`m_axi__awaddr` ... in the Verilog): single-beat "
+             "INCR transactions at byte addresses, `WSTRB` all ones, ID width 2 (ARID 0 compute "
+             "READ, 1 DMA READ, 2 the read half of an UPDATE; AWID 0). An UPDATE is an AR, then an "
+             "AW + W with the NMC sum. `rready` and `bready` are always 1. A request to an address "
+             "with a write in flight (or a write to one with a READ in flight) waits for its "
+             "completion, so the memory need not order anything. At most `mem_outstanding` (16) "
+             "requests in flight; that count is the occupancy T3-MCA compares.",
     "link_tx": "Packets to the next device: one header beat (`link_header_layout` in the low bits "
                "of `data`, `last=1` iff `length == 0`) then `length` data beats, `last` on the "
                "final one. `valid`/`payload` are registered (DMA packer); a stalled `ready` loses "
@@ -425,9 +435,29 @@ class _Probe(Elaboratable):
         self.unit = unit
         self.module = unit.elaborate(None)
         self.sub = self.module.submodules
+        self.ram = AxiSram(unit.params)      # the ideal memory on the unit's AXI4 port
 
     def elaborate(self, platform):
-        return self.module
+        m = Module()
+        m.submodules.unit = self.module
+        m.submodules.ram = self.ram
+        wiring.connect(m, self.unit.m_axi, self.ram.s_axi)
+        return m
+
+
+class _PortWithSram(Elaboratable):
+    """MemPort with the ideal memory behind its AXI4 port (the unit's memory side)."""
+
+    def __init__(self, params, init):
+        self.port = MemPort(params)
+        self.ram = AxiSram(params, init=init)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.port = self.port
+        m.submodules.ram = self.ram
+        wiring.connect(m, self.port.m_axi, self.ram.s_axi)
+        return m
 
 
 async def axil_write(ctx, u, addr, word):
@@ -548,46 +578,56 @@ NMC_ADDR, NMC_INIT, NMC_DELTAS = 5, 100, (1, 2, 3)
 
 def trace_nmc():
     p = T3Params()
-    mem = MemoryModel(p, init=[NMC_INIT if a == NMC_ADDR else 0 for a in range(16)])
+    top = _PortWithSram(p, [NMC_INIT if a == NMC_ADDR else 0 for a in range(16)])
+    port = top.port
+    axi = port.m_axi
     ops = {m.value: m.name for m in MemOp}
     lanes = [
-        ("req.valid", mem.req.valid, "bit", None, None),
-        ("req.ready", mem.req.ready, "bit", None, None),
-        ("req.payload.op", mem.req.payload.op, "data", lambda v: ops[v], "req.valid"),
-        ("req.payload.addr", mem.req.payload.addr, "data", str, "req.valid"),
-        ("req.payload.data", mem.req.payload.data, "data", str, "req.valid"),
-        ("occupancy", mem.occupancy, "data", str, None),
-        ("resp.valid", mem.resp.valid, "bit", None, None),
-        ("resp.payload.data", mem.resp.payload.data, "data", str, "resp.valid"),
+        ("req.valid", port.req.valid, "bit", None, None),
+        ("req.ready", port.req.ready, "bit", None, None),
+        ("req.payload.op", port.req.payload.op, "data", lambda v: ops[v], "req.valid"),
+        ("req.payload.data", port.req.payload.data, "data", str, "req.valid"),
+        ("m_axi.arvalid", axi.arvalid, "bit", None, None),
+        ("m_axi.arid", axi.arid, "data", str, "m_axi.arvalid"),
+        ("m_axi.rvalid", axi.rvalid, "bit", None, None),
+        ("m_axi.rdata", axi.rdata, "data", str, "m_axi.rvalid"),
+        ("m_axi.awvalid", axi.awvalid, "bit", None, None),
+        ("m_axi.wdata", axi.wdata, "data", str, "m_axi.awvalid"),
+        ("m_axi.bvalid", axi.bvalid, "bit", None, None),
+        ("occupancy", port.occupancy, "data", str, None),
+        ("compute_resp.valid", port.compute_resp.valid, "bit", None, None),
+        ("compute_resp.payload.data", port.compute_resp.payload.data, "data", str,
+         "compute_resp.valid"),
     ]
     trace = Trace(lanes)
 
     async def bench(ctx):
-        ctx.set(mem.resp.ready, 1)
+        ctx.set(port.compute_resp.ready, 1)
         await ctx.tick()
         reqs = [(MemOp.UPDATE, d) for d in NMC_DELTAS] + [(MemOp.READ, 0)]
         for op, d in reqs:
-            ctx.set(mem.req.payload, {"op": op, "cls": ReqClass.COMPUTE, "tracked": 0,
-                                      "addr": NMC_ADDR, "tile": 0, "data": d})
-            ctx.set(mem.req.valid, 1)
-            await ctx.tick().until(mem.req.ready)
-        ctx.set(mem.req.valid, 0)
-        for _ in range(p.mem_latency + 3):
-            await ctx.tick()
+            ctx.set(port.req.payload, {"op": op, "cls": ReqClass.COMPUTE, "tracked": 0,
+                                       "addr": NMC_ADDR, "tile": 0, "data": d})
+            ctx.set(port.req.valid, 1)
+            await ctx.tick().until(port.req.ready)
+        ctx.set(port.req.valid, 0)
+        await ctx.tick().until(port.compute_resp.valid)
+        await ctx.tick().repeat(2)
 
-    _run(mem, bench, trace)
-    rv = trace.column("resp.valid")
+    _run(top, bench, trace)
+    rv = trace.column("compute_resp.valid")
     resp = _first(rv)
-    got = trace.column("resp.payload.data")[resp]
+    got = trace.column("compute_resp.payload.data")[resp]
     if got != NMC_INIT + sum(NMC_DELTAS):
         raise GenerationError(f"NMC trace: READ returned {got}")
     stop = resp + 2
-    rq = trace.column("req.valid")
-    read_acc = max(i for i in range(len(rq)) if rq[i])
+    rq, rr = trace.column("req.valid"), trace.column("req.ready")
+    acc = [i for i in range(len(rq)) if rq[i] and rr[i]]
     wave = wavedrom_json(trace, 0, stop,
-                         f"MemoryModel (NMC): {len(NMC_DELTAS)} back-to-back UPDATEs to address "
-                         f"{NMC_ADDR} (initially {NMC_INIT}), then a READ")
-    return wave, {"read": read_acc, "resp": resp, "data": got, "latency": p.mem_latency}
+                         f"MemPort + AxiSram (NMC): {len(NMC_DELTAS)} back-to-back UPDATEs to "
+                         f"address {NMC_ADDR} (initially {NMC_INIT}), then a READ")
+    return wave, {"accepted": acc, "read": acc[-1], "resp": resp, "data": got,
+                  "latency": p.mem_latency}
 
 
 ARB_LIMIT, ARB_THRESHOLD, ARB_OCCUPANCY, ARB_COMM = 4, 8, 8, 2
@@ -685,11 +725,15 @@ def render_timing(unit_ev, nmc_ev, mca_ev):
                for k, v in u["header_fields"].items())), "",
            "### NMC update (read-add-write)", "",
            "![NMC updates](img/wave_nmc.svg)", "",
-           f"Back-to-back UPDATEs to one address are accepted one per cycle and lose no "
-           f"contribution: the READ accepted in cycle {n['read']} returns "
-           f"{NMC_INIT} + {' + '.join(map(str, NMC_DELTAS))} = {n['data']} in cycle {n['resp']} "
-           f"(`mem_latency` = {n['latency']}). Inside `T3Unit` add one cycle for the arbiter's "
-           "output register.", "",
+           f"An UPDATE is a read-add-write on the AXI4 port: an AR (ARID 2), the R beat into "
+           f"the lane adder, then an AW + W with the sum. A request to an address with a write in "
+           f"flight waits for that write's B response, so back-to-back UPDATEs to one address "
+           f"lose no contribution but run at one per round trip: they are accepted in cycles "
+           f"{', '.join(map(str, n['accepted'][:-1]))}, and the READ accepted in cycle "
+           f"{n['read']} returns {NMC_INIT} + {' + '.join(map(str, NMC_DELTAS))} = {n['data']} "
+           f"in cycle {n['resp']} (ideal memory, `mem_latency` = {n['latency']}). UPDATEs to "
+           "different addresses overlap (one per cycle). Inside `T3Unit` add one cycle for the "
+           "arbiter's output register.", "",
            "### T3-MCA arbitration with the starvation limit", "",
            "![T3-MCA starvation limit](img/wave_mca.svg)", "",
            f"With `ARB_POLICY` = T3_MCA, compute always pending and the occupancy at the "
@@ -817,7 +861,8 @@ def _unit_diagram():
 BLOCKS = (
     ("hw/tracker.py", "Tracker"), ("hw/trigger.py", "Trigger"), ("hw/dma.py", "DmaEngine"),
     ("hw/link.py", "LinkReceiver"), ("hw/unit.py", "StreamMerge"), ("hw/arbiter.py", "Arbiter"),
-    ("hw/memory.py", "MemoryModel"), ("hw/nmc.py", "NmcAlu"), ("hw/csr.py", "Csr"),
+    ("hw/memport.py", "MemPort"), ("hw/nmc.py", "NmcAlu"), ("hw/csr.py", "Csr"),
+    ("hw/sram.py", "AxiSram"), ("hw/memory.py", "MemoryModel"),
 )
 
 

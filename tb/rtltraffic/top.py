@@ -7,6 +7,7 @@ from amaranth.lib.wiring import Out
 
 from hw.params import T3Params
 from hw.ports import forward_ports
+from hw.sram import AxiSram
 from hw.trafficgen import TrafficGen
 from hw.unit import T3Unit
 
@@ -15,7 +16,7 @@ __all__ = ["TrafficUnitTop"]
 
 class TrafficUnitTop(wiring.Component):
     """``tg_s_axil_*``: the traffic generator's registers; ``u_s_axil_*``: the unit's CSR;
-    ``tg_done``, ``irq``."""
+    ``tg_done``, ``irq``. The unit's memory is the ideal :class:`~hw.sram.AxiSram`."""
 
     def __init__(self, params=T3Params()):
         self._tg = TrafficGen(params)
@@ -33,6 +34,8 @@ class TrafficUnitTop(wiring.Component):
         m = Module()
         m.submodules.tg = tg = self._tg
         m.submodules.unit = unit = self._unit
+        m.submodules.memory = memory = AxiSram(self._unit.params)
+        wiring.connect(m, unit.m_axi, memory.s_axi)
         for prefix, block in (("tg", tg), ("u", unit)):
             forward_ports(m, block, self, [n for n in block.signature.members
                                            if n.startswith("s_axil_")], prefix=f"{prefix}_")
