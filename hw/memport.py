@@ -80,6 +80,11 @@ class MemPort(wiring.Component):
         is still delivered).
     """
 
+    #: Cycles from a request's acceptance to its AR (or AW/W) being valid.
+    ISSUE_LATENCY = 1
+    #: Cycles from an R beat's handshake to its data being valid on ``compute_resp``/``comm_resp``.
+    RESP_LATENCY = 2
+
     def __init__(self, params, *, outstanding=16, resp_depth=None, alu_stages=0):
         if not isinstance(params, T3Params):
             raise TypeError(f"params must be a T3Params, not {params!r}")

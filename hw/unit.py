@@ -132,7 +132,11 @@ class T3Unit(wiring.Component):
         Level interrupt: ``CTRL.irq_enable`` and any ``ERR`` or ``DONE`` bit set.
     """
 
-    def __init__(self, params=T3Params(), *, mem_outstanding=16, alu_stages=0):
+    #: Default memory-port slots, and the DMA engine's read credits beyond them.
+    MEM_OUTSTANDING = 16
+    DMA_CREDIT_MARGIN = 4
+
+    def __init__(self, params=T3Params(), *, mem_outstanding=MEM_OUTSTANDING, alu_stages=0):
         if not isinstance(params, T3Params):
             raise TypeError(f"params must be a T3Params, not {params!r}")
         self._params = params
@@ -175,7 +179,11 @@ class T3Unit(wiring.Component):
 
         tracker = add("tracker", Tracker(p))
         trigger = add("trigger", Trigger(p))
-        dma     = add("dma", DmaEngine(p))
+        # DMA read credits cover the round trip through the merge, the arbiter and the memory
+        # port (up to ``mem_outstanding`` reads in flight there), so a tile streams at one beat
+        # per cycle whatever the memory's latency allows.
+        dma     = add("dma", DmaEngine(p, buffer_depth=self._port.outstanding
+                                                    + self.DMA_CREDIT_MARGIN))
         rx      = add("rx", LinkReceiver(p))
         merge   = add("comm_merge", StreamMerge(p.mem_request_layout))
         arb     = add("arbiter", Arbiter(p, occupancy_max=255))

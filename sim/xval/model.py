@@ -9,12 +9,16 @@ it does not replay RTL traces. What it keeps, per device:
 * the memory-controller arbiter: one grant per cycle between the compute class and the comm
   class (link-receive writes and DMA reads, merged round-robin), round-robin or T3-MCA
   (occupancy threshold on the registered memory occupancy, starvation counter); the memory
-  accepts every granted request the next cycle (1 request per cycle);
-* memory occupancy for T3-MCA: READs for ``L`` cycles, writes for ``D`` cycles;
+  port accepts every granted request the next cycle (1 request per cycle);
+* the memory side (``hw.memport.MemPort`` with the ideal ``hw.sram.AxiSram`` on its AXI4 port):
+  read data ``ISSUE_LATENCY + read_latency + RESP_LATENCY`` cycles after acceptance; the
+  occupancy T3-MCA compares counts a READ until its R beat is registered, a STORE until its B
+  response, an UPDATE (read, add, write) until its B response; every latency is taken from the
+  components' own attributes;
 * the tracker (fire 3 cycles after the completing write), the trigger (fire/doorbell -> command
   visible 3 cycles later, one lookup per cycle, in-order queue; notifications consumed at once,
   DMA commands when the DMA reader is free and its packet queue has room);
-* the DMA engine (one read per cycle under ``L + 4`` credits, header then data beats, a data beat
+* the DMA engine (one read per cycle under ``DmaEngine.buffer_depth`` credits, header then data beats, a data beat
   sendable 2 cycles after its read data arrives);
 * the link (token bucket ``bw_num/bw_den``, ``latency`` cycles, FIFO back-pressure) and the link
   receiver (one-entry write register, back-pressured by the arbiter);
@@ -23,7 +27,9 @@ it does not replay RTL traces. What it keeps, per device:
   AXI4-Lite (a fixed cost per access, measured once on the CSR block) and the notification poll (counter read + 4 idle cycles).
 
 What it abstracts: the arbiter's skid buffer (the memory never refuses a request here: read
-credits never run out with always-ready consumers), tracker/trigger back-pressure, the exact
+credits never run out with always-ready consumers), the memory port's same-address hazard
+(a request waits for an earlier write to its address: the model keeps no addresses), the
+ideal memory's one beat per cycle shared by reads and writes, tracker/trigger back-pressure, the exact
 AXI4-Lite handshake (a constant per access), the order in which cocotb resumes coroutines at
 one clock edge (a fixed convention).
 
@@ -31,6 +37,10 @@ one clock edge (a fixed convention).
 """
 
 from collections import deque
+
+from hw.memport import MemPort
+from hw.sram import AxiSram
+from hw.unit import T3Unit
 
 from .scenario import BEAT_BYTES, MODES
 
@@ -61,13 +71,30 @@ class _Req:
         self.ready_at, self.done_at, self.dst = ready_at, None, dst
 
 
+class MemTiming:
+    """The memory side's timing, read from the components a ring is built of."""
+
+    def __init__(self, mem_latency):
+        issue, resp = MemPort.ISSUE_LATENCY, MemPort.RESP_LATENCY
+        sram_read = mem_latency + AxiSram.READ_EXTRA
+        #: acceptance -> read data valid on the port's response stream
+        self.read = issue + sram_read + resp
+        #: cycles a READ / STORE / UPDATE is counted in the occupancy
+        self.occ_read = issue + sram_read + 1
+        self.occ_store = issue + AxiSram.WRITE_RESPONSE_LATENCY
+        self.occ_update = self.occ_read + issue + AxiSram.WRITE_RESPONSE_LATENCY
+        #: the DMA engine's read credits (T3Unit with its default memory port)
+        self.dma_credits = T3Unit.MEM_OUTSTANDING + T3Unit.DMA_CREDIT_MARGIN
+
+
 class _Dev:
-    def __init__(self, L):
+    def __init__(self, L, timing):
         self.port = deque()                # compute-port requests (StreamSource queue)
         self.out = None                    # arbiter output register: granted last cycle
         self.last_comm = False             # round-robin: most recent grant was comm
         self.wait = 0                      # T3-MCA comm wait counter
-        self.acc = deque([None] * (L + 4), maxlen=L + 4)   # last accepts (occupancy)
+        hist = timing.occ_update + 2
+        self.acc = deque([None] * hist, maxlen=hist)   # last accepts (occupancy)
         self.tracker = {}                  # tile -> [count, threshold]
         self.table = {}                    # trigger table: index -> command dict
         self.trig_in = deque()             # (time, index) fire/doorbell requests
@@ -77,7 +104,8 @@ class _Dev:
         self.reads_left = 0
         self.read_cmd = None
         self.read_ready_at = 0
-        self.credits = L + 4
+        self.credits = timing.dma_credits
+        self.write_done = {}               # tile -> first cycle a read of it may be accepted
         self.packets = deque()             # [command, header_sent, beats_sent, ready_at]
         self.buffer = deque()              # available-at times of read data beats
         # link receiver
@@ -105,6 +133,15 @@ class _Link:
         return len(self.beats) < self.depth and self.tokens >= self.den
 
 
+_TIMINGS = {}
+
+
+def _timing(mem_latency):
+    if mem_latency not in _TIMINGS:
+        _TIMINGS[mem_latency] = MemTiming(mem_latency)
+    return _TIMINGS[mem_latency]
+
+
 class RingModel:
     def __init__(self, s, mode):
         if mode not in MODES:
@@ -112,9 +149,9 @@ class RingModel:
         self.s, self.mode = s, mode
         self.n, self.T, self.B, self.R = s.devices, s.tiles, s.beats, s.reads
         self.L = s.mem_latency
-        self.D = 3 if self.L >= 3 else 2
+        self.tm = _timing(s.mem_latency)
         self.mca = mode == "t3-mca"
-        self.dev = [_Dev(self.L) for _ in range(self.n)]
+        self.dev = [_Dev(self.L, self.tm) for _ in range(self.n)]
         self.link = [_Link(s.link_latency, *s.link_bw) for _ in range(self.n)]
         self.t = 0
         self.procs = []                    # [generator, wake_time or predicate, task]
@@ -270,27 +307,30 @@ class RingModel:
         if req.op == READ:
             d.cnt[f"rd_beats_{cls}"] += 1
             if cls == "compute":
-                req.done_at = t + self.L + 1
+                req.done_at = t + self.tm.read + 1
             else:
-                d.buffer.append(t + self.L + 2)
+                d.buffer.append(t + self.tm.read + 2)
         else:
             d.cnt[f"wr_beats_{cls}"] += 1
             if req.op == UPDATE:
                 d.cnt["updates_applied"] += 1
+            occ = self.tm.occ_update if req.op == UPDATE else self.tm.occ_store
+            d.write_done[req.tile] = max(d.write_done.get(req.tile, 0), t + occ + 1)
             if req.tracked:
                 self.track(g, req.tile)
         d.acc.append(req.op)
 
     def occupancy(self, d):
         # registered: the occupancy of the previous cycle t-1 counts requests accepted in
-        # cycles k with k + 1 <= t - 1 <= k + L (reads) or k + D (writes).
+        # cycles k with k + 1 <= t - 1 <= k + occ_<op>.
         acc = list(d.acc)                  # acc[-1] = accepted in cycle t-1, acc[-j] in t-j
         occ = 0
         for j in range(2, len(acc) + 1):
             op = acc[-j]
             if op is None:
                 continue
-            lim = self.L if op == READ else self.D
+            lim = {READ: self.tm.occ_read, STORE: self.tm.occ_store,
+                   UPDATE: self.tm.occ_update}[op]
             if j - 1 <= lim:
                 occ += 1
         return occ
@@ -306,7 +346,7 @@ class RingModel:
         # 2. trigger: one fire/doorbell lookup per cycle
         if d.trig_in and d.trig_in[0][0] <= t and len(d.trig_q) < TRIGGER_QUEUE:
             _, index = d.trig_in.popleft()
-            cmd = d.table[index]
+            cmd = dict(d.table[index], src_tile=index)
             d.trig_q.append((t + TRIGGER_TO_CMD, cmd))
         # 3. ready command: notification or to the DMA reader
         if d.trig_q and d.trig_q[0][0] <= t:
@@ -319,7 +359,9 @@ class RingModel:
                 d.trig_q.popleft()
                 d.read_cmd = cmd
                 d.reads_left = cmd["length"]
-                d.read_ready_at = t + 1
+                # the memory port holds a read of the tile until its last write completed
+                # (accepted two cycles after the merge offers it)
+                d.read_ready_at = max(t + 1, d.write_done.get(cmd["src_tile"], 0) - 2)
                 d.packets.append([cmd, False, 0, t + 1])
         # 4. requests offered to the arbiter: compute port head; comm = the merge's register
         cv = bool(d.port) and d.port[0].ready_at <= t
