@@ -28,7 +28,8 @@ class MemPort(wiring.Component):
       the R beat is returned on ``compute_resp`` or ``comm_resp``.
     * STORE: one AW + W (``AWID`` = :data:`ID_WRITE`).
     * UPDATE: one AR (``ARID`` = :data:`ID_UPDATE`); when its R beat arrives the lanes are added by
-      :class:`~hw.nmc.NmcAlu` (``alu_stages`` cycles) and the sum is written with one AW + W.
+      :class:`~hw.nmc.NmcAlu` (``alu_stages`` cycles) and the sum is written with one AW + W. The
+      undefined ``op`` encoding 3 is executed as an UPDATE.
 
     **Ordering (memory semantics).** The port behaves like a memory that executes the accepted
     requests one at a time in acceptance order, whatever order the AXI slave completes them in
@@ -194,19 +195,22 @@ class MemPort(wiring.Component):
         reads_m = Signal(range(self.resp_depth + 1))
         credit_ok = Mux(req.cls == ReqClass.COMM, reads_m != self.resp_depth,
                         reads_c != self.resp_depth)
+        # the undefined encoding 3 is executed as an UPDATE (bit 1 set)
+        is_store = req.op == MemOp.STORE
+        is_update = req.op.as_value()[1]
         op_ok = Signal()
         with m.Switch(req.op):
             with m.Case(MemOp.READ):
                 m.d.comb += op_ok.eq(credit_ok)
             with m.Case(MemOp.STORE):
                 m.d.comb += op_ok.eq(~upd_push)
-            with m.Case(MemOp.UPDATE):
+            with m.Default():
                 m.d.comb += op_ok.eq(1)
         m.d.comb += self.req.ready.eq(free_any & ~hazard & op_ok)
         accept = self.req.valid & self.req.ready
         acc_read = accept & is_read
-        acc_store = accept & (req.op == MemOp.STORE)
-        acc_update = accept & (req.op == MemOp.UPDATE)
+        acc_store = accept & is_store
+        acc_update = accept & is_update
 
         ar_in = Signal(ar_layout)
         m.d.comb += [

@@ -22,9 +22,16 @@ def run_tracker_demo(sim="verilator", cfg=None):
     return json.loads(out.read_text())
 
 
-def ring_table(res):
+MEMORY_TITLES = {
+    "ideal": "ideal memory (AxiSram: fixed latency, one read + one write beat per cycle)",
+    "dram": "DRAM timing (DramModel: HBM2 pseudo-channel, FR-FCFS, refresh)",
+}
+
+
+def ring_table(res, memory="ideal"):
     cfg = res["sequential"]["config"]
     lines = [
+        f"Memory: {MEMORY_TITLES[memory]}.",
         f"T3Ring, {cfg['devices']} devices: GEMM + ring reduce-scatter, {cfg['devices']} chunks x "
         f"{cfg['tiles']} tiles x {cfg['beats']} beats (64-bit beats, 2 x int32 lanes),",
         f"GEMM per tile: {cfg['reads']} input reads + {cfg['compute']} compute cycles; "
@@ -54,11 +61,21 @@ def ring_table(res):
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m tb.demo", description=__doc__)
     ap.add_argument("--sim", choices=("verilator", "icarus"), default="verilator")
+    ap.add_argument("--memory", choices=("ideal", "dram", "both"), default="both")
     args = ap.parse_args(argv)
-    res = run_ring(args.sim, ROOT / "build" / "demo" / f"ring-{args.sim}")
+    memories = ("ideal", "dram") if args.memory == "both" else (args.memory,)
+    results = {mem: run_ring(args.sim, ROOT / "build" / "demo" / f"ring-{args.sim}-{mem}", mem)
+               for mem in memories}
     s = run_tracker_demo(args.sim)
-    print()
-    print(ring_table(res))
+    for mem in memories:
+        print()
+        print(ring_table(results[mem], mem))
+    if len(memories) == 2:
+        gain = {mem: results[mem]["t3"]["cycles"] / results[mem]["t3-mca"]["cycles"]
+                for mem in memories}
+        print()
+        print(f"T3-MCA over T3: {gain['ideal']:.2f}x on the ideal memory, {gain['dram']:.2f}x "
+              "with DRAM timing.")
     print()
     print(f"Tracker (256 entries) on synthetic GEMM traffic ({args.sim}): {s['tiles']} tiles x "
           f"{s['beats_per_tile']} beats, {s['tiles_in_flight']} in flight, fire consumer stalled "

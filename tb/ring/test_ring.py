@@ -11,11 +11,12 @@ from tb.common.runner import ROOT, SIMULATORS, run_bench
 MODES = ("sequential", "domino", "t3", "t3-mca")
 
 
-def run_ring(sim, out=None):
-    out = out or ROOT / "build" / "ring" / sim
+def run_ring(sim, out=None, memory="ideal"):
+    """Run the ring bench in every mode with ``memory`` ("ideal" or "dram") behind each unit."""
+    out = out or ROOT / "build" / "ring" / (sim if memory == "ideal" else f"{sim}-{memory}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    run_bench("t3_ring", T3Ring(T3Params()), "tb.ring.ring_bench", sim,
-              env={"T3_RING_OUT": str(out)})
+    run_bench("t3_ring", T3Ring(T3Params(), memory=memory), "tb.ring.ring_bench", sim,
+              tag="default" if memory == "ideal" else memory, env={"T3_RING_OUT": str(out)})
     return {m: json.loads(open(f"{out}.{m}.json").read()) for m in MODES}
 
 
