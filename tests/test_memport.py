@@ -219,3 +219,42 @@ def test_parameters_checked(kw, match):
 def test_non_power_of_two_width_rejected():
     with pytest.raises(ValueError, match="data_width"):
         MemPort(T3Params(data_width=96))
+
+
+@pytest.mark.parametrize("lat", [2, 4, 7])
+def test_sram_documented_latencies(lat):
+    """AxiSram: R valid ``mem_latency + READ_EXTRA`` cycles after the AR handshake, B valid
+    ``WRITE_RESPONSE_LATENCY`` cycles after the AW handshake (W valid with AW); MemPort: data on
+    ``compute_resp`` ``ISSUE_LATENCY + read_latency + RESP_LATENCY`` cycles after acceptance."""
+    p = T3Params(addr_width=6, mem_latency=lat)
+    dut = _Top(p)
+    axi = dut.port.m_axi
+    seen = {}
+
+    async def main(ctx):
+        ctx.set(dut.compute_resp.ready, 1)
+        await ctx.tick()
+        for op in (MemOp.STORE, MemOp.READ):
+            ctx.set(dut.req.payload, _req(op, 3, 7))
+            ctx.set(dut.req.valid, 1)
+            await ctx.tick().until(dut.req.ready)
+            ctx.set(dut.req.valid, 0)
+            await ctx.tick().repeat(lat + 12)
+
+    async def watch(ctx):
+        t = 0
+        async for _, _, *v in ctx.tick().sample(
+                dut.req.valid, dut.req.ready, dut.req.payload.op, axi.awvalid, axi.awready,
+                axi.bvalid, axi.arvalid, axi.arready, axi.rvalid, dut.compute_resp.valid):
+            rv, rr, op, awv, awr, bv, arv, arr, rvd, cv = v
+            for key, cond in (("acc_" + MemOp(op).name, rv and rr), ("aw", awv and awr),
+                              ("b", bv), ("ar", arv and arr), ("r", rvd), ("resp", cv)):
+                if cond and key not in seen:
+                    seen[key] = t
+            t += 1
+
+    run_sim(dut, main, processes=[watch], name="sram_latency")
+    assert seen["b"] - seen["aw"] == AxiSram.WRITE_RESPONSE_LATENCY
+    assert seen["r"] - seen["ar"] == lat + AxiSram.READ_EXTRA
+    assert seen["ar"] - seen["acc_READ"] == MemPort.ISSUE_LATENCY
+    assert seen["resp"] - seen["r"] == MemPort.RESP_LATENCY

@@ -1,10 +1,16 @@
 """Memory interference, measured on the RTL: ``python tools/interference.py [--memory ideal|dram|both]``.
 
-A GEMM-like compute stream (tiles of READs then STOREs, always offered) runs alone, then beside a
+A GEMM-like compute stream (tiles of READs, the tile's math, then STOREs) runs alone, then beside a
 communication stream (per link beat: one DMA READ and one incoming NMC UPDATE) at 25, 50, 75 and
-100 % of a link's rate (one beat per cycle), under each arbitration policy of the unit's
-memory-controller arbiter, on the ideal memory and on the DRAM timing model. One Verilator run per
-memory (:mod:`tb.interference.interference_bench`, no Python per cycle).
+100 % of the link rate, under each arbitration policy of the unit's memory-controller arbiter, on
+the ideal memory and on the DRAM timing model. One Verilator run per memory
+(:mod:`tb.interference.interference_bench`, no Python per cycle).
+
+The link rate is set against the memory's peak (one beat per cycle) as on the T3 paper's GPU: a
+150 GB/s bidirectional link is 75 GB/s each way against 1 TB/s of HBM, so 100 % is 3/40 beat per
+cycle (0.075). Two compute streams: *bound* (no math between the reads and the stores: the kernel
+asks for a request every cycle, so every communication request displaces compute) and *gemm*
+(16 READs, 16 cycles of math, 8 STOREs per tile: 0.6 requests per cycle).
 
 Reported per run: the compute stream's slowdown (cycles with communication / cycles alone), the
 communication's achieved link rate, its mean wait before the memory port (Little's law over the
@@ -33,21 +39,27 @@ from hw.params import T3Params  # noqa: E402
 from tb.common.runner import run_bench  # noqa: E402
 from tb.interference.top import InterferenceTop  # noqa: E402
 
-RATES = ((1, 4), (2, 4), (3, 4), (4, 4))
-#: The GEMM-like stream: per tile 16 input READs, then 8 output STOREs; 1024 tiles.
-WORK = {"c_reads": 16, "c_beats": 8, "c_tiles": 1024}
+#: 25, 50, 75, 100 % of the link rate 3/40 beat per cycle, as (num, den).
+RATES = ((3, 160), (3, 80), (9, 160), (3, 40))
+#: Per tile 16 input READs, ``c_gap`` cycles of math, 8 output STOREs; 512 tiles.
+WORK = {"c_reads": 16, "c_beats": 8, "c_tiles": 512}
+STREAMS = {"bound": 0, "gemm": 16}
 MCA_SWEEP = ((4, 32), (8, 32), (12, 32), (8, 8), (8, 128))
 
 
 def runs():
-    out = [{"name": "alone", "policy": "round-robin", "m_num": 0, "m_den": 1}]
-    for num, den in RATES:
-        rate = f"{100 * num // den}%"
-        out.append({"name": f"rr@{rate}", "policy": "round-robin", "m_num": num, "m_den": den})
-        out.append({"name": f"cf@{rate}", "policy": "compute-first", "m_num": num, "m_den": den})
-        for thr, starv in MCA_SWEEP:
-            out.append({"name": f"mca{thr}/{starv}@{rate}", "policy": "t3-mca", "threshold": thr,
-                        "starvation": starv, "m_num": num, "m_den": den})
+    out = []
+    for stream, gap in STREAMS.items():
+        out.append({"name": f"{stream} alone", "stream": stream, "c_gap": gap,
+                    "policy": "round-robin", "m_num": 0, "m_den": 1})
+        for i, (num, den) in enumerate(RATES):
+            rate = f"{25 * (i + 1)}%"
+            base = {"stream": stream, "c_gap": gap, "m_num": num, "m_den": den, "rate": rate}
+            out.append(dict(base, name=f"{stream} rr@{rate}", policy="round-robin"))
+            out.append(dict(base, name=f"{stream} cf@{rate}", policy="compute-first"))
+            for thr, starv in MCA_SWEEP:
+                out.append(dict(base, name=f"{stream} mca{thr}/{starv}@{rate}", policy="t3-mca",
+                                threshold=thr, starvation=starv))
     return out
 
 
@@ -61,9 +73,9 @@ def measure(memory, sim="verilator"):
                    "T3_INTERFERENCE_WORK": json.dumps(WORK),
                    "T3_INTERFERENCE_OUT": str(out)})
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    alone = next(r for r in rows if r["name"] == "alone")
-    c_alone = alone["c_issued"] / alone["c_cycles"]
     for r in rows:
+        alone = next(a for a in rows if a["name"] == f"{r['stream']} alone")
+        c_alone = alone["c_issued"] / alone["c_cycles"]
         c = r["c_issued"] / r["c_cycles"]
         mrate = r["m_issued"] / r["c_cycles"]
         r["memory"] = memory
@@ -72,19 +84,22 @@ def measure(memory, sim="verilator"):
         r["link_rate_offered"] = r["m_num"] / r["m_den"]
         r["link_rate"] = round(mrate / 2, 4)
         r["comm_wait"] = round(r["m_wait_sum"] / r["m_issued"], 2) if r["m_issued"] else None
-        r["k"] = round((c_alone - c) / mrate, 3) if r["m_issued"] else None
+        # the bandwidth cost is defined where compute is bandwidth-bound
+        r["k"] = (round((c_alone - c) / mrate, 3)
+                  if r["m_issued"] and r["stream"] == "bound" else None)
     return rows
 
 
 def table(rows):
-    lines = ["| memory | run | policy | link rate offered | achieved | compute slowdown | "
-             "comm wait (cycles) | k (compute requests displaced per comm request) |",
+    lines = ["| memory | run | policy | link rate offered (beats/cycle) | achieved | "
+             "compute slowdown | comm wait (cycles) | k (compute requests displaced per comm "
+             "request) |",
              "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         pol = r["policy"] + (f" thr {r['threshold']} starv {r['starvation']}"
                              if r["policy"] == "t3-mca" else "")
-        lines.append(f"| {r['memory']} | {r['name']} | {pol} | {r['link_rate_offered']:.2f} | "
-                     f"{r['link_rate']:.3f} | {r['slowdown']:.3f}x | "
+        lines.append(f"| {r['memory']} | {r['name']} | {pol} | {r['link_rate_offered']:.4f} | "
+                     f"{r['link_rate']:.4f} | {r['slowdown']:.3f}x | "
                      f"{'' if r['comm_wait'] is None else r['comm_wait']} | "
                      f"{'' if r['k'] is None else r['k']} |")
     return "\n".join(lines)

@@ -3,7 +3,7 @@ top's ports, started, and run to ``c_done`` with no Python per cycle; the counte
 ``T3_INTERFERENCE_OUT`` (JSON lines, one per run).
 
 ``T3_INTERFERENCE_RUNS`` (JSON) lists the runs: ``{"name", "policy", "threshold", "starvation",
-"m_num", "m_den"}``; ``T3_INTERFERENCE_WORK`` gives ``{"c_reads", "c_beats", "c_tiles"}``.
+"m_num", "m_den", "c_gap"}``; ``T3_INTERFERENCE_WORK`` gives ``{"c_reads", "c_beats", "c_tiles"}``.
 """
 
 import json
@@ -41,6 +41,7 @@ async def interference_runs(dut):
         dut.starvation.value = run.get("starvation", 0)
         dut.m_num.value = run["m_num"]
         dut.m_den.value = run["m_den"]
+        dut.c_gap.value = run["c_gap"]
         stall_c0, stall_m0 = int(dut.stall_c.value), int(dut.stall_m.value)
         dut.start.value = 1
         await RisingEdge(dut.clk)

@@ -1,9 +1,10 @@
 """Bench-only top for the memory-interference measurement: the unit's memory side (Arbiter ->
 MemPort -> AXI4 -> a memory) with two synthetic request streams generated in RTL.
 
-* compute (the GEMM): tiles of ``c_reads`` READs from an input region (sequential beat addresses)
-  followed by ``c_beats`` STOREs to an output region, back to back, ``c_tiles`` tiles; always
-  offered (a bandwidth-bound kernel). ``c_cycles`` counts from ``start`` until its last request is
+* compute (the GEMM): tiles of ``c_reads`` READs from an input region (sequential beat addresses),
+  then ``c_gap`` cycles with no request (the tile's math), then ``c_beats`` STOREs to an output
+  region, ``c_tiles`` tiles; every request is offered as soon as the previous one is taken
+  (``c_gap = 0``: a bandwidth-bound kernel). ``c_cycles`` counts from ``start`` until its last request is
   accepted; ``c_done`` then rises.
 * communication (a device in the ring): a token bucket adds ``m_num`` every cycle and, for every
   ``m_den`` accumulated, makes one *link beat* pending; a link beat is a DMA READ of the next beat
@@ -47,7 +48,7 @@ class InterferenceTop(wiring.Component):
             "policy": In(ArbPolicy),
             "threshold": In(8),
             "starvation": In(16),
-            "c_reads": In(8), "c_beats": In(8), "c_tiles": In(16),
+            "c_reads": In(8), "c_beats": In(8), "c_tiles": In(16), "c_gap": In(8),
             "c_in_base": In(aw), "c_out_base": In(aw),
             "m_num": In(8), "m_den": In(8),
             "m_send_base": In(aw), "m_recv_base": In(aw), "m_span": In(aw),
@@ -87,20 +88,23 @@ class InterferenceTop(wiring.Component):
         c_out = Signal(p.addr_width)
         c_writing = c_idx >= self.c_reads
         c_active = running & ~self.c_done
+        c_wait = Signal(8)            # the tile's math: cycles left before its stores
         m.d.comb += [
-            arb.compute.valid.eq(c_active),
+            arb.compute.valid.eq(c_active & (c_wait == 0)),
             arb.compute.payload.op.eq(Mux(c_writing, MemOp.STORE, MemOp.READ)),
             arb.compute.payload.addr.eq(Mux(c_writing, c_out, c_in)),
             arb.compute.payload.data.eq(c_out),
             arb.compute.payload.cls.eq(ReqClass.COMPUTE),
         ]
         with m.If(self.start):
-            m.d.sync += [c_tile.eq(0), c_idx.eq(0), c_in.eq(self.c_in_base),
+            m.d.sync += [c_tile.eq(0), c_idx.eq(0), c_wait.eq(0), c_in.eq(self.c_in_base),
                          c_out.eq(self.c_out_base), self.c_done.eq(self.c_tiles == 0),
                          self.c_cycles.eq(0), self.c_issued.eq(0)]
         with m.Elif(c_active):
             m.d.sync += self.c_cycles.eq(self.c_cycles + 1)
-            with m.If(arb.compute.ready):
+            with m.If(c_wait != 0):
+                m.d.sync += c_wait.eq(c_wait - 1)
+            with m.Elif(arb.compute.ready):
                 m.d.sync += self.c_issued.eq(self.c_issued + 1)
                 with m.If(c_writing):
                     m.d.sync += c_out.eq(c_out + 1)
@@ -112,6 +116,8 @@ class InterferenceTop(wiring.Component):
                         m.d.sync += self.c_done.eq(1)
                 with m.Else():
                     m.d.sync += c_idx.eq(c_idx + 1)
+                    with m.If(c_idx + 1 == self.c_reads):
+                        m.d.sync += c_wait.eq(self.c_gap)
 
         # -- communication: a token bucket of link beats, each a DMA READ and an UPDATE ---------
         acc = Signal(9)
