@@ -1,4 +1,4 @@
-"""Command line: ``python -m sim {run,paper,sweep}``."""
+"""Command line: ``python -m sim {run,layer,step,paper,sweep}``."""
 from __future__ import annotations
 
 import argparse
@@ -56,6 +56,18 @@ def _parser() -> argparse.ArgumentParser:
                    help="Domino slice count (default: auto-tuned over 1, 2, 4, 8)")
     r.add_argument("--json", action="store_true")
 
+    for name, hlp in (("layer", "one transformer layer (forward + backward), every configuration"),
+                      ("step", "one training step: layers x (fwd + bwd) + embedding + optimizer")):
+        L = sub.add_parser(name, help=hlp)
+        _layer_flags(L)
+        if name == "step":
+            L.add_argument("--recompute", action="store_true",
+                           help="full activation recompute (the forward runs again in backward)")
+            L.add_argument("--layers", type=_positive_int("layers"), default=None,
+                           help="number of layers (default: the model's)")
+            L.add_argument("--accum", type=_positive_int("accum"), default=1,
+                           help="micro-batches accumulated per optimizer step (default 1)")
+
     pp = sub.add_parser("paper", help="the paper's sweep; writes docs/results.md and plots")
     pp.add_argument("--out", default="docs/results.md")
     pp.add_argument("--img", default="docs/img")
@@ -70,7 +82,86 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _layer_configs(s: str) -> tuple:
+    from .model.layer import LAYER_CONFIGS
+    items = tuple(x.strip() for x in s.split(",") if x.strip())
+    for x in items:
+        if x not in LAYER_CONFIGS:
+            raise argparse.ArgumentTypeError(
+                f"--configs: unknown layer configuration {x!r} (known: {', '.join(LAYER_CONFIGS)})")
+    return items
+
+
+def _layer_flags(r) -> None:
+    """The flags of ``run`` (``--sublayer`` does not apply: a layer has all four), plus the
+    layer's own."""
+    from .model.layer import LAYER_CONFIGS
+    r.add_argument("--system", default="t3-paper", help="built-in name or path to a .toml")
+    r.add_argument("--model", default="t-nlg", choices=sorted(MODELS))
+    r.add_argument("--tp", type=_positive_int("tp", 2), default=8)
+    r.add_argument("--tokens", type=_positive_int("tokens"), default=DEFAULT_TOKENS)
+    r.add_argument("--seq", type=_positive_int("seq"), default=1024,
+                   help="sequence length (tokens = seq x micro-batch; default 1024)")
+    r.add_argument("--configs", type=_layer_configs, default=LAYER_CONFIGS)
+    r.add_argument("--slices", type=_positive_int("slices"), default=None,
+                   help="micro-batches of domino-tuned (default: searched over 1, 2, 4, 8)")
+    r.add_argument("--attention", choices=("flash", "unfused"), default="flash")
+    r.add_argument("--domino-wait", action="store_true",
+                   help="domino: micro-batch 1's residual waits for its attention all-reduce "
+                        "(as shipped it does not)")
+    r.add_argument("--json", action="store_true")
+
+
 # ---------------------------------------------------------------------------------------------
+def cmd_layer(a, step: bool = False) -> int:
+    from .model.layer import layer_shape, run_layer, run_step
+    from .systems import get_system
+    sysc = get_system(a.system)
+    shape = layer_shape(a.model, a.tp, a.tokens, a.seq, a.attention)
+    configs = a.configs if "sequential" in a.configs else ("sequential",) + tuple(a.configs)
+    if step:
+        res = run_step(sysc, shape, configs, a.slices, a.recompute, a.domino_wait, a.layers,
+                       a.accum)
+    else:
+        res = run_layer(sysc, shape, configs, a.slices, domino_wait=a.domino_wait)
+    seq = res["sequential"]
+    head = {"system": sysc.name, "model": a.model, "tp": a.tp, "tokens": a.tokens,
+            "seq": a.seq, "attention": a.attention, "domino_wait": a.domino_wait}
+    if a.json:
+        out = dict(head, results={c: r.to_json() for c, r in res.items() if c in a.configs},
+                   speedup={c: seq.time_s / r.time_s for c, r in res.items() if c in a.configs})
+        if not step:
+            out["speedup_fwd"] = {c: seq.fwd_s / r.fwd_s for c, r in res.items()
+                                  if c in a.configs}
+        print(json.dumps(out, indent=2, sort_keys=True))
+        return 0
+    print(f"{sysc.name}  {a.model}  TP{a.tp}  tokens={a.tokens} (seq {a.seq})  "
+          f"attention={a.attention}" + ("  " + ("step" if step else "layer")))
+    if step:
+        s0 = seq
+        print(f"{'config':<14}{'step ms':>10}{'speedup':>9}{'layer us':>11}  {s0.accum} x "
+              f"({s0.layers} layers + head {s0.head_s * 1e6:.0f} us) + optimizer "
+              f"{s0.optimizer_s * 1e6:.0f} us" + ("; recompute" if s0.recompute else ""))
+        for c, r in res.items():
+            if c in a.configs:
+                print(f"{c:<14}{r.time_s * 1e3:>10.2f}{seq.time_s / r.time_s:>9.3f}"
+                      f"{r.layer_s * 1e6:>11.1f}")
+        return 0
+    print(f"{'config':<14}{'fwd us':>10}{'x fwd':>8}{'bwd us':>10}{'x bwd':>8}{'layer us':>11}"
+          f"{'x layer':>9}  notes")
+    for c, r in res.items():
+        if c not in a.configs:
+            continue
+        note = f"S={r.slices}" if c.startswith("domino") or c == "t3+domino" else ""
+        if r.tracker_spills:
+            note += (" " if note else "") + "tracker spills " + ", ".join(
+                f"{k}:{v}" for k, v in r.tracker_spills.items())
+        print(f"{c:<14}{r.fwd_s * 1e6:>10.1f}{seq.fwd_s / r.fwd_s:>8.3f}{r.bwd_s * 1e6:>10.1f}"
+              f"{seq.bwd_s / r.bwd_s:>8.3f}{r.time_s * 1e6:>11.1f}{seq.time_s / r.time_s:>9.3f}"
+              f"  {note}")
+    return 0
+
+
 def cmd_run(a) -> int:
     from .model.dataflows import run_configs
     from .systems import get_system
@@ -228,7 +319,8 @@ def main(argv=None) -> int:
     p = _parser()
     a = p.parse_args(argv)
     try:
-        return {"run": cmd_run, "paper": cmd_paper, "sweep": cmd_sweep}[a.cmd](a)
+        return {"run": cmd_run, "paper": cmd_paper, "sweep": cmd_sweep, "layer": cmd_layer,
+                "step": lambda x: cmd_layer(x, step=True)}[a.cmd](a)
     except (ConfigError, CliError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

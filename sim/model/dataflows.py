@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from .config import CONFIGS, SystemConfig
 from .engine import Engine, Job, Kernel
 
-__all__ = ["Result", "simulate", "run_configs", "gemm_costs", "DOMINO_SLICES"]
+__all__ = ["Result", "simulate", "run_configs", "gemm_costs", "DOMINO_SLICES", "t3_fused_gemm_rs"]
 
 DOMINO_SLICES = (1, 2, 4, 8)
 
@@ -102,8 +102,9 @@ class _Builder:
         self.comm_rate = sysc.comm_gbps_per_cu * 1e9
 
     # GEMM of m rows, split into N chunks x g groups; returns {(chunk_step, group): job}
-    def gemm(self, m: int, g: int, kind, after: Job | None = None, tag="gemm") -> dict:
-        c = gemm_costs(self.sys, m, self.n, self.k)
+    def gemm(self, m: int, g: int, kind, after: Job | None = None, tag="gemm",
+             n: int | None = None, k: int | None = None) -> dict:
+        c = gemm_costs(self.sys, m, self.n if n is None else n, self.k if k is None else k)
         nj = self.N * g
         out = {}
         first = True
@@ -293,9 +294,33 @@ def _run_domino(sysc, sub, slices, record):
 def _run_t3(sysc, sub, policy, cfg, record):
     """T3's fused GEMM + ring RS (see T3-DESIGN.md, section 1) on one device of the ring."""
     b = _Builder(sysc, sub.tp, sub.m, sub.n, sub.k, policy, record)
-    N = sub.tp
-    nmc = sysc.nmc_cost
+    glast, rs_done, _ = t3_fused_gemm_rs(b, sub.m, sub.n, sub.k)
     c = gemm_costs(sysc, sub.m, sub.n, sub.k)
+    end = b.ring_ag_kernel(c["writes"] / sub.tp, _groups_per_chunk(sysc, c["tiles"] / sub.tp),
+                           [rs_done])
+    res = _finish(cfg, b, glast, rs_done, end)
+    res.tracker_peak_tiles = b.e.tracker.peak
+    res.stats["tracker_fires_tiles"] = b.e.tracker.fires
+    res.stats["tracker_stalls"] = b.e.tracker.stalls
+    res.stats["tracker_spills"] = b.e.tracker.spills
+    res.tracker_spills = b.e.tracker.spills
+    return res
+
+
+def t3_fused_gemm_rs(b: _Builder, m: int, n: int, k: int, after: Job | None = None,
+                     tag: str = "gemm", key: str = "") -> tuple[Job, Job, dict]:
+    """T3's fused GEMM + ring RS of an ``[m x k] @ [k x n]`` GEMM on builder ``b``'s engine.
+
+    The GEMM computes chunks in staggered order; step 1's output goes to the neighbour as remote
+    updates; at steps 2..N-1 a tile group's DMA is triggered when the local store and the
+    neighbour's contribution have both arrived (both tracked); step N stays local.
+    Returns ``(gemm done, RS done, GEMM jobs)``; ``key`` makes tracker keys unique when several
+    fused GEMMs share one engine.
+    """
+    sysc = b.sys
+    N = b.N
+    nmc = sysc.nmc_cost
+    c = gemm_costs(sysc, m, n, k)
     g = _groups_per_chunk(sysc, c["tiles"] / N)
     tiles_grp = c["tiles"] / (N * g)
 
@@ -308,39 +333,33 @@ def _run_t3(sysc, sub, policy, cfg, record):
             j.dram_c += nmc * gb
         j.wr = gb
         j.nmc = gb
-    gj = b.gemm(sub.m, g, t3_store)
-    glast = _sync(b.e, "gemm-done", gj.values())
+    gj = b.gemm(m, g, t3_store, after=after, tag=tag, n=n, k=k)
+    glast = _sync(b.e, f"{tag}-done" if key else "gemm-done", gj.values())
     sender = {(1, i): gj[(1, i)] for i in range(g)}
     gb = c["writes"] / (N * g)
     finals = []
     for s in range(2, N + 1):
         for i in range(g):
             if s < N:
-                j = Job(f"dma[{s},{i}]", "link", "comm", dram_m=(1 + nmc) * gb,
+                j = Job(f"{key}dma[{s},{i}]", "link", "comm", dram_m=(1 + nmc) * gb,
                         link_bytes=gb / sysc.link_bulk_efficiency, link_payload=gb,
                         rd=gb, wr=gb, nmc=gb, tag=("dma", s, i))
             else:
-                j = Job(f"final[{s},{i}]", "sync", tag=("final", s, i))
+                j = Job(f"{key}final[{s},{i}]", "sync", tag=("final", s, i))
             j.after(gj[(s, i)])                       # local contribution stored
             j.after(sender[(s - 1, i)], b.lat)        # neighbour's contribution arrived
             # both contributions to tile group (s, i) are tracked (by ring symmetry the
             # neighbour's tracker is in the same state as ours)
-            gj[(s, i)].entry = ((s, i), tiles_grp)
-            sender[(s - 1, i)].entry = ((s, i), tiles_grp)
+            ek = (key, s, i) if key else (s, i)
+            gj[(s, i)].entry = (ek, tiles_grp)
+            sender[(s - 1, i)].entry = (ek, tiles_grp)
             b.e.add(j)
             if s < N:
                 sender[(s, i)] = j
             else:
                 finals.append(j)
-    rs_done = _sync(b.e, "rs-done0", finals)
-    end = b.ring_ag_kernel(c["writes"] / N, g, [rs_done])
-    res = _finish(cfg, b, glast, rs_done, end)
-    res.tracker_peak_tiles = b.e.tracker.peak
-    res.stats["tracker_fires_tiles"] = b.e.tracker.fires
-    res.stats["tracker_stalls"] = b.e.tracker.stalls
-    res.stats["tracker_spills"] = b.e.tracker.spills
-    res.tracker_spills = b.e.tracker.spills
-    return res
+    rs_done = _sync(b.e, f"{key}rs-done" if key else "rs-done0", finals)
+    return glast, rs_done, gj
 
 
 def _run_rs_nmc_alone(sysc, sub):

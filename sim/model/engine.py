@@ -236,6 +236,7 @@ class Tracker:
         self.fires = 0.0
         self.stalls = 0
         self.spills = 0
+        self.spilled: list = []         # keys of the groups spilled, in order
         self._open: dict = {}          # key -> [tiles, contributions completed]
 
     def can_start(self, key, tiles: float) -> bool:
@@ -364,6 +365,7 @@ class Engine:
             # the ring would deadlock on a full table: spill this group past the tracker
             self._force_one = False
             self.tracker.spills += 1
+            self.tracker.spilled.append(j.entry[0])
             return True
         return False
 
