@@ -9,6 +9,7 @@ import tomllib
 from pathlib import Path
 
 from .model.config import CONFIGS, ConfigError
+from .sweep import SweepError
 from .workloads import DEFAULT_TOKENS, MODELS, SUBLAYERS
 
 __all__ = ["main", "load_grid"]
@@ -74,11 +75,19 @@ def _parser() -> argparse.ArgumentParser:
     pp.add_argument("--tokens", type=_positive_int("tokens"), default=DEFAULT_TOKENS)
     pp.add_argument("--no-plots", action="store_true")
 
-    s = sub.add_parser("sweep", help="design-space sweep from a TOML grid")
+    s = sub.add_parser("sweep", help="design-space sweep from a TOML grid, on Dask")
     s.add_argument("--grid", required=True)
-    s.add_argument("--scheduler", default=None, help="Dask distributed scheduler address")
-    s.add_argument("--workers", type=_positive_int("workers"), default=2)
-    s.add_argument("--out", default=None, help="write JSON lines here (default: stdout)")
+    s.add_argument("--scheduler", default=None,
+                   help="Dask scheduler address (default: start a LocalCluster of --workers "
+                        "processes); 'inline' runs in this process without Dask")
+    s.add_argument("--workers", type=_positive_int("workers"), default=2,
+                   help="LocalCluster worker processes (default 2)")
+    s.add_argument("--timeout", type=float, default=10.0,
+                   help="seconds to wait for the scheduler (default 10)")
+    s.add_argument("--out", default=None,
+                   help="write JSON lines here, and the CSV table beside it (default: JSON "
+                        "lines on stdout)")
+    s.add_argument("--csv", default=None, help="CSV table path (default: --out with .csv)")
     return p
 
 
@@ -214,10 +223,13 @@ def cmd_paper(a) -> int:
 
 _GRID_KEYS = {"systems": str, "models": str, "tp": int, "tokens": int, "sublayers": str,
               "configs": str}
+GRID_LEVELS = ("sublayer", "layer", "step")
 
 
 def load_grid(path: str | Path) -> dict:
-    """Read and validate a sweep grid (``[grid]`` table; every key a non-empty list)."""
+    """Read and validate a sweep grid (``[grid]`` table; every key a non-empty list, except
+    ``level``: "sublayer" (default), "layer" or "step")."""
+    from .model.layer import LAYER_CONFIGS
     try:
         data = tomllib.loads(Path(path).read_text())
     except FileNotFoundError:
@@ -228,24 +240,31 @@ def load_grid(path: str | Path) -> dict:
     if not isinstance(g, dict):
         raise CliError("grid: missing [grid] table")
     out = {}
+    g = dict(g)
+    level = g.pop("level", "sublayer")
+    if level not in GRID_LEVELS:
+        raise CliError(f"grid.level: must be one of {', '.join(GRID_LEVELS)}, got {level!r}")
+    out["level"] = level
     if "policies" in g:               # alias: the configurations are the policies compared
         if "configs" in g:
             raise CliError("grid.policies: give either policies or configs, not both")
-        g = dict(g)
         g["configs"] = g.pop("policies")
     for k, v in g.items():
         if k not in _GRID_KEYS:
-            raise CliError(f"grid.{k}: unknown key (known: {', '.join(_GRID_KEYS)})")
+            raise CliError(f"grid.{k}: unknown key (known: level, {', '.join(_GRID_KEYS)})")
         if not isinstance(v, list) or not v:
             raise CliError(f"grid.{k}: must be a non-empty list, got {v!r}")
         for x in v:
             if not isinstance(x, _GRID_KEYS[k]) or isinstance(x, bool):
                 raise CliError(f"grid.{k}: entries must be {_GRID_KEYS[k].__name__}, got {x!r}")
         out[k] = v
+    known = CONFIGS if level == "sublayer" else LAYER_CONFIGS
+    if level != "sublayer" and "sublayers" in out:
+        raise CliError(f"grid.sublayers: not used at level {level!r} (a layer has all four)")
     out.setdefault("systems", ["t3-paper"])
     out.setdefault("tokens", [DEFAULT_TOKENS])
     out.setdefault("sublayers", list(SUBLAYERS))
-    out.setdefault("configs", list(CONFIGS))
+    out.setdefault("configs", list(known))
     for k in ("models", "tp"):
         if k not in out:
             raise CliError(f"grid.{k}: required")
@@ -256,8 +275,9 @@ def load_grid(path: str | Path) -> dict:
         if s not in SUBLAYERS:
             raise CliError(f"grid.sublayers: unknown sublayer {s!r}")
     for c in out["configs"]:
-        if c not in CONFIGS:
-            raise CliError(f"grid.configs: unknown configuration {c!r}")
+        if c not in known:
+            raise CliError(f"grid.configs: unknown {level} configuration {c!r} "
+                           f"(known: {', '.join(known)})")
     for t in out["tp"]:
         if t < 2:
             raise CliError(f"grid.tp: must be >= 2, got {t}")
@@ -276,43 +296,8 @@ def load_grid(path: str | Path) -> dict:
 
 
 def cmd_sweep(a) -> int:
-    from .model.experiments import progress, run_point
-    grid = load_grid(a.grid)
-    pts = [(s, m, tp, t, sl, tuple(grid["configs"])) for s in grid["systems"]
-           for m in grid["models"] for tp in grid["tp"] for t in grid["tokens"]
-           for sl in grid["sublayers"]]
-    t0 = time.perf_counter()
-    rows = []
-    if a.scheduler:
-        try:
-            from dask.distributed import Client
-        except ImportError:
-            print("error: --scheduler needs Dask: pip install 'dask[distributed]'",
-                  file=sys.stderr)
-            return 2
-        client = Client(a.scheduler)
-        futs = client.map(run_point, pts, pure=True)
-        for i, f in enumerate(futs):
-            rows.append(f.result())
-            progress(i + 1, len(pts), "dask")
-        client.close()
-    elif a.workers == 1 or len(pts) == 1:
-        for i, p in enumerate(pts):
-            rows.append(run_point(p))
-            progress(i + 1, len(pts), f"{p[1]} tp{p[2]} {p[4]}")
-    else:
-        from concurrent.futures import ProcessPoolExecutor
-        with ProcessPoolExecutor(max_workers=a.workers) as ex:
-            for i, row in enumerate(ex.map(run_point, pts)):   # ordered: deterministic output
-                rows.append(row)
-                progress(i + 1, len(pts), f"{row['model']} tp{row['tp']} {row['sublayer']}")
-    text = "\n".join(json.dumps(r, sort_keys=True) for r in rows) + "\n"
-    if a.out:
-        Path(a.out).write_text(text)
-        print(f"wrote {len(rows)} points to {a.out} in {time.perf_counter() - t0:.1f} s")
-    else:
-        sys.stdout.write(text)
-    return 0
+    from .sweep import main_sweep
+    return main_sweep(load_grid(a.grid), a.scheduler, a.workers, a.timeout, a.out, a.csv)
 
 
 def main(argv=None) -> int:
@@ -321,6 +306,6 @@ def main(argv=None) -> int:
     try:
         return {"run": cmd_run, "paper": cmd_paper, "sweep": cmd_sweep, "layer": cmd_layer,
                 "step": lambda x: cmd_layer(x, step=True)}[a.cmd](a)
-    except (ConfigError, CliError, ValueError) as e:
+    except (ConfigError, CliError, ValueError, SweepError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
