@@ -8,7 +8,7 @@ import time
 import tomllib
 from pathlib import Path
 
-from .model.config import CONFIGS, ConfigError
+from .model.config import CONFIGS, TOPOLOGIES, ConfigError
 from .sweep import SweepError
 from .workloads import DEFAULT_TOKENS, MODELS, SUBLAYERS
 
@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="one sublayer, all configurations")
     r.add_argument("--system", default="t3-paper", help="built-in name or path to a .toml")
+    r.add_argument("--topology", default=None, choices=TOPOLOGIES,
+                   help="override the system's topology")
     r.add_argument("--model", default="t-nlg", choices=sorted(MODELS))
     r.add_argument("--tp", type=_positive_int("tp", 2), default=8)
     r.add_argument("--sublayer", default="fc2", choices=SUBLAYERS)
@@ -106,6 +108,8 @@ def _layer_flags(r) -> None:
     layer's own."""
     from .model.layer import LAYER_CONFIGS
     r.add_argument("--system", default="t3-paper", help="built-in name or path to a .toml")
+    r.add_argument("--topology", default=None, choices=TOPOLOGIES,
+                   help="override the system's topology")
     r.add_argument("--model", default="t-nlg", choices=sorted(MODELS))
     r.add_argument("--tp", type=_positive_int("tp", 2), default=8)
     r.add_argument("--tokens", type=_positive_int("tokens"), default=DEFAULT_TOKENS)
@@ -126,6 +130,8 @@ def cmd_layer(a, step: bool = False) -> int:
     from .model.layer import layer_shape, run_layer, run_step
     from .systems import get_system
     sysc = get_system(a.system)
+    if a.topology:
+        sysc = sysc.with_(topology=a.topology)
     shape = layer_shape(a.model, a.tp, a.tokens, a.seq, a.attention)
     configs = a.configs if "sequential" in a.configs else ("sequential",) + tuple(a.configs)
     if step:
@@ -134,7 +140,7 @@ def cmd_layer(a, step: bool = False) -> int:
     else:
         res = run_layer(sysc, shape, configs, a.slices, domino_wait=a.domino_wait)
     seq = res["sequential"]
-    head = {"system": sysc.name, "model": a.model, "tp": a.tp, "tokens": a.tokens,
+    head = {"system": sysc.name, "topology": sysc.topology, "model": a.model, "tp": a.tp, "tokens": a.tokens,
             "seq": a.seq, "attention": a.attention, "domino_wait": a.domino_wait}
     if a.json:
         out = dict(head, results={c: r.to_json() for c, r in res.items() if c in a.configs},
@@ -144,7 +150,7 @@ def cmd_layer(a, step: bool = False) -> int:
                                   if c in a.configs}
         print(json.dumps(out, indent=2, sort_keys=True))
         return 0
-    print(f"{sysc.name}  {a.model}  TP{a.tp}  tokens={a.tokens} (seq {a.seq})  "
+    print(f"{sysc.name} ({sysc.topology})  {a.model}  TP{a.tp}  tokens={a.tokens} (seq {a.seq})  "
           f"attention={a.attention}" + ("  " + ("step" if step else "layer")))
     if step:
         s0 = seq
@@ -176,6 +182,8 @@ def cmd_run(a) -> int:
     from .systems import get_system
     from .workloads import sublayer
     sysc = get_system(a.system)
+    if a.topology:
+        sysc = sysc.with_(topology=a.topology)
     sub = sublayer(a.model, a.sublayer, a.tp, a.tokens)
     configs = a.configs if "sequential" in a.configs else ("sequential",) + tuple(a.configs)
     res = run_configs(sysc, sub, configs, slices=a.slices)
@@ -187,7 +195,7 @@ def cmd_run(a) -> int:
                "speedup": {c: seq / r.time_s for c, r in res.items() if c in a.configs}}
         print(json.dumps(out, indent=2, sort_keys=True))
         return 0
-    print(f"{sysc.name}  {a.model}  TP{a.tp}  {a.sublayer}  tokens={a.tokens}  "
+    print(f"{sysc.name} ({sysc.topology})  {a.model}  TP{a.tp}  {a.sublayer}  tokens={a.tokens}  "
           f"GEMM [{sub.m}x{sub.k}]@[{sub.k}x{sub.n}]")
     print(f"{'config':<14}{'time_us':>11}{'speedup':>9}{'DRAM rd MB':>12}{'DRAM wr MB':>12}"
           f"{'NMC MB':>9}{'link MB':>10}  notes")

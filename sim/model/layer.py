@@ -251,9 +251,9 @@ class _Program:
                 j.wr = gb
             gj = self.b.gemm(m, g, store, after=after, tag=name, n=n, k=k)
             glast = _sync(self.e, f"{name}-done", gj.values())
-            fin = self.b.ring_rs_kernel(chunk, g, glast, tag=f"rs-{name}", prio0=2 * idx)
+            fin = self.b.rs_kernel(chunk, g, glast, tag=f"rs-{name}", prio0=2 * idx)
             rs_done = _sync(self.e, f"rs-{name}-done", fin)
-        end = self.b.ring_ag_kernel(chunk, g, [rs_done], tag=f"ag-{name}", prio0=2 * idx + 1)
+        end = self.b.ag_kernel(chunk, g, [rs_done], tag=f"ag-{name}", prio0=2 * idx + 1)
         first = gj[(1, 0)]
         self.prev = glast
         self.spans.append((name, "compute", first, glast))
