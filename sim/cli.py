@@ -70,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
                            help="number of layers (default: the model's)")
             L.add_argument("--accum", type=_positive_int("accum"), default=1,
                            help="micro-batches accumulated per optimizer step (default 1)")
+            L.add_argument("--dp", type=_positive_int("dp"), default=1,
+                           help="data-parallel replicas: adds the gradient all-reduce over the "
+                                "inter-node network, bucketed behind the backward (default 1)")
 
     pp = sub.add_parser("paper", help="the paper's sweep; writes docs/results.md and plots")
     pp.add_argument("--out", default="docs/results.md")
@@ -136,12 +139,13 @@ def cmd_layer(a, step: bool = False) -> int:
     configs = a.configs if "sequential" in a.configs else ("sequential",) + tuple(a.configs)
     if step:
         res = run_step(sysc, shape, configs, a.slices, a.recompute, a.domino_wait, a.layers,
-                       a.accum)
+                       a.accum, a.dp)
     else:
         res = run_layer(sysc, shape, configs, a.slices, domino_wait=a.domino_wait)
     seq = res["sequential"]
-    head = {"system": sysc.name, "topology": sysc.topology, "model": a.model, "tp": a.tp, "tokens": a.tokens,
-            "seq": a.seq, "attention": a.attention, "domino_wait": a.domino_wait}
+    head = {"system": sysc.name, "topology": sysc.topology, "model": a.model, "tp": a.tp,
+            "tokens": a.tokens, "seq": a.seq, "attention": a.attention,
+            "domino_wait": a.domino_wait}
     if a.json:
         out = dict(head, results={c: r.to_json() for c, r in res.items() if c in a.configs},
                    speedup={c: seq.time_s / r.time_s for c, r in res.items() if c in a.configs})
@@ -154,13 +158,16 @@ def cmd_layer(a, step: bool = False) -> int:
           f"attention={a.attention}" + ("  " + ("step" if step else "layer")))
     if step:
         s0 = seq
-        print(f"{'config':<14}{'step ms':>10}{'speedup':>9}{'layer us':>11}  {s0.accum} x "
+        print(f"step = {s0.accum} x "
               f"({s0.layers} layers + head {s0.head_s * 1e6:.0f} us) + optimizer "
-              f"{s0.optimizer_s * 1e6:.0f} us" + ("; recompute" if s0.recompute else ""))
+              f"{s0.optimizer_s * 1e6:.0f} us" + ("; recompute" if s0.recompute else "")
+              + (f"; DP {s0.dp}: gradient all-reduce {s0.dp_allreduce_s * 1e6:.0f} us"
+                 if s0.dp > 1 else ""))
+        print(f"{'config':<14}{'step ms':>10}{'speedup':>9}{'layer us':>11}{'DP exposed us':>15}")
         for c, r in res.items():
             if c in a.configs:
                 print(f"{c:<14}{r.time_s * 1e3:>10.2f}{seq.time_s / r.time_s:>9.3f}"
-                      f"{r.layer_s * 1e6:>11.1f}")
+                      f"{r.layer_s * 1e6:>11.1f}{r.dp_exposed_s * 1e6:>15.1f}")
         return 0
     print(f"{'config':<14}{'fwd us':>10}{'x fwd':>8}{'bwd us':>10}{'x bwd':>8}{'layer us':>11}"
           f"{'x layer':>9}  notes")

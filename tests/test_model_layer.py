@@ -195,3 +195,19 @@ def test_cli_layer_and_step(capsys):
     assert "t3-mca" in out and "2 layers" in out
     assert main(["layer", "--tokens", "1000"]) == 2
     assert "tokens: must be a multiple of seq" in capsys.readouterr().err
+
+
+def test_step_data_parallel_all_reduce_by_hand():
+    sysc = get_system("t3-paper")            # network: 100 GB/s bidirectional, 5 us
+    sh = layer_shape("mega-gpt-2", 8, 2048)
+    st = run_step(sysc, sh, ("sequential",), layers=3, dp=4)["sequential"]
+    h, f = 3072, 12288
+    params = (3 * (4 * h * h + 2 * h * f) + 51200 * h) / 8           # per device
+    ar = 2 * 3 / 4 * params * 2 / 50e9 + 2 * 3 * 5e-6               # ring over 4 replicas
+    assert st.dp_allreduce_s == pytest.approx(ar)
+    # one bucket per layer, hidden behind the backward of the 2 layers before the last
+    assert st.dp_exposed_s == pytest.approx(max(ar / 3, ar - 2 * st.layer.bwd_s))
+    no_dp = run_step(sysc, sh, ("sequential",), layers=3)["sequential"]
+    assert st.time_s == pytest.approx(no_dp.time_s + st.dp_exposed_s)
+    with pytest.raises(ConfigError, match="^dp: must be"):
+        run_step(sysc, sh, ("sequential",), dp=0)

@@ -424,18 +424,33 @@ class StepResult:
     head_s: float          # embedding all-reduce + LM-head GEMMs (forward and backward)
     optimizer_s: float
     accum: int = 1         # micro-batches accumulated per optimizer step
+    dp: int = 1            # data-parallel replicas
+    dp_allreduce_s: float = 0.0    # the gradient all-reduce, whole
 
     @property
     def layer_s(self) -> float:
         return self.layer.time_s + (self.layer.fwd_s if self.recompute else 0.0)
 
     @property
+    def dp_exposed_s(self) -> float:
+        """The DP gradient all-reduce left after the backward: bucketed as DDP does, one bucket
+        per layer, overlapped with the backward of the layers before it; the last bucket (the
+        first layer's gradients) is always exposed."""
+        if self.dp == 1:
+            return 0.0
+        per = self.dp_allreduce_s / self.layers
+        return max(per, self.dp_allreduce_s - (self.layers - 1) * self.layer.bwd_s)
+
+    @property
     def time_s(self) -> float:
-        return self.accum * (self.layers * self.layer_s + self.head_s) + self.optimizer_s
+        return (self.accum * (self.layers * self.layer_s + self.head_s) + self.dp_exposed_s
+                + self.optimizer_s)
 
     def to_json(self) -> dict:
         return {"time_ms": self.time_s * 1e3, "layer_us": self.layer_s * 1e6,
-                "accum": self.accum,
+                "accum": self.accum, "dp": self.dp,
+                "dp_allreduce_us": self.dp_allreduce_s * 1e6,
+                "dp_exposed_us": self.dp_exposed_s * 1e6,
                 "layers": self.layers, "head_us": self.head_s * 1e6,
                 "optimizer_us": self.optimizer_s * 1e6, "recompute": self.recompute,
                 "layer": self.layer.to_json()}
@@ -454,24 +469,43 @@ def head_time(sysc: SystemConfig, shape: LayerShape) -> float:
     return p.run()
 
 
-def optimizer_time(sysc: SystemConfig, shape: LayerShape) -> float:
-    """Adam over this device's parameters at HBM speed (:data:`OPT_BYTES_PER_PARAM`)."""
+def device_params(shape: LayerShape, layers: int) -> float:
+    """Parameters on one device: the layers' weight matrices and the embedding, over TP."""
     h, f = shape.hidden, shape.ffn
-    params = shape.layers * (4 * h * h + 2 * h * f) / shape.tp + VOCAB * h / shape.tp
-    return params * OPT_BYTES_PER_PARAM / (sysc.hbm_bps * sysc.hbm_max_utilization)
+    return (layers * (4 * h * h + 2 * h * f) + VOCAB * h) / shape.tp
+
+
+def optimizer_time(sysc: SystemConfig, shape: LayerShape, layers: int) -> float:
+    """Adam over this device's parameters at HBM speed (:data:`OPT_BYTES_PER_PARAM`)."""
+    return (device_params(shape, layers) * OPT_BYTES_PER_PARAM
+            / (sysc.hbm_bps * sysc.hbm_max_utilization))
+
+
+def dp_allreduce_time(sysc: SystemConfig, shape: LayerShape, layers: int, dp: int) -> float:
+    """Ring all-reduce of this device's fp16 gradients among ``dp`` replicas over the inter-node
+    network (one adapter per GPU, ``inter_bandwidth_gbps``): ``2 (D-1)/D`` of the bytes at one
+    direction's rate plus ``2 (D-1)`` latencies. Its HBM and CU use beside the backward are not
+    modelled."""
+    if dp == 1:
+        return 0.0
+    by = device_params(shape, layers) * sysc.bytes_per_element
+    return (2 * (dp - 1) / dp * by / sysc.inter_bps + 2 * (dp - 1) * sysc.inter_latency_s)
 
 
 def run_step(sysc: SystemConfig, shape: LayerShape, configs=LAYER_CONFIGS,
              slices: int | None = None, recompute: bool = False, domino_wait: bool = False,
-             layers: int | None = None, accum: int = 1) -> dict[str, StepResult]:
+             layers: int | None = None, accum: int = 1, dp: int = 1) -> dict[str, StepResult]:
     """A training step: ``accum`` x (``layers`` x (forward [+ recompute] + backward) + head)
-    + optimizer."""
+    + the exposed part of the DP gradient all-reduce (``dp`` > 1) + optimizer."""
     nl = shape.layers if layers is None else layers
     if isinstance(nl, bool) or not isinstance(nl, int) or nl < 1:
         raise ConfigError(f"layers: must be an integer >= 1, got {nl!r}")
     if isinstance(accum, bool) or not isinstance(accum, int) or accum < 1:
         raise ConfigError(f"accum: must be an integer >= 1, got {accum!r}")
+    if isinstance(dp, bool) or not isinstance(dp, int) or dp < 1:
+        raise ConfigError(f"dp: must be an integer >= 1, got {dp!r}")
     lay = run_layer(sysc, shape, configs, slices, False, domino_wait)
     hd = head_time(sysc, shape)
-    opt = optimizer_time(sysc, shape)
-    return {c: StepResult(c, r, nl, recompute, hd, opt, accum) for c, r in lay.items()}
+    opt = optimizer_time(sysc, shape, nl)
+    dpt = dp_allreduce_time(sysc, shape, nl, dp)
+    return {c: StepResult(c, r, nl, recompute, hd, opt, accum, dp, dpt) for c, r in lay.items()}

@@ -7,7 +7,8 @@ from .dataflows import run_configs
 from .experiments import geomean, progress
 from .layer import layer_shape, run_layer, run_step
 
-__all__ = ["layer_sections", "layer_plot_data", "PAPER_E2E", "PAPER_LARGE", "DOMINO_SETUPS", "LARGE_MODELS"]
+__all__ = ["layer_sections", "layer_plot_data", "PAPER_E2E", "PAPER_LARGE", "DOMINO_SETUPS",
+           "LARGE_MODELS"]
 
 #: the T3 paper's end-to-end training speedups (geomean, max) on Mega-GPT-2 and T-NLG
 PAPER_E2E = {"t3": (1.07, 1.09), "t3-mca": (1.10, 1.12)}
@@ -116,10 +117,11 @@ def layer_sections(L: list, show_progress: bool = False) -> dict:
     tick("layers")
     data["layers"] = layer_rows
     L.append("")
+    def fwd(r, c):
+        return _x(r["sequential"].fwd_s / r[c].fwd_s)
     L.append("Domino as shipped against T3-MCA, per forward layer: "
-             + "; ".join(f"{k[0]} {k[1]} TP{k[2]}: domino {_x(r['sequential'].fwd_s / r['domino'].fwd_s)}x, "
-                         f"t3-mca {_x(r['sequential'].fwd_s / r['t3-mca'].fwd_s)}x, t3+domino "
-                         f"{_x(r['sequential'].fwd_s / r['t3+domino'].fwd_s)}x"
+             + "; ".join(f"{k[0]} {k[1]} TP{k[2]}: domino {fwd(r, 'domino')}x, "
+                         f"t3-mca {fwd(r, 't3-mca')}x, t3+domino {fwd(r, 't3+domino')}x"
                          for k, r, _ in layer_rows if k[1] in ("t-nlg", "gpt-3-6.7b")
                          and k[2] == 8) + ".\n")
 
