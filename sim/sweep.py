@@ -122,7 +122,7 @@ def write_csv(rows: list[dict], path: Path) -> None:
         w.writeheader()
         for r in rows:
             for c, res in r["results"].items():
-                spills = res.get("tracker_spills", "")
+                spills = res.get("tracker_spills", res.get("layer", {}).get("tracker_spills", ""))
                 if isinstance(spills, dict):
                     spills = sum(spills.values())
                 d = {k: r.get(k, "") for k in ("level", "system", "model", "tp", "tokens",
