@@ -17,15 +17,25 @@ T3_PAPER = SystemConfig(
 
 #: DGX-H100 (H100 SXM5): 132 SMs, 1.83 GHz boost -> 989 dense bf16 TFLOP/s
 #: (4096 flop/clk/SM), 50 MB L2, 3.35 TB/s HBM3, NVLink4 900 GB/s bidirectional per GPU
-#: (through NVSwitch; a ring uses 450 GB/s one way), ~1 us hop latency.
+#: through NVSwitch (450 GB/s each way), so the topology is ``switch`` (direct reduce-scatter);
+#: ~1 us hop latency. Between nodes (``two-level``): one 400 Gb/s InfiniBand NDR adapter per
+#: GPU (100 GB/s bidirectional), ~5 us (assumed).
 #: SM-count-specific constants rescaled: NCCL reaches link rate with 16 channels.
 DGX_H100 = SystemConfig(
     name="dgx-h100", n_cu=132, clock_ghz=1.83, flops_per_cu_per_clk=4096.0, l2_mb=50.0,
     hbm_bandwidth_gbps=3350.0, link_bandwidth_gbps=900.0, link_latency_ns=1000.0,
+    topology="switch", inter_bandwidth_gbps=100.0, inter_latency_ns=5000.0,
     gemm_efficiency=0.70, comm_gbps_per_cu=40.0, comm_cus=16, launch_overhead_us=4.0,
 ).validate()
 
-SYSTEMS: dict[str, SystemConfig] = {s.name: s for s in (T3_PAPER, DGX_H100)}
+#: the same DGX-H100 driven as a one-way ring (NCCL's ring algorithm; the model's former
+#: default for dgx-h100)
+DGX_H100_RING = DGX_H100.with_(name="dgx-h100-ring", topology="ring")
+#: TP over two DGX-H100 nodes: NVSwitch inside a node, InfiniBand NDR between them
+DGX_H100_2NODE = DGX_H100.with_(name="dgx-h100-2node", topology="two-level")
+
+SYSTEMS: dict[str, SystemConfig] = {s.name: s for s in (T3_PAPER, DGX_H100, DGX_H100_RING,
+                                                         DGX_H100_2NODE)}
 
 
 def get_system(name_or_path: str) -> SystemConfig:

@@ -32,18 +32,19 @@ class ModelShape:
     ffn: int
     layers: int
     source: str
+    heads: int = 0          # attention heads (the unfused attention's score matrices)
 
 
 MODELS: dict[str, ModelShape] = {m.name: m for m in (
-    ModelShape("mega-gpt-2", 3072, 12288, 74, "Megatron-LM (Shoeybi et al. 2019), 8.3B"),
-    ModelShape("t-nlg", 4256, 17024, 78, "Turing-NLG (Microsoft 2020), 17B"),
-    ModelShape("gpt-3", 12288, 49152, 96, "Brown et al. 2020, 175B"),
-    ModelShape("gpt-3-6.7b", 4096, 16384, 32, "Brown et al. 2020, 6.7B (Domino's shape)"),
-    ModelShape("palm", 18432, 73728, 118, "Chowdhery et al. 2022, 540B"),
-    ModelShape("mt-nlg", 20480, 81920, 105, "Smith et al. 2022, 530B"),
-    ModelShape("llama-2-7b", 4096, 11008, 32, "Touvron et al. 2023"),
-    ModelShape("llama-2-13b", 5120, 13824, 40, "Touvron et al. 2023"),
-    ModelShape("llama-2-70b", 8192, 28672, 80, "Touvron et al. 2023"),
+    ModelShape("mega-gpt-2", 3072, 12288, 72, "Megatron-LM (Shoeybi et al. 2019), 8.3B", 32),
+    ModelShape("t-nlg", 4256, 17024, 78, "Turing-NLG (Microsoft 2020), 17B", 28),
+    ModelShape("gpt-3", 12288, 49152, 96, "Brown et al. 2020, 175B", 96),
+    ModelShape("gpt-3-6.7b", 4096, 16384, 32, "Brown et al. 2020, 6.7B (Domino's shape)", 32),
+    ModelShape("palm", 18432, 73728, 118, "Chowdhery et al. 2022, 540B", 48),
+    ModelShape("mt-nlg", 20480, 81920, 105, "Smith et al. 2022, 530B", 128),
+    ModelShape("llama-2-7b", 4096, 11008, 32, "Touvron et al. 2023", 32),
+    ModelShape("llama-2-13b", 5120, 13824, 40, "Touvron et al. 2023", 40),
+    ModelShape("llama-2-70b", 8192, 28672, 80, "Touvron et al. 2023", 64),
 )}
 
 SUBLAYERS = ("op", "fc2", "fc1", "ip")

@@ -137,28 +137,33 @@ def test_grid_validation(tmp_path):
         load_grid(bad)
 
 
-def test_cli_sweep_local_workers(tmp_path):
+def test_cli_sweep_inline_writes_jsonl_and_csv(tmp_path):
     grid = _write(tmp_path, "[grid]\nmodels = [\"t-nlg\"]\ntp = [8, 16]\ntokens = [2048]\n"
                   "sublayers = [\"op\"]\nconfigs = [\"sequential\", \"t3-mca\"]\n", "g.toml")
     out = tmp_path / "o.jsonl"
     r = subprocess.run([sys.executable, "-m", "sim", "sweep", "--grid", str(grid), "--out",
-                        str(out), "--workers", "2"], cwd=ROOT, capture_output=True, text=True)
+                        str(out), "--scheduler", "inline"], cwd=ROOT, capture_output=True,
+                       text=True)
     assert r.returncode == 0, r.stderr
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     assert [row["tp"] for row in rows] == [8, 16]
     assert all(row["speedup"]["t3-mca"] > 1 for row in rows)
+    table = (tmp_path / "o.csv").read_text().splitlines()
+    assert table[0].startswith("level,system,model,tp,tokens,sublayer,config,time_us")
+    assert len(table) == 1 + 2 * 2                   # 2 points x 2 configurations
+    assert table[1].split(",")[:7] == ["sublayer", "t3-paper", "t-nlg", "8", "2048", "op",
+                                       "sequential"]
 
 
-def test_cli_sweep_scheduler_without_dask(tmp_path):
-    try:
-        import dask.distributed  # noqa: F401
-        has_dask = True
-    except ImportError:
-        has_dask = False
-    if has_dask:
-        return            # with Dask installed this path needs a live scheduler; nothing to test
-    grid = ROOT / "sim" / "grids" / "example.toml"
-    r = subprocess.run([sys.executable, "-m", "sim", "sweep", "--grid", str(grid),
-                        "--scheduler", "tcp://127.0.0.1:1"], cwd=ROOT, capture_output=True,
-                       text=True)
-    assert r.returncode == 2 and "needs Dask" in r.stderr
+def test_grid_levels(tmp_path):
+    ok = _write(tmp_path, "[grid]\nlevel = \"layer\"\nmodels = [\"t-nlg\"]\ntp = [8]\n"
+                "configs = [\"domino\", \"t3+domino\"]\n", "l.toml")
+    assert load_grid(ok)["level"] == "layer"
+    bad = _write(tmp_path, "[grid]\nlevel = \"layer\"\nmodels = [\"t-nlg\"]\ntp = [8]\n"
+                 "configs = [\"ideal\"]\n", "l2.toml")
+    with pytest.raises(CliError, match="grid.configs: unknown layer configuration 'ideal'"):
+        load_grid(bad)
+    bad = _write(tmp_path, "[grid]\nlevel = \"rack\"\nmodels = [\"t-nlg\"]\ntp = [8]\n",
+                 "l3.toml")
+    with pytest.raises(CliError, match="grid.level: must be one of"):
+        load_grid(bad)

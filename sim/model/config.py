@@ -11,12 +11,14 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 __all__ = ["SystemConfig", "ConfigError", "system_from_dict", "load_system_toml", "POLICIES",
-           "CONFIGS"]
+           "CONFIGS", "TOPOLOGIES"]
 
 #: memory-controller arbitration policies
 POLICIES = ("fr-fcfs", "compute-first", "t3-mca")
 #: named configurations (what the user compares)
 CONFIGS = ("sequential", "domino", "t3", "t3-mca", "ideal", "ideal-rs-nmc")
+#: how the devices of a TP group are connected (docs/model.md, "Topologies")
+TOPOLOGIES = ("ring", "biring", "switch", "nvls", "two-level")
 
 
 class ConfigError(ValueError):
@@ -31,6 +33,18 @@ class SystemConfig:
     ----------------
     name, n_cu, clock_ghz, flops_per_cu_per_clk (dense fp16/bf16 matrix), l2_mb,
     hbm_bandwidth_gbps, link_bandwidth_gbps (bidirectional, per device), link_latency_ns.
+
+    Topology
+    --------
+    topology
+        one of :data:`TOPOLOGIES`: ``ring`` (one-way ring), ``biring`` (bidirectional ring: two
+        half-size rings, one per direction, as NCCL does), ``switch`` (fully connected through a
+        switch: direct reduce-scatter, each device sends N-1 pieces), ``nvls`` (a switch that
+        reduces in the network, NVLS-like: changes the baseline collectives only), ``two-level``
+        (TP over 2 nodes: ``switch`` inside a node, ``inter_bandwidth_gbps`` /
+        ``inter_latency_ns`` between the nodes).
+    inter_bandwidth_gbps, inter_latency_ns
+        the inter-node network per device (bidirectional) and its latency (``two-level``).
 
     Calibrated fields (see docs/model.md)
     -------------------------------------
@@ -67,6 +81,9 @@ class SystemConfig:
     hbm_bandwidth_gbps: float = 1000.0
     link_bandwidth_gbps: float = 150.0
     link_latency_ns: float = 500.0
+    topology: str = "ring"
+    inter_bandwidth_gbps: float = 100.0
+    inter_latency_ns: float = 5000.0
     tracker_entries: int = 256
     tile_m: int = 128
     tile_n: int = 128
@@ -103,8 +120,20 @@ class SystemConfig:
 
     @property
     def link_bps(self) -> float:
-        """One direction of the ring link (the ring uses one direction)."""
+        """Bytes/s a device sends on its scale-up links: one direction (half the bidirectional
+        figure), except on a bidirectional ring, whose two rings use both directions."""
+        if self.topology == "biring":
+            return self.link_bandwidth_gbps * 1e9
         return self.link_bandwidth_gbps * 1e9 / 2
+
+    @property
+    def inter_bps(self) -> float:
+        """One direction of the inter-node network of a device (``two-level``)."""
+        return self.inter_bandwidth_gbps * 1e9 / 2
+
+    @property
+    def inter_latency_s(self) -> float:
+        return self.inter_latency_ns * 1e-9
 
     @property
     def link_latency_s(self) -> float:
@@ -118,13 +147,19 @@ class SystemConfig:
                 if not isinstance(v, str) or not v:
                     raise ConfigError(f"{where}: must be a non-empty string, got {v!r}")
                 continue
+            if f.name == "topology":
+                if v not in TOPOLOGIES:
+                    raise ConfigError(f"{where}: must be one of {', '.join(TOPOLOGIES)}, "
+                                      f"got {v!r}")
+                continue
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 raise ConfigError(f"{where}: must be a number, got {v!r}")
             if f.type in ("int", int) and not isinstance(v, int):
                 raise ConfigError(f"{where}: must be an integer, got {v!r}")
             if not math.isfinite(v):
                 raise ConfigError(f"{where}: must be finite, got {v!r}")
-            lo_zero_ok = f.name in ("link_latency_ns", "gemm_stall_fraction", "mca_leak",
+            lo_zero_ok = f.name in ("link_latency_ns", "inter_latency_ns",
+                                    "gemm_stall_fraction", "mca_leak",
                                     "mca_starvation_share", "launch_overhead_us")
             if lo_zero_ok and v < 0:
                 raise ConfigError(f"{where}: must be >= 0, got {v!r}")

@@ -71,13 +71,17 @@ class Job:
         ``nmc_cost``).
     link_bytes : float
         bytes occupied on the outgoing link (payload / packet efficiency).
+    link : "nvl" | "ib"
+        which link: the scale-up link (NVLink / the ring; default) or the inter-node network
+        (InfiniBand, two-level topology).
     link_payload : float
         data bytes carried (accounting).
     rd, wr, nmc : float
         accounting: bytes read by the GPU/DMA, bytes written into memory (local or received),
         bytes read-add-written by NMC inside the memory.
-    entry : (key, tiles) or None
-        this job is one of the two contributions to the tracked tile group ``key``.
+    entry : (key, tiles) or (key, tiles, need) or None
+        this job is one of the ``need`` (default 2) contributions to the tracked tile group
+        ``key``.
     prio : tuple
         order among ready jobs of a ``link`` / ``local`` stream (smaller first; ties by ready
         time, then creation order).
@@ -91,6 +95,7 @@ class Job:
     dram_m: float = 0.0
     link_bytes: float = 0.0
     link_payload: float = 0.0
+    link: str = "nvl"
     rd: float = 0.0
     wr: float = 0.0
     nmc: float = 0.0
@@ -236,24 +241,25 @@ class Tracker:
         self.fires = 0.0
         self.stalls = 0
         self.spills = 0
+        self.spilled: list = []         # keys of the groups spilled, in order
         self._open: dict = {}          # key -> [tiles, contributions completed]
 
-    def can_start(self, key, tiles: float) -> bool:
+    def can_start(self, key, tiles: float, need: int = 2) -> bool:
         if key in self._open:
             return True
         return self.used == 0 or self.used + tiles <= self.entries + 1e-9
 
-    def start(self, key, tiles: float) -> None:
+    def start(self, key, tiles: float, need: int = 2) -> None:
         if key not in self._open:
-            self._open[key] = [tiles, 0]
+            self._open[key] = [tiles, 0, need]
             self.used += tiles
             self.peak = max(self.peak, self.used)
 
     def done(self, key) -> bool:
-        """A contribution completed; returns True when the group fires."""
+        """A contribution completed; returns True when the group fires (its ``need``-th)."""
         ent = self._open[key]
         ent[1] += 1
-        if ent[1] == 2:
+        if ent[1] == ent[2]:
             del self._open[key]
             self.used -= ent[0]
             self.fires += ent[0]
@@ -277,7 +283,7 @@ class Engine:
     Synchronisation markers (stream ``sync``) complete as soon as their dependencies arrive.
     """
 
-    STREAMS = ("gemm", "link", "local")
+    STREAMS = ("gemm", "link", "local", "net")
     IN_ORDER = ("gemm",)
 
     def __init__(self, sysc: SystemConfig, policy: str = "fr-fcfs", record: bool = False):
@@ -285,6 +291,8 @@ class Engine:
         self.cu = ComputeUnits(sysc.n_cu)
         self.mem = MemoryController(sysc, policy)
         self.link = Link(sysc.link_bps, sysc.link_latency_s)
+        self.ib = Link(sysc.inter_bps, sysc.inter_latency_s)     # two-level topology only
+        self.links = {"nvl": self.link, "ib": self.ib}
         self.tracker = Tracker(sysc.tracker_entries)
         self.streams: dict[str, list[Job]] = {s: [] for s in self.STREAMS}
         self.heads: dict[str, int] = {s: 0 for s in self.STREAMS}
@@ -333,7 +341,7 @@ class Engine:
         self.mem.rd += job.rd
         self.mem.wr += job.wr
         self.mem.nmc += job.nmc
-        self.link.bytes += job.link_payload
+        self.links[job.link].bytes += job.link_payload
         if job.entry is not None:
             self.tracker.done(job.entry[0])
         for cb in job.on_done:
@@ -364,6 +372,7 @@ class Engine:
             # the ring would deadlock on a full table: spill this group past the tracker
             self._force_one = False
             self.tracker.spills += 1
+            self.tracker.spilled.append(j.entry[0])
             return True
         return False
 
@@ -456,7 +465,8 @@ class Engine:
             cus = jobs[0].kernel.cus
             need = []
             for j in jobs:
-                cap = j.cu_s * self.link.bps / j.link_bytes if j.link_bytes > 0 else math.inf
+                cap = (j.cu_s * self.links[j.link].bps / j.link_bytes if j.link_bytes > 0
+                       else math.inf)
                 need.append((cap, j.seq, j))
             need.sort(key=lambda x: (x[0], x[1]))
             n_other = sum(1 for cap, _, _ in need if not math.isfinite(cap))
@@ -486,22 +496,25 @@ class Engine:
             for idx, j in enumerate(active):
                 d = cu_time[idx] + j.stall_s * q
                 rates[idx] = 1.0 / d if d > 0 else math.inf
-            # link: share by demand
-            ld = sum(r * j.link_bytes for r, j in zip(rates, active)
-                     if j.link_bytes > 0 and math.isfinite(r))
-            if any(j.link_bytes > 0 and not math.isfinite(r) for r, j in zip(rates, active)):
-                ld = math.inf
-            if ld > self.link.bps:
-                users = [i for i, j in enumerate(active) if j.link_bytes > 0]
-                if math.isinf(ld):
-                    # unbounded DMA jobs: split the link equally among link users
-                    share = self.link.bps / len(users)
-                    for i in users:
-                        rates[i] = min(rates[i], share / active[i].link_bytes)
-                else:
-                    f = self.link.bps / ld
-                    for i in users:
-                        rates[i] *= f
+            # each link: share by demand
+            for lname, lk in self.links.items():
+                ld = sum(r * j.link_bytes for r, j in zip(rates, active)
+                         if j.link_bytes > 0 and j.link == lname and math.isfinite(r))
+                if any(j.link_bytes > 0 and j.link == lname and not math.isfinite(r)
+                       for r, j in zip(rates, active)):
+                    ld = math.inf
+                if ld > lk.bps:
+                    users = [i for i, j in enumerate(active)
+                             if j.link_bytes > 0 and j.link == lname]
+                    if math.isinf(ld):
+                        # unbounded DMA jobs: split the link equally among link users
+                        share = lk.bps / len(users)
+                        for i in users:
+                            rates[i] = min(rates[i], share / active[i].link_bytes)
+                    else:
+                        f = lk.bps / ld
+                        for i in users:
+                            rates[i] *= f
             # jobs still unbounded (DMA with no link): bounded by the whole memory
             for i, j in enumerate(active):
                 if not math.isfinite(rates[i]):
@@ -519,7 +532,7 @@ class Engine:
             if abs(rho_new - rho) < 1e-9:
                 break
             rho = 0.5 * (rho + rho_new) if _ > 3 else rho_new
-        link_used = sum(r * j.link_bytes for r, j in zip(rates, active))
+        link_used = sum(r * j.link_bytes for r, j in zip(rates, active) if j.link == "nvl")
         return rates, (n_gemm, n_comm, used, link_used)
 
     def run(self) -> float:

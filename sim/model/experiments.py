@@ -103,10 +103,10 @@ def token_sensitivity(system="t3-paper", tokens=(2048, 4096, 8192, 16384)) -> di
     return {t: summarize(paper_sweep(system, t)) for t in tokens}
 
 
-def h100_domino() -> dict:
+def h100_domino(system: str | None = None) -> dict:
     """Domino's shapes on DGX-H100: comm share, Domino 2-slice and auto, T3, T3-MCA."""
     d = DOMINO_H100
-    sysc = get_system(d["system"])
+    sysc = get_system(system or d["system"])
     rows = {}
     for s in SUBLAYERS:
         sub = sublayer(d["model"], s, d["tp"], d["tokens"])
@@ -120,6 +120,9 @@ def h100_domino() -> dict:
             "domino_auto": seq.time_s / r["domino"].time_s, "domino_auto_slices": r["domino"].slices,
             "t3": seq.time_s / r["t3"].time_s, "t3-mca": seq.time_s / r["t3-mca"].time_s,
             "ideal": seq.time_s / r["ideal"].time_s,
+            "ideal-rs-nmc": seq.time_s / r["ideal-rs-nmc"].time_s,
+            "tracker_spills": r["t3-mca"].tracker_spills,
+            "tracker_peak": r["t3-mca"].tracker_peak_tiles,
         }
     return rows
 

@@ -26,6 +26,7 @@ def write_paper_report(out: Path, img: Path, tokens: int = 8192, plots: bool = T
     sens[tokens] = s
     cal = calibration_facts()
     h100 = h100_domino()
+    h100_ring = h100_domino("dgx-h100-ring")
 
     L = []
     L.append("# System model results (generated)\n")
@@ -126,24 +127,38 @@ def write_paper_report(out: Path, img: Path, tokens: int = 8192, plots: bool = T
              f"{d['tokens']} tokens, TP {d['tp']}, system `dgx-h100` (989 TFLOP/s dense bf16, "
              "3.35 TB/s HBM3, NVLink 900 GB/s bidirectional). Domino reports up to "
              f"{d['reported_speedup']}x over Megatron-LM (end to end).\n")
-    L.append("| sublayer | sequential us | GEMM us | comm share | Domino 2 slices | Domino best (S) | "
-             "t3 | t3-mca | ideal |")
-    L.append("|---|---|---|---|---|---|---|---|---|")
-    for sl, r in h100.items():
-        L.append(f"| {sl} | {r['seq_us']:.0f} | {r['gemm_us']:.0f} | {100 * r['comm_share']:.0f}% | "
-                 f"{r['domino2']:.3f}x | {r['domino_auto']:.3f}x ({r['domino_auto_slices']}) | "
-                 f"{r['t3']:.3f}x | {r['t3-mca']:.3f}x | {r['ideal']:.3f}x |")
     from .experiments import geomean
-    L.append("| geomean | | | | " + " | ".join(
-        f"{geomean(r[k] for r in h100.values()):.3f}x" for k in ("domino2", "domino_auto"))
-        + " | " + " | ".join(f"{geomean(r[k] for r in h100.values()):.3f}x"
-                             for k in ("t3", "t3-mca", "ideal")) + " |")
-    L.append("")
+    L.append("`dgx-h100` connects the GPUs through NVSwitch (topology `switch`: direct "
+             "reduce-scatter, and T3's direct dataflow, docs/model.md); `dgx-h100-ring` is the "
+             "same machine driven as a one-way ring. Tracker: peak tiles in t3-mca (spilled "
+             "groups).\n")
+    for name, rows in (("dgx-h100", h100), ("dgx-h100-ring", h100_ring)):
+        L.append(f"`{name}`:\n")
+        L.append("| sublayer | sequential us | GEMM us | comm share | Domino 2 slices | "
+                 "Domino best (S) | t3 | t3-mca | ideal | tracker peak (spills) |")
+        L.append("|---|---|---|---|---|---|---|---|---|---|")
+        for sl, r in rows.items():
+            L.append(f"| {sl} | {r['seq_us']:.0f} | {r['gemm_us']:.0f} | "
+                     f"{100 * r['comm_share']:.0f}% | {r['domino2']:.3f}x | "
+                     f"{r['domino_auto']:.3f}x ({r['domino_auto_slices']}) | "
+                     f"{r['t3']:.3f}x | {r['t3-mca']:.3f}x | {r['ideal']:.3f}x | "
+                     f"{r['tracker_peak']:.0f} ({r['tracker_spills']}) |")
+        L.append("| geomean | | | | " + " | ".join(
+            f"{geomean(r[k] for r in rows.values()):.3f}x" for k in ("domino2", "domino_auto"))
+            + " | " + " | ".join(f"{geomean(r[k] for r in rows.values()):.3f}x"
+                                 for k in ("t3", "t3-mca", "ideal")) + " | |")
+        L.append("")
     L.append("On the H100 the link is 6x faster against 3.35x more HBM bandwidth than on the "
-             "paper's GPU, so the memory traffic of communication (DMA reads and NMC "
-             "read-add-writes at the receiver) is a much larger share of HBM time; without "
-             "arbitration (t3) that traffic slows the GEMM so much that the fused kernel can "
-             "lose to sequential on the RS-bound OP sublayer; T3-MCA recovers most of it.\n")
+             "paper's GPU, so the memory traffic of communication is a much larger share of HBM "
+             "time. On the ring, T3's DMA reads and NMC read-add-writes slow the GEMM so much "
+             "without arbitration (t3) that the fused kernel loses to sequential on the RS-bound "
+             "OP sublayer, T3-MCA recovers most of it, and the 512-tile chunks overflow the "
+             "256-entry tracker. On the switch there is no DMA (the GEMM's epilogue sends 7/8 of "
+             "its output to the owners directly), the OP GEMM becomes link-bound (t3 = t3-mca), "
+             "and a tile group's entries are freed within about one group of the GEMM, so "
+             "nothing spills.\n")
+    from .report_layers import layer_sections
+    ldata = layer_sections(L, show_progress=show_progress)
 
     if plots:
         from ..plots import speedup_bars, timeline
@@ -153,9 +168,21 @@ def write_paper_report(out: Path, img: Path, tokens: int = 8192, plots: bool = T
         timeline(tp.results, img / "timeline.png",
                  f"{TIMELINE_CASE[0]} TP{TIMELINE_CASE[1]} {TIMELINE_CASE[2]}: sequential vs "
                  "T3-MCA (activity of one device)", sysc.n_cu)
+        from .report_layers import layer_plot_data
+        pdata = layer_plot_data(show_progress)
+        from ..plots import layer_timeline, speedup_curves
+        layer_timeline(pdata["timeline"], img / "layer_timeline.png",
+                       pdata["timeline_title"], pdata["timeline_n_cu"])
+        speedup_curves(pdata["curves"], img / "layer_speedup.png",
+                       "Layer (forward + backward) speedup per configuration")
         L.append("## Plots\n")
         L.append("![speedups](img/speedup.png)\n")
         L.append("![timeline](img/timeline.png)\n")
+        L.append("Forward pass of one layer per configuration: the compute stream's kernels "
+                 "(top bars), the all-reduces in flight (purple bars: from the GEMM's end to "
+                 "the AG's end), and CU, HBM and link utilisation of the device.\n")
+        L.append("![layer timeline](img/layer_timeline.png)\n")
+        L.append("![layer speedup vs TP and tokens](img/layer_speedup.png)\n")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(L) + "\n")
     return s
