@@ -168,6 +168,7 @@ def build_map(params=None):
         ("RED_RD", "Reduction-kernel read beats issued."),
         ("RED_WR", "Reduction-kernel write beats issued."),
         ("CHK_RD", "Checksum read beats issued."),
+        ("CLR_WR", "Clearing write beats issued (CTRL.clear)."),
         ("CSR_WR", "AXI4-Lite writes to the unit (arms, doorbells)."),
         ("CSR_RD", "AXI4-Lite reads of the unit (polls)."),
         ("CSUM_S1", "Checksum S1 of the reduced chunk."),
@@ -366,7 +367,7 @@ class Producer(wiring.Component):
         err_code = Signal(4)
         cnt = {n: Signal(32, name=f"cnt_{n.lower()}") for n in (
             "CYC_TOTAL", "CYC_GEMM", "CYC_CHECK", "GEMM_RD", "GEMM_WR", "RED_RD", "RED_WR",
-            "CHK_RD", "CSR_WR", "CSR_RD", "CSUM_S1", "CSUM_S2")}
+            "CHK_RD", "CLR_WR", "CSR_WR", "CSR_RD", "CSUM_S1", "CSUM_S2")}
         ro = {("STATUS", "busy"): busy, ("STATUS", "done"): done, ("STATUS", "error"): error,
               ("STATUS", "bad_write"): bad_write, ("STATUS", "work_done"): work_done,
               ("ERR_CODE", "value"): err_code,
@@ -464,6 +465,8 @@ class Producer(wiring.Component):
                     m.d.sync += cnt[f"{name}_WR"].eq(cnt[f"{name}_WR"] + 1)
         with m.If(c_grant & (c_req.op == MemOp.READ)):
             m.d.sync += cnt["CHK_RD"].eq(cnt["CHK_RD"] + 1)
+        with m.If(c_grant & (c_req.op != MemOp.READ)):
+            m.d.sync += cnt["CLR_WR"].eq(cnt["CLR_WR"] + 1)
 
         # -- derived per-run constants (registered at start / during DIV) ---------------------
         tps = Signal(16)            # tiles per slice
@@ -510,68 +513,71 @@ class Producer(wiring.Component):
             g_req.cls.eq(ReqClass.COMPUTE),
             g_v.eq((g_state == _G.READS) | (g_state == _G.WRITES)),
         ]
-        with m.If(g_state == _G.READS):
-            m.d.comb += [g_req.op.eq(MemOp.READ),
-                         g_req.addr.eq(r("INPUT_BASE") + (g_in[:aw] & r("INPUT_MASK")))]
-        with m.Else():
-            m.d.comb += [g_req.op.eq(g_op), g_req.tracked.eq(is_t3), g_req.addr.eq(g_addr),
-                         g_req.tile.eq(g_tile), g_req.data.eq(beat_data(g_bidx))]
+        g_reading = g_state == _G.READS
+        m.d.comb += [
+            g_req.op.eq(Mux(g_reading, MemOp.READ, g_op)),
+            g_req.tracked.eq(is_t3 & ~g_reading),
+            g_req.addr.eq(Mux(g_reading, r("INPUT_BASE") + (g_in[:aw] & r("INPUT_MASK")), g_addr)),
+            g_req.tile.eq(g_tile),
+            g_req.data.eq(beat_data(g_bidx)),
+        ]
         with m.If(resp_g):
             m.d.sync += g_rwait.eq(g_rwait - 1)
 
-        with m.Switch(g_state):
-            with m.Case(_G.WAIT):
-                # slice s may start once the RS of slice s-2 is done (T3: one slice, no wait).
-                with m.If(is_t3 | (g_slice < 2) | (rs_slices_done >= g_slice - 1)):
+        with m.If(g_state == _G.WAIT):
+            # slice s may start once the RS of slice s-2 is done (T3: one slice, no wait).
+            with m.If(is_t3 | (g_slice < 2) | (rs_slices_done >= g_slice - 1)):
+                m.d.sync += g_state.eq(_G.SETUP)
+        with m.Elif(g_state == _G.SETUP):
+            idx = (g_c * T + g_t)[:32]
+            m.d.sync += [
+                g_idx.eq(idx), g_in.eq(idx * READS),
+                g_b.eq(0), g_rwait.eq(READS),
+                g_op.eq(Mux(is_t3 & (g_step != 0), MemOp.UPDATE, MemOp.STORE)),
+                g_state.eq(Mux(READS == 0, _G.COMPUTE, _G.READS)),
+                g_cnt.eq(COMPUTE),
+            ]
+        with m.Elif(g_state == _G.READS):
+            with m.If(g_grant):
+                m.d.sync += [g_in.eq(g_in + 1), g_b.eq(g_b + 1)]
+                with m.If(g_b == READS - 1):
+                    m.d.sync += g_state.eq(_G.RWAIT)
+        with m.Elif(g_state == _G.RWAIT):
+            with m.If((g_rwait == 0) | ((g_rwait == 1) & resp_g)):
+                m.d.sync += g_state.eq(_G.COMPUTE)
+        with m.Elif(g_state == _G.COMPUTE):
+            m.d.sync += [g_addr.eq(r("OUT_BASE") + (g_idx * B)[:aw]),
+                         g_bidx.eq(g_idx * B),
+                         g_tile.eq(r("OUT_TILE") + g_idx[:p.tile_width]),
+                         g_b.eq(0)]
+            with m.If(g_cnt <= 1):
+                m.d.sync += g_state.eq(_G.WRITES)
+            with m.Else():
+                m.d.sync += g_cnt.eq(g_cnt - 1)
+        with m.Elif(g_state == _G.WRITES):
+            with m.If(g_grant):
+                m.d.sync += [g_addr.eq(g_addr + 1), g_bidx.eq(g_bidx + 1), g_b.eq(g_b + 1)]
+                with m.If(g_b == B - 1):
+                    # next tile / chunk / slice
                     m.d.sync += g_state.eq(_G.SETUP)
-            with m.Case(_G.SETUP):
-                idx = (g_c * T + g_t)[:32]
-                m.d.sync += [
-                    g_idx.eq(idx), g_in.eq(idx * READS),
-                    g_b.eq(0), g_rwait.eq(READS),
-                    g_op.eq(Mux(is_t3 & (g_step != 0), MemOp.UPDATE, MemOp.STORE)),
-                    g_state.eq(Mux(READS == 0, _G.COMPUTE, _G.READS)),
-                    g_cnt.eq(COMPUTE),
-                ]
-            with m.Case(_G.READS):
-                with m.If(g_grant):
-                    m.d.sync += [g_in.eq(g_in + 1), g_b.eq(g_b + 1)]
-                    with m.If(g_b == READS - 1):
-                        m.d.sync += g_state.eq(_G.RWAIT)
-            with m.Case(_G.RWAIT):
-                with m.If((g_rwait == 0) | ((g_rwait == 1) & resp_g)):
-                    m.d.sync += g_state.eq(_G.COMPUTE)
-            with m.Case(_G.COMPUTE):
-                m.d.sync += [g_addr.eq(r("OUT_BASE") + (g_idx * B)[:aw]),
-                             g_bidx.eq(g_idx * B),
-                             g_tile.eq(r("OUT_TILE") + g_idx[:p.tile_width]),
-                             g_b.eq(0)]
-                with m.If(g_cnt <= 1):
-                    m.d.sync += g_state.eq(_G.WRITES)
-                with m.Else():
-                    m.d.sync += g_cnt.eq(g_cnt - 1)
-            with m.Case(_G.WRITES):
-                with m.If(g_grant):
-                    m.d.sync += [g_addr.eq(g_addr + 1), g_bidx.eq(g_bidx + 1), g_b.eq(g_b + 1)]
-                    with m.If(g_b == B - 1):
-                        # next tile / chunk / slice
-                        m.d.sync += g_state.eq(_G.SETUP)
-                        with m.If(g_t + 1 != g_tlo + tps):
-                            m.d.sync += g_t.eq(g_t + 1)
+                    with m.If(g_t + 1 != g_tlo + tps):
+                        m.d.sync += g_t.eq(g_t + 1)
+                    with m.Else():
+                        m.d.sync += g_t.eq(g_tlo)
+                        with m.If(g_step + 1 != ndev):
+                            m.d.sync += g_step.eq(g_step + 1)
+                            m.d.sync += g_c.eq(Mux(is_t3, Mux(g_c == 0, ndev - 1, g_c - 1),
+                                                   g_c + 1))
                         with m.Else():
-                            m.d.sync += g_t.eq(g_tlo)
-                            with m.If(g_step + 1 != ndev):
-                                m.d.sync += g_step.eq(g_step + 1)
-                                m.d.sync += g_c.eq(Mux(is_t3, Mux(g_c == 0, ndev - 1, g_c - 1),
-                                                       g_c + 1))
+                            m.d.sync += [g_step.eq(0), g_slices_done.eq(g_slices_done + 1)]
+                            m.d.sync += g_c.eq(Mux(is_t3, g_minus[0], 0))
+                            with m.If(g_slice + 1 == nslices):
+                                m.d.sync += g_state.eq(_G.IDLE)
                             with m.Else():
-                                m.d.sync += [g_step.eq(0), g_slices_done.eq(g_slices_done + 1)]
-                                m.d.sync += g_c.eq(Mux(is_t3, g_minus[0], 0))
-                                with m.If(g_slice + 1 == nslices):
-                                    m.d.sync += g_state.eq(_G.IDLE)
-                                with m.Else():
-                                    m.d.sync += [g_slice.eq(g_slice + 1), g_t.eq(g_tlo + tps),
-                                                 g_tlo.eq(g_tlo + tps), g_state.eq(_G.WAIT)]
+                                m.d.sync += [g_slice.eq(g_slice + 1), g_t.eq(g_tlo + tps),
+                                             g_tlo.eq(g_tlo + tps), g_state.eq(_G.WAIT)]
+        with m.Else():
+            pass
 
         # -- AXI4-Lite master (one access at a time) -----------------------------------------
         ax_busy, ax_write = Signal(), Signal()
@@ -720,161 +726,162 @@ class Producer(wiring.Component):
         ready = ~s_wait_ax & ~ax_busy         # no access in flight (ax_done this cycle is fine)
         ax_ok = ax_done & ~ax_err
 
-        with m.Switch(s_state):
-            with m.Case(_S.IDLE):
-                with m.If(start):
-                    m.d.sync += [
-                        busy.eq(1), done.eq(0), error.eq(0), work_done.eq(0), err_code.eq(0),
-                        bad_write.eq(0),
-                        *[c.eq(0) for c in cnt.values()],
-                        tps.eq(0), div_acc.eq(0), nslices.eq(Mux(mode == ProdMode.DOMINO,
-                                                                 r("SLICES"), 1)),
-                        chunk_beats.eq(T * B), n_tiles_out.eq(ndev * T * B),
-                        s_state.eq(_S.DIV),
-                    ]
-            with m.Case(_S.DIV):            # tiles per slice by repeated subtraction
-                with m.If(dev >= ndev):
-                    fail(ErrCode.BAD_CONFIG)
-                with m.Elif(div_acc == T):
-                    m.d.sync += s_state.eq(Mux(r("CTRL", "clear"), _S.CLEAR, _S.BASE))
-                    m.d.sync += [c_busy.eq(r("CTRL", "clear")), c_clear.eq(1),
-                                 c_addr.eq(r("OUT_BASE")), c_left.eq(n_tiles_out)]
-                with m.Elif(div_acc > T):
-                    fail(ErrCode.BAD_CONFIG)
+        with m.If(s_state == _S.IDLE):
+            with m.If(start):
+                m.d.sync += [
+                    busy.eq(1), done.eq(0), error.eq(0), work_done.eq(0), err_code.eq(0),
+                    bad_write.eq(0),
+                    *[c.eq(0) for c in cnt.values()],
+                    tps.eq(0), div_acc.eq(0), nslices.eq(Mux(mode == ProdMode.DOMINO,
+                                                             r("SLICES"), 1)),
+                    chunk_beats.eq(T * B), n_tiles_out.eq(ndev * T * B),
+                    s_state.eq(_S.DIV),
+                ]
+        with m.Elif(s_state == _S.DIV):            # tiles per slice by repeated subtraction
+            with m.If(dev >= ndev):
+                fail(ErrCode.BAD_CONFIG)
+            with m.Elif(div_acc == T):
+                m.d.sync += s_state.eq(Mux(r("CTRL", "clear"), _S.CLEAR, _S.BASE))
+                m.d.sync += [c_busy.eq(r("CTRL", "clear")), c_clear.eq(1),
+                             c_addr.eq(r("OUT_BASE")), c_left.eq(n_tiles_out)]
+            with m.Elif(div_acc > T):
+                fail(ErrCode.BAD_CONFIG)
+            with m.Else():
+                m.d.sync += [div_acc.eq(div_acc + nslices), tps.eq(tps + 1)]
+        with m.Elif(s_state == _S.CLEAR):
+            with m.If(c_left == 0):
+                m.d.sync += [c_busy.eq(0), s_state.eq(_S.CLEAR_WAIT), s_polls.eq(32)]
+        with m.Elif(s_state == _S.CLEAR_WAIT):     # let the last zero writes reach the memory
+            m.d.sync += s_polls.eq(s_polls - 1)
+            with m.If(s_polls == 0):
+                m.d.sync += s_state.eq(_S.BASE)
+        with m.Elif(s_state == _S.BASE):
+            with m.If(ready & ~s_wait_ax):
+                axi(0, U["CNT_NOTIFICATIONS"].offset)
+            with m.If(ax_done):
+                with m.If(ax_err):
+                    fail(ErrCode.CSR_SLVERR)
                 with m.Else():
-                    m.d.sync += [div_acc.eq(div_acc + nslices), tps.eq(tps + 1)]
-            with m.Case(_S.CLEAR):
-                with m.If(c_left == 0):
-                    m.d.sync += [c_busy.eq(0), s_state.eq(_S.CLEAR_WAIT), s_polls.eq(32)]
-            with m.Case(_S.CLEAR_WAIT):     # let the last zero writes reach the memory
-                m.d.sync += s_polls.eq(s_polls - 1)
-                with m.If(s_polls == 0):
-                    m.d.sync += s_state.eq(_S.BASE)
-            with m.Case(_S.BASE):
-                with m.If(ready & ~s_wait_ax):
+                    m.d.sync += [s_base.eq(ax_rdata), s_arrived.eq(0), go.eq(1),
+                                 s_slice.eq(0), s_tlo.eq(0), s_state.eq(_S.RUN),
+                                 g_state.eq(_G.WAIT), g_slice.eq(0), g_step.eq(0),
+                                 g_t.eq(0), g_tlo.eq(0), g_slices_done.eq(0),
+                                 rs_slices_done.eq(0),
+                                 g_c.eq(Mux(is_t3, g_minus[0], 0))]
+        with m.Elif(s_state == _S.RUN):
+            with m.If(is_t3):
+                with m.If(gemm_done):
+                    m.d.sync += [s_state.eq(_S.TAIL), s_polls.eq(0)]
+            with m.Elif(s_slice == nslices):
+                m.d.sync += s_state.eq(_S.HOLD)
+            with m.Elif(g_slices_done > s_slice):
+                m.d.sync += [s_state.eq(_S.ARM0), s_t.eq(s_tlo)]
+        with m.Elif(s_state == _S.ARM0):           # arm the staging tiles of chunk g-2
+            with m.If(ready & ~ax_done):
+                axi(1, U["ARM"].offset, arm_word(tile_id(r("STAGE_TILE"), g_minus[1], s_t)))
+            with m.If(ax_done):
+                with m.If(ax_err):
+                    fail(ErrCode.CSR_SLVERR)
+                with m.Elif(s_t + 1 == s_tlo + tps):
+                    m.d.sync += [s_t.eq(s_tlo), s_state.eq(_S.DB0)]
+                with m.Else():
+                    m.d.sync += s_t.eq(s_t + 1)
+        with m.Elif(s_state == _S.DB0):            # send chunk g-1
+            with m.If(ready & ~ax_done):
+                axi(1, U["DOORBELL"].offset, tile_id(r("OUT_TILE"), g_minus[0], s_t))
+            with m.If(ax_done):
+                with m.If(ax_err):
+                    fail(ErrCode.CSR_SLVERR)
+                with m.Elif(s_t + 1 == s_tlo + tps):
+                    m.d.sync += [s_t.eq(s_tlo), s_k.eq(1), s_c.eq(g_minus[1]),
+                                 s_state.eq(_S.STEP)]
+                with m.Else():
+                    m.d.sync += s_t.eq(s_t + 1)
+        with m.Elif(s_state == _S.STEP):           # arm the staging tile of chunk c-1 (k < n-1)
+            prev_c = Mux(s_c == 0, ndev - 1, s_c - 1)
+            with m.If(s_k == ndev - 1):
+                m.d.sync += [s_state.eq(_S.POLL), s_arrived.eq(s_arrived + 1), s_polls.eq(0)]
+            with m.Else():
+                with m.If(ready & ~ax_done):
+                    axi(1, U["ARM"].offset, arm_word(tile_id(r("STAGE_TILE"), prev_c, s_t)))
+                with m.If(ax_done):
+                    with m.If(ax_err):
+                        fail(ErrCode.CSR_SLVERR)
+                    with m.Else():
+                        m.d.sync += [s_state.eq(_S.POLL), s_arrived.eq(s_arrived + 1),
+                                     s_polls.eq(0)]
+        for poll, err_state, ok_state, want in (
+                (_S.POLL, _S.POLL_ERR, _S.REDUCE, s_arrived),
+                (_S.TAIL, _S.TAIL_ERR, _S.HOLD, T)):
+            with m.Elif(s_state == poll):
+                with m.If(ready & ~ax_done):
                     axi(0, U["CNT_NOTIFICATIONS"].offset)
                 with m.If(ax_done):
                     with m.If(ax_err):
                         fail(ErrCode.CSR_SLVERR)
+                    with m.Elif((ax_rdata - s_base)[:32] >= want):
+                        m.d.sync += s_state.eq(ok_state)
+                        if ok_state == _S.REDUCE:
+                            m.d.comb += red_start.eq(1)
+                            m.d.comb += red_idx.eq(s_c * T + s_t)
+                    with m.Elif((r("POLL_LIMIT") != 0) & (s_polls + 1 >= r("POLL_LIMIT"))):
+                        fail(ErrCode.POLL_LIMIT)
                     with m.Else():
-                        m.d.sync += [s_base.eq(ax_rdata), s_arrived.eq(0), go.eq(1),
-                                     s_slice.eq(0), s_tlo.eq(0), s_state.eq(_S.RUN),
-                                     g_state.eq(_G.WAIT), g_slice.eq(0), g_step.eq(0),
-                                     g_t.eq(0), g_tlo.eq(0), g_slices_done.eq(0),
-                                     rs_slices_done.eq(0),
-                                     g_c.eq(Mux(is_t3, g_minus[0], 0))]
-            with m.Case(_S.RUN):
-                with m.If(is_t3):
-                    with m.If(gemm_done):
-                        m.d.sync += [s_state.eq(_S.TAIL), s_polls.eq(0)]
-                with m.Elif(s_slice == nslices):
-                    m.d.sync += s_state.eq(_S.HOLD)
-                with m.Elif(g_slices_done > s_slice):
-                    m.d.sync += [s_state.eq(_S.ARM0), s_t.eq(s_tlo)]
-            with m.Case(_S.ARM0):           # arm the staging tiles of chunk g-2
+                        m.d.sync += [s_polls.eq(s_polls + 1), s_state.eq(err_state)]
+            with m.Elif(s_state == err_state):
                 with m.If(ready & ~ax_done):
-                    axi(1, U["ARM"].offset, arm_word(tile_id(r("STAGE_TILE"), g_minus[1], s_t)))
+                    axi(0, U["ERR"].offset)
                 with m.If(ax_done):
                     with m.If(ax_err):
                         fail(ErrCode.CSR_SLVERR)
-                    with m.Elif(s_t + 1 == s_tlo + tps):
-                        m.d.sync += [s_t.eq(s_tlo), s_state.eq(_S.DB0)]
+                    with m.Elif(ax_rdata != 0):
+                        fail(ErrCode.UNIT_ERR)
                     with m.Else():
-                        m.d.sync += s_t.eq(s_t + 1)
-            with m.Case(_S.DB0):            # send chunk g-1
+                        m.d.sync += s_state.eq(poll)
+        with m.Elif(s_state == _S.REDUCE):
+            with m.If(~red_busy):
+                m.d.sync += s_state.eq(_S.DB)
+        with m.Elif(s_state == _S.DB):             # pass the reduced tile on (k < n-1), next tile/step
+            last_t = s_t + 1 == s_tlo + tps
+            advance = Signal()
+            with m.If(s_k == ndev - 1):
+                m.d.comb += advance.eq(1)
+            with m.Else():
                 with m.If(ready & ~ax_done):
-                    axi(1, U["DOORBELL"].offset, tile_id(r("OUT_TILE"), g_minus[0], s_t))
+                    axi(1, U["DOORBELL"].offset, tile_id(r("OUT_TILE"), s_c, s_t))
                 with m.If(ax_done):
                     with m.If(ax_err):
                         fail(ErrCode.CSR_SLVERR)
-                    with m.Elif(s_t + 1 == s_tlo + tps):
-                        m.d.sync += [s_t.eq(s_tlo), s_k.eq(1), s_c.eq(g_minus[1]),
-                                     s_state.eq(_S.STEP)]
                     with m.Else():
-                        m.d.sync += s_t.eq(s_t + 1)
-            with m.Case(_S.STEP):           # arm the staging tile of chunk c-1 (k < n-1)
-                prev_c = Mux(s_c == 0, ndev - 1, s_c - 1)
-                with m.If(s_k == ndev - 1):
-                    m.d.sync += [s_state.eq(_S.POLL), s_arrived.eq(s_arrived + 1), s_polls.eq(0)]
-                with m.Else():
-                    with m.If(ready & ~ax_done):
-                        axi(1, U["ARM"].offset, arm_word(tile_id(r("STAGE_TILE"), prev_c, s_t)))
-                    with m.If(ax_done):
-                        with m.If(ax_err):
-                            fail(ErrCode.CSR_SLVERR)
-                        with m.Else():
-                            m.d.sync += [s_state.eq(_S.POLL), s_arrived.eq(s_arrived + 1),
-                                         s_polls.eq(0)]
-            for poll, err_state, ok_state, want in (
-                    (_S.POLL, _S.POLL_ERR, _S.REDUCE, s_arrived),
-                    (_S.TAIL, _S.TAIL_ERR, _S.HOLD, T)):
-                with m.Case(poll):
-                    with m.If(ready & ~ax_done):
-                        axi(0, U["CNT_NOTIFICATIONS"].offset)
-                    with m.If(ax_done):
-                        with m.If(ax_err):
-                            fail(ErrCode.CSR_SLVERR)
-                        with m.Elif((ax_rdata - s_base)[:32] >= want):
-                            m.d.sync += s_state.eq(ok_state)
-                            if ok_state == _S.REDUCE:
-                                m.d.comb += red_start.eq(1)
-                                m.d.comb += red_idx.eq(s_c * T + s_t)
-                        with m.Elif((r("POLL_LIMIT") != 0) & (s_polls + 1 >= r("POLL_LIMIT"))):
-                            fail(ErrCode.POLL_LIMIT)
-                        with m.Else():
-                            m.d.sync += [s_polls.eq(s_polls + 1), s_state.eq(err_state)]
-                with m.Case(err_state):
-                    with m.If(ready & ~ax_done):
-                        axi(0, U["ERR"].offset)
-                    with m.If(ax_done):
-                        with m.If(ax_err):
-                            fail(ErrCode.CSR_SLVERR)
-                        with m.Elif(ax_rdata != 0):
-                            fail(ErrCode.UNIT_ERR)
-                        with m.Else():
-                            m.d.sync += s_state.eq(poll)
-            with m.Case(_S.REDUCE):
-                with m.If(~red_busy):
-                    m.d.sync += s_state.eq(_S.DB)
-            with m.Case(_S.DB):             # pass the reduced tile on (k < n-1), next tile/step
-                last_t = s_t + 1 == s_tlo + tps
-                advance = Signal()
-                with m.If(s_k == ndev - 1):
-                    m.d.comb += advance.eq(1)
-                with m.Else():
-                    with m.If(ready & ~ax_done):
-                        axi(1, U["DOORBELL"].offset, tile_id(r("OUT_TILE"), s_c, s_t))
-                    with m.If(ax_done):
-                        with m.If(ax_err):
-                            fail(ErrCode.CSR_SLVERR)
-                        with m.Else():
-                            m.d.comb += advance.eq(1)
-                with m.If(advance):
-                    with m.If(~last_t):
-                        m.d.sync += [s_t.eq(s_t + 1), s_state.eq(_S.STEP)]
-                    with m.Elif(s_k != ndev - 1):
-                        m.d.sync += [s_t.eq(s_tlo), s_k.eq(s_k + 1),
-                                     s_c.eq(Mux(s_c == 0, ndev - 1, s_c - 1)),
-                                     s_state.eq(_S.STEP)]
-                    with m.Else():      # slice done
-                        m.d.sync += [rs_slices_done.eq(rs_slices_done + 1),
-                                     s_slice.eq(s_slice + 1), s_tlo.eq(s_tlo + tps),
-                                     s_state.eq(_S.RUN)]
-            with m.Case(_S.HOLD):
-                m.d.sync += work_done.eq(1)
-                with m.If(work_done & self.check_go):
-                    m.d.sync += [c_busy.eq(1), c_clear.eq(0),
-                                 c_addr.eq(r("OUT_BASE") + (dev * chunk_beats)[:aw]),
-                                 c_left.eq(chunk_beats), c_resp_left.eq(chunk_beats),
-                                 s_state.eq(_S.CHECK)]
-            with m.Case(_S.CHECK):
-                m.d.sync += cnt["CYC_CHECK"].eq(cnt["CYC_CHECK"] + 1)
-                with m.If((c_left == 0) & (c_resp_left == 0)):
-                    m.d.sync += [c_busy.eq(0), s_state.eq(_S.FINISH)]
-            with m.Case(_S.FINISH):
-                with m.If(~ax_busy & ~red_busy & (g_state == _G.IDLE) & ~out.valid):
-                    m.d.sync += [busy.eq(0), done.eq(1), go.eq(0), work_done.eq(1),
-                                 s_state.eq(_S.IDLE), c_busy.eq(0)]
+                        m.d.comb += advance.eq(1)
+            with m.If(advance):
+                with m.If(~last_t):
+                    m.d.sync += [s_t.eq(s_t + 1), s_state.eq(_S.STEP)]
+                with m.Elif(s_k != ndev - 1):
+                    m.d.sync += [s_t.eq(s_tlo), s_k.eq(s_k + 1),
+                                 s_c.eq(Mux(s_c == 0, ndev - 1, s_c - 1)),
+                                 s_state.eq(_S.STEP)]
+                with m.Else():      # slice done
+                    m.d.sync += [rs_slices_done.eq(rs_slices_done + 1),
+                                 s_slice.eq(s_slice + 1), s_tlo.eq(s_tlo + tps),
+                                 s_state.eq(_S.RUN)]
+        with m.Elif(s_state == _S.HOLD):
+            m.d.sync += work_done.eq(1)
+            with m.If(work_done & self.check_go):
+                m.d.sync += [c_busy.eq(1), c_clear.eq(0),
+                             c_addr.eq(r("OUT_BASE") + (dev * chunk_beats)[:aw]),
+                             c_left.eq(chunk_beats), c_resp_left.eq(chunk_beats),
+                             s_state.eq(_S.CHECK)]
+        with m.Elif(s_state == _S.CHECK):
+            m.d.sync += cnt["CYC_CHECK"].eq(cnt["CYC_CHECK"] + 1)
+            with m.If((c_left == 0) & (c_resp_left == 0)):
+                m.d.sync += [c_busy.eq(0), s_state.eq(_S.FINISH)]
+        with m.Elif(s_state == _S.FINISH):
+            with m.If(~ax_busy & ~red_busy & (g_state == _G.IDLE) & ~out.valid):
+                m.d.sync += [busy.eq(0), done.eq(1), go.eq(0), work_done.eq(1),
+                             s_state.eq(_S.IDLE), c_busy.eq(0)]
+        with m.Else():
+            m.d.sync += s_state.eq(_S.IDLE)
         return m
 
 

@@ -10,6 +10,7 @@ parameters that must hold the work, and without the toy limits of the cocotb ben
     tracker_entries = 512    # tracker and DMA command table entries
     len_width = 8            # DMA length bits (>= bits of 'beats')
     seed = 1                 # data seed (optional)
+    input_window = 1024      # beats the GEMM's input reads cycle over (a power of two; optional)
 
 The checks below name the field at fault. Sizes that overcommit the tracker (more live tile ids
 than entries) are *allowed* on purpose, so that a run can show what happens; :func:`plan` reports
@@ -34,7 +35,8 @@ from hw.params import ArbPolicy, Kind, T3Params
 from hw.producer import K_BEAT, K_DEV, K_LANE, M32, ProdMode, build_map
 from sim.xval.scenario import MODES, ScenarioError, _int, _table
 
-__all__ = ["ScaleScenario", "load", "load_all", "plan", "expected", "SCALE_DIR", "MODES"]
+__all__ = ["ScaleScenario", "load", "load_all", "from_dict", "plan", "expected", "summarize",
+           "status", "SCALE_DIR", "MODES"]
 
 SCALE_DIR = Path(__file__).resolve().parent / "xval" / "scenarios" / "scale"
 _TOP = {"name", "description", "devices", "chunks", "tiles", "beats", "reads", "compute",
@@ -62,6 +64,7 @@ class ScaleScenario:
     tracker_entries: int
     len_width: int
     seed: int = 1
+    input_window: int = INPUT_WINDOW
     warnings: tuple = field(default=())
 
     @property
@@ -115,7 +118,8 @@ def parse(doc, where, default_name):
     starv = _int(where, pol, "mca_starvation", 0, 65535, prefix="policy.")
     hw = _table(where, doc, "hardware")
     for k in hw:
-        if k not in {"data_width", "addr_width", "tracker_entries", "len_width", "seed"}:
+        if k not in {"data_width", "addr_width", "tracker_entries", "len_width", "seed",
+                     "input_window"}:
             raise ScenarioError(f"{where}: unknown field 'hardware.{k}'")
     dw = _int(where, hw, "data_width", 64, 1024, prefix="hardware.")
     if dw % 32:
@@ -130,7 +134,12 @@ def parse(doc, where, default_name):
     if 2 * beats >= 1 << 16:
         raise ScenarioError(f"{where}: field 'beats' = {beats}: the T3 threshold 2 x beats must fit "
                             "the tracker's 16-bit count")
-    need = 2 * devices * tiles * beats + INPUT_WINDOW
+    window = _int(where, hw, "input_window", 1, 1 << 20, default=INPUT_WINDOW,
+                  prefix="hardware.")
+    if window & (window - 1):
+        raise ScenarioError(f"{where}: field 'hardware.input_window' = {window} must be a power "
+                            "of two")
+    need = 2 * devices * tiles * beats + window
     if need > 1 << aw:
         raise ScenarioError(f"{where}: field 'hardware.addr_width' = {aw}: the output and staging "
                             f"regions and the input window need {need} beats > 2**{aw}")
@@ -151,7 +160,7 @@ def parse(doc, where, default_name):
                          mem_latency=mem_latency, link_latency=link_latency,
                          link_bw=(bw[0], bw[1]), mca_threshold=thr, mca_starvation=starv,
                          data_width=dw, addr_width=aw, tracker_entries=entries, len_width=lw,
-                         seed=seed, warnings=tuple(warnings))
+                         seed=seed, input_window=window, warnings=tuple(warnings))
 
 
 def load(path):
@@ -178,7 +187,7 @@ def from_dict(d, name="inline"):
 def layout(s):
     n, T, B = s.devices, s.tiles, s.beats
     return {"out_base": 0, "stage_base": n * T * B, "input_base": 2 * n * T * B,
-            "input_mask": INPUT_WINDOW - 1, "out_tile": 0, "stage_tile": n * T}
+            "input_mask": s.input_window - 1, "out_tile": 0, "stage_tile": n * T}
 
 
 def plan(s, mode, *, poll_limit=1 << 24):
@@ -286,3 +295,42 @@ def readback(s):
 def unit_readback(s):
     U = regmap.build(s.params)
     return {reg.name: reg.offset for reg in U if reg.name.startswith("CNT_") or reg.name == "ERR"}
+
+
+def summarize(s, mode, raw):
+    n = s.devices
+    dev = [{"p": {}, "u": {}} for _ in range(n)]
+    for g, tgt, name, v in raw["regs"]:
+        dev[g][tgt][name] = v
+    want = expected(s)
+    got = [(d["p"]["CSUM_S1"], d["p"]["CSUM_S2"]) for d in dev]
+    errs = [d["p"]["ERR_CODE"] for d in dev]
+    unit_err = [d["u"]["ERR"] for d in dev]
+    tot = lambda k: sum(d["u"][k] for d in dev)            # noqa: E731
+    res = {
+        "scenario": s.name, "mode": mode, "done": raw["done"],
+        "cycles": max(d["p"]["CYC_TOTAL"] for d in dev),
+        "gemm_cycles": max(d["p"]["CYC_GEMM"] for d in dev),
+        "mem_reads": tot("CNT_RD_BEATS_COMPUTE") + tot("CNT_RD_BEATS_COMM"),
+        "mem_writes": tot("CNT_WR_BEATS_COMPUTE") + tot("CNT_WR_BEATS_COMM"),
+        "link_beats": tot("CNT_LINK_TX_BEATS"),
+        "checksum_ok": raw["done"] and got == want and not any(errs),
+        "checksums": got, "expected": want, "err_code": errs, "unit_err": unit_err,
+        "setup_errors": raw["errors"], "run_cycles": raw["run_cycles"],
+        "run_seconds": raw["run_seconds"], "total_seconds": raw["total_seconds"],
+        "producer": [d["p"] for d in dev], "unit": [d["u"] for d in dev],
+    }
+    # the clearing writes and the checksum read-back are not part of the measured work
+    res["mem_reads"] -= sum(d["p"]["CHK_RD"] for d in dev)
+    res["mem_writes"] -= sum(d["p"]["CLR_WR"] for d in dev)
+    return res
+
+
+def status(r):
+    if r["checksum_ok"]:
+        return "checksum ok"
+    if not r["done"]:
+        return "NOT DONE (cycle cap)"
+    why = {1: "bad config", 2: "unit ERR", 3: "CSR SLVERR", 4: "poll limit"}
+    codes = sorted({why.get(c, str(c)) for c in r["err_code"] if c})
+    return "checksum MISMATCH" + (f" ({', '.join(codes)}; ERR {r['unit_err']})" if codes else "")

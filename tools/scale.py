@@ -107,45 +107,7 @@ def run(s, mode, exe=None, cap=None):
     out.unlink(missing_ok=True)
     subprocess.run([str(exe), str(prog), str(out)], check=True)
     raw = json.loads(out.read_text())
-    return summarize(s, mode, raw)
-
-
-def summarize(s, mode, raw):
-    n = s.devices
-    dev = [{"p": {}, "u": {}} for _ in range(n)]
-    for g, tgt, name, v in raw["regs"]:
-        dev[g][tgt][name] = v
-    want = sc.expected(s)
-    got = [(d["p"]["CSUM_S1"], d["p"]["CSUM_S2"]) for d in dev]
-    errs = [d["p"]["ERR_CODE"] for d in dev]
-    unit_err = [d["u"]["ERR"] for d in dev]
-    tot = lambda k: sum(d["u"][k] for d in dev)            # noqa: E731
-    res = {
-        "scenario": s.name, "mode": mode, "done": raw["done"],
-        "cycles": max(d["p"]["CYC_TOTAL"] for d in dev),
-        "gemm_cycles": max(d["p"]["CYC_GEMM"] for d in dev),
-        "mem_reads": tot("CNT_RD_BEATS_COMPUTE") + tot("CNT_RD_BEATS_COMM"),
-        "mem_writes": tot("CNT_WR_BEATS_COMPUTE") + tot("CNT_WR_BEATS_COMM"),
-        "link_beats": tot("CNT_LINK_TX_BEATS"),
-        "checksum_ok": raw["done"] and got == want and not any(errs),
-        "checksums": got, "expected": want, "err_code": errs, "unit_err": unit_err,
-        "setup_errors": raw["errors"], "run_cycles": raw["run_cycles"],
-        "run_seconds": raw["run_seconds"], "total_seconds": raw["total_seconds"],
-        "producer": [d["p"] for d in dev], "unit": [d["u"] for d in dev],
-    }
-    # checksum read-back traffic is not part of the measured work
-    res["mem_reads"] -= sum(d["p"]["CHK_RD"] for d in dev)
-    return res
-
-
-def status(r):
-    if r["checksum_ok"]:
-        return "checksum ok"
-    if not r["done"]:
-        return "NOT DONE (cycle cap)"
-    why = {1: "bad config", 2: "unit ERR", 3: "CSR SLVERR", 4: "poll limit"}
-    codes = sorted({why.get(c, str(c)) for c in r["err_code"] if c})
-    return "checksum MISMATCH" + (f" ({', '.join(codes)}; ERR {r['unit_err']})" if codes else "")
+    return sc.summarize(s, mode, raw)
 
 
 def main(argv=None):
@@ -181,7 +143,7 @@ def main(argv=None):
                 seq = r["cycles"]
             sp = f"{seq / r['cycles']:.2f}" if seq and r["cycles"] else "-"
             print(f"{s.name:<16} {mode:<10} {r['cycles']:>11} {sp:>7} "
-                  f"{r['mem_reads'] + r['mem_writes']:>11} {r['link_beats']:>10}  {status(r)}",
+                  f"{r['mem_reads'] + r['mem_writes']:>11} {r['link_beats']:>10}  {sc.status(r)}",
                   flush=True)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"results": results, "cycles": all_cycles,
