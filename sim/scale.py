@@ -318,6 +318,7 @@ def summarize(s, mode, raw):
         "checksums": got, "expected": want, "err_code": errs, "unit_err": unit_err,
         "setup_errors": raw["errors"], "run_cycles": raw["run_cycles"],
         "run_seconds": raw["run_seconds"], "total_seconds": raw["total_seconds"],
+        "run_cpu_seconds": raw.get("run_cpu_seconds"),
         "producer": [d["p"] for d in dev], "unit": [d["u"] for d in dev],
     }
     # the clearing writes and the checksum read-back are not part of the measured work

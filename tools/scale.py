@@ -122,7 +122,7 @@ def main(argv=None):
     if not scen:
         print("no scale scenarios found", file=sys.stderr)
         return 1
-    results, all_cycles, all_s = [], 0, 0.0
+    results, all_cycles, all_s, all_cpu = [], 0, 0.0, 0.0
     hdr = (f"{'scenario':<16} {'mode':<10} {'cycles':>11} {'speedup':>7} {'mem beats':>11} "
            f"{'link beats':>10}  status")
     t0 = time.monotonic()
@@ -139,6 +139,7 @@ def main(argv=None):
             results.append(r)
             all_cycles += r["run_cycles"]
             all_s += r["run_seconds"]
+            all_cpu += r["run_cpu_seconds"] or 0.0
             if mode == "sequential":
                 seq = r["cycles"]
             sp = f"{seq / r['cycles']:.2f}" if seq and r["cycles"] else "-"
@@ -149,6 +150,9 @@ def main(argv=None):
     args.json.write_text(json.dumps({"results": results, "cycles": all_cycles,
                                      "seconds": all_s, "wall": time.monotonic() - t0}, indent=1))
     print(f"results: {args.json}")
+    if all_cpu:
+        print(f"cycles per CPU second of the harness process: {round(all_cycles / all_cpu)} "
+              "(the figure below is per wall second, on a shared machine)")
     print(f"cycles/s: {round(all_cycles / all_s) if all_s else 0}")
     return 0 if all(r["checksum_ok"] for r in results
                     if "overcommit" not in r["scenario"]) else 1

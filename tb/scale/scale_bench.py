@@ -27,9 +27,6 @@ def _master(dut, prefix):
     return m
 
 
-_CLOCK_STARTED = []
-
-
 @cocotb.test(timeout_time=600, timeout_unit="sec")
 @cocotb.parametrize(mode=list(sc.MODES))
 async def scale_run(dut, mode):
@@ -37,9 +34,7 @@ async def scale_run(dut, mode):
     if mode not in cfg.get("modes", sc.MODES):
         return
     s = sc.from_dict(cfg["scenario"], cfg.get("name", "bench"))
-    if not _CLOCK_STARTED:
-        Clock(dut.clk, CLOCK_NS, unit="ns").start()
-        _CLOCK_STARTED.append(1)
+    Clock(dut.clk, CLOCK_NS, unit="ns").start()     # cocotb ends every task after a test
     dut.start.value = 0
     dut.host_sel.value = 1
     dut.reset.value = 1
@@ -57,9 +52,10 @@ async def scale_run(dut, mode):
     dut.start.value = 1
     await RisingEdge(dut.clk)
     dut.start.value = 0
-    t0, c0 = time.perf_counter(), cocotb.utils.get_sim_time("ns")
+    t0, c0, p0 = time.perf_counter(), cocotb.utils.get_sim_time("ns"), time.process_time()
     await with_timeout(RisingEdge(dut.done), cfg.get("timeout_us", 20000), "us")
     wall = time.perf_counter() - t0
+    cpu = time.process_time() - p0           # the simulator runs in this process
     cycles = int(cocotb.utils.get_sim_time("ns") - c0) // CLOCK_NS
     dut.host_sel.value = 1
     await RisingEdge(dut.clk)
@@ -76,6 +72,7 @@ async def scale_run(dut, mode):
         for name, off in sc.unit_readback(s).items():
             regs.append([g, "u", name, await rd(u[g], off)])
     raw = {"done": True, "run_cycles": cycles, "run_seconds": wall, "total_seconds": wall,
+           "run_cpu_seconds": cpu,
            "errors": [], "regs": regs}
     res = sc.summarize(s, mode, raw)
     out = os.environ.get("T3_SCALE_OUT")
