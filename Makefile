@@ -67,7 +67,7 @@ paper: $(STAMP) ## system model: the T3 paper's sweep -> docs/results.md and doc
 validate: $(STAMP) ## RTL ring vs system model on every scenario x mode: cycles and byte counts
 	$(PY) tools/validate.py
 
-scale: $(STAMP) ## RTL ring + RTL producers at scale on a bare Verilator harness: cycles, speedup, beats, checksums
+scale: $(STAMP) ## the ring with RTL producers at scale on a bare Verilator harness (docs/scale.md): cycles, speedup, beats, checksums
 	$(PY) tools/scale.py
 
 fpga: $(STAMP) ## ULX3S-85F bitstream (T3Unit + traffic generator + UART bridge): LUT/FF/BRAM/Fmax
