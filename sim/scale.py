@@ -328,6 +328,8 @@ def summarize(s, mode, raw):
 
 
 def status(r):
+    if r.get("hung"):
+        return f"HUNG: no done and no error within {r['timeout_s']:.0f} s (harness killed)"
     if r["checksum_ok"]:
         return "checksum ok"
     if not r["done"]:

@@ -96,8 +96,9 @@ def program_text(s, mode, cap=None):
     return "\n".join(lines) + "\n"
 
 
-def run(s, mode, exe=None, cap=None):
-    """Run one scenario and mode; returns the result dict (with ``checksum_ok``)."""
+def run(s, mode, exe=None, cap=None, timeout=None):
+    """Run one scenario and mode; returns the result dict (with ``checksum_ok``). A harness that
+    has not finished after ``timeout`` wall seconds is killed and reported (``hung``)."""
     exe = exe or build(s)
     d = BUILD / s.hw_tag / "runs"
     d.mkdir(parents=True, exist_ok=True)
@@ -105,7 +106,13 @@ def run(s, mode, exe=None, cap=None):
     out = d / f"{s.name}.{mode}.json"
     prog.write_text(program_text(s, mode, cap))
     out.unlink(missing_ok=True)
-    subprocess.run([str(exe), str(prog), str(out)], check=True)
+    try:
+        subprocess.run([str(exe), str(prog), str(out)], check=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"scenario": s.name, "mode": mode, "hung": True, "done": False,
+                "checksum_ok": False, "cycles": 0, "mem_reads": 0, "mem_writes": 0,
+                "link_beats": 0, "run_cycles": 0, "run_seconds": 0.0, "run_cpu_seconds": 0.0,
+                "timeout_s": timeout}
     raw = json.loads(out.read_text())
     return sc.summarize(s, mode, raw)
 
@@ -116,6 +123,8 @@ def main(argv=None):
     ap.add_argument("--modes", default=",".join(sc.MODES))
     ap.add_argument("--json", type=Path, default=BUILD / "results.json")
     ap.add_argument("--dir", type=Path, default=sc.SCALE_DIR)
+    ap.add_argument("--timeout", type=float, default=600.0,
+                    help="wall seconds before a harness run is killed and reported as hung")
     args = ap.parse_args(argv)
     modes = args.modes.split(",")
     scen = sc.load_all(args.dir, args.scenario)
@@ -135,7 +144,7 @@ def main(argv=None):
         print(hdr)
         seq = None
         for mode in modes:
-            r = run(s, mode, exe)
+            r = run(s, mode, exe, timeout=args.timeout)
             results.append(r)
             all_cycles += r["run_cycles"]
             all_s += r["run_seconds"]
