@@ -46,7 +46,8 @@ Registers: :func:`build_map` (the same :class:`hw.regmap.RegisterMap` classes as
 in ``docs/producer_registers.md``. ``CTRL.start`` (or the ``start`` pin) starts a run;
 ``STATUS.done`` and ``irq`` (when ``CTRL.irq_enable``) say it ended; ``STATUS.error`` and
 ``ERR_CODE`` say why it ended early instead of hanging: a bad configuration, an error flag on the
-unit (``ERR`` != 0 while polling), a refused CSR access, or (``POLL_LIMIT``) too many polls.
+unit (``ERR`` != 0 while polling), a refused CSR access, (``POLL_LIMIT``) too many polls, or a
+CSR access with no response for ``CSR_TIMEOUT_CYCLES``.
 """
 
 import enum as py_enum
@@ -66,6 +67,9 @@ __all__ = ["ProdMode", "ErrCode", "Producer", "build_map", "PRODUCER_ID", "K_DEV
 PRODUCER_ID = 0x5450_0001          # ASCII "TP", version 0.1
 K_DEV, K_BEAT, K_LANE = 0x9E37_79B9, 0x85EB_CA6B, 0xC2B2_AE35
 M32 = 0xFFFF_FFFF
+#: Cycles an AXI4-Lite access to the unit may wait for its response before the run ends with
+#: ERR_CODE 5 (e.g. an ARM write held while the tracker has every entry outstanding).
+CSR_TIMEOUT_CYCLES = 1 << 16
 
 
 class ProdMode(enum.Enum, shape=2):
@@ -80,6 +84,7 @@ class ErrCode(py_enum.IntEnum):
     UNIT_ERR   = 2     # the unit's ERR register read non-zero while polling
     CSR_SLVERR = 3     # the unit's CSR answered SLVERR to the producer
     POLL_LIMIT = 4     # POLL_LIMIT polls without the awaited notification
+    CSR_TIMEOUT = 5    # a unit CSR access got no response within CSR_TIMEOUT_CYCLES
 
 
 def mix(x):
@@ -127,7 +132,7 @@ def build_map(params=None):
         ]),
         Register("ERR_CODE", 0x00c, "Why the last run ended early.", [
             F("value", 0, 4, RO, "0 none, 1 bad configuration, 2 unit ERR set, 3 unit CSR SLVERR, "
-              "4 poll limit.")]),
+              "4 poll limit, 5 unit CSR access timed out.")]),
         Register("MODE", 0x010, "Dataflow.", [
             F("value", 0, 2, RW, "0 sequential, 1 Domino, 2 T3 (and T3-MCA); 3 is illegal.",
               enum=ProdMode)]),
@@ -614,9 +619,17 @@ class Producer(wiring.Component):
         with m.If(ax_busy & ~ax_write & self.m_axil_rvalid):
             m.d.sync += [ax_busy.eq(0), ax_done.eq(1), ax_err.eq(self.m_axil_rresp != 0),
                          ax_rdata.eq(self.m_axil_rdata)]
-        # The software engine waits for ax_done after every issue; ax_pending covers the cycle
-        # between the issue and the master taking it.
-        ax_pending = Signal()
+        # Watchdog: an access without a response for CSR_TIMEOUT_CYCLES is abandoned (valids
+        # dropped) and the run ends with ERR_CODE 5.
+        ax_wait = Signal(range(CSR_TIMEOUT_CYCLES + 1))
+        ax_timeout = Signal()
+        with m.If(ax_busy):
+            m.d.sync += ax_wait.eq(ax_wait + 1)
+        with m.Else():
+            m.d.sync += ax_wait.eq(0)
+        m.d.comb += ax_timeout.eq(ax_busy & (ax_wait == CSR_TIMEOUT_CYCLES))
+        with m.If(ax_timeout):
+            m.d.sync += [ax_busy.eq(0), ax_aw.eq(0), ax_w.eq(0), ax_ar.eq(0)]
 
         U = regmap.REGS
 
@@ -723,6 +736,10 @@ class Producer(wiring.Component):
 
         with m.If(ax_done):
             m.d.sync += s_wait_ax.eq(0)
+        with m.If(ax_timeout):
+            m.d.sync += s_wait_ax.eq(0)
+            with m.If((s_state != _S.IDLE) & (s_state != _S.FINISH)):
+                fail(ErrCode.CSR_TIMEOUT)
         ready = ~s_wait_ax & ~ax_busy         # no access in flight (ax_done this cycle is fine)
         ax_ok = ax_done & ~ax_err
 
@@ -788,7 +805,7 @@ class Producer(wiring.Component):
                     m.d.sync += s_t.eq(s_t + 1)
         with m.Elif(s_state == _S.DB0):            # send chunk g-1
             with m.If(ready & ~ax_done):
-                axi(1, U["DOORBELL"].offset, tile_id(r("OUT_TILE"), g_minus[0], s_t))
+                axi(1, U["DOORBELL"].offset, tile_id(r("OUT_TILE"), g_minus[0], s_t)[:p.index_width])
             with m.If(ax_done):
                 with m.If(ax_err):
                     fail(ErrCode.CSR_SLVERR)
@@ -848,7 +865,7 @@ class Producer(wiring.Component):
                 m.d.comb += advance.eq(1)
             with m.Else():
                 with m.If(ready & ~ax_done):
-                    axi(1, U["DOORBELL"].offset, tile_id(r("OUT_TILE"), s_c, s_t))
+                    axi(1, U["DOORBELL"].offset, tile_id(r("OUT_TILE"), s_c, s_t)[:p.index_width])
                 with m.If(ax_done):
                     with m.If(ax_err):
                         fail(ErrCode.CSR_SLVERR)

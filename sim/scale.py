@@ -334,6 +334,6 @@ def status(r):
         return "checksum ok"
     if not r["done"]:
         return "NOT DONE (cycle cap)"
-    why = {1: "bad config", 2: "unit ERR", 3: "CSR SLVERR", 4: "poll limit"}
+    why = {1: "bad config", 2: "unit ERR", 3: "CSR SLVERR", 4: "poll limit", 5: "CSR timeout"}
     codes = sorted({why.get(c, str(c)) for c in r["err_code"] if c})
     return "checksum MISMATCH" + (f" ({', '.join(codes)}; ERR {r['unit_err']})" if codes else "")

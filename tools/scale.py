@@ -123,7 +123,7 @@ def main(argv=None):
     ap.add_argument("--modes", default=",".join(sc.MODES))
     ap.add_argument("--json", type=Path, default=BUILD / "results.json")
     ap.add_argument("--dir", type=Path, default=sc.SCALE_DIR)
-    ap.add_argument("--timeout", type=float, default=600.0,
+    ap.add_argument("--timeout", type=float, default=120.0,
                     help="wall seconds before a harness run is killed and reported as hung")
     args = ap.parse_args(argv)
     modes = args.modes.split(",")
