@@ -261,7 +261,8 @@ class T3Unit(wiring.Component):
             csr.cnt_dma_commands.eq(dma.commands_done),
         ]
 
-        # Status and errors.
+        # Status and errors. (tracker.err_bad_arm, threshold 0, cannot happen here: the CSR
+        # refuses such an ARM itself and sets ERR.bad_arm.)
         m.d.comb += [
             csr.status_busy.eq(dma.busy | (trigger.queue_level != 0) | (tracker.pending != 0)),
             csr.status_dma_busy.eq(dma.busy),
@@ -270,7 +271,6 @@ class T3Unit(wiring.Component):
             csr.err_unarmed.eq(tracker.err_unarmed),
             csr.err_collision.eq(tracker.err_collision),
             csr.err_overshoot.eq(tracker.err_overshoot),
-            csr.err_bad_arm.eq(tracker.err_bad_arm),
             csr.err_no_command.eq(trigger.err_no_command),
             csr.err_misroute.eq(rx.err_misroute),
             csr.err_malformed_packet.eq(rx.err_malformed),
