@@ -67,8 +67,9 @@ __all__ = [
 ]
 
 #: Constant read from the ``ID`` register: ASCII "T3", major version 0, minor version 2 (2: ERR
-#: bit 3 ``bad_arm`` is set by the CSR block, ERR bit 19 ``stream_full`` and the STATUS
-#: ``*_ready`` bits are new, stream-register writes answer at once).
+#: bit 3 ``bad_arm`` is set by the CSR block, ERR bit 2 ``overshoot`` is gone (a T3 unit tracks
+#: one beat per write, so a tile fires at exactly its threshold), ERR bit 19 ``stream_full`` and
+#: the STATUS ``*_ready`` bits are new, stream-register writes answer at once).
 ID_VALUE = 0x5433_0002
 #: Width of the AXI4-Lite data bus and of every register.
 DATA_WIDTH = 32
@@ -104,7 +105,7 @@ COUNTERS = (
 #: AWREADY, WREADY and ARREADY within this many cycles of AWVALID/WVALID/ARVALID, BVALID within
 #: this many cycles of the cycle both halves of the write were accepted, RVALID within this many
 #: cycles of the AR handshake, whatever the internal streams do (proved in formal/csr_props.py).
-RESPONSE_BOUND = 3
+RESPONSE_BOUND = 2
 
 #: Notes of a stream register (``{stream}``, its STATUS bit ``{ready}``).
 STREAM_NOTE = ("The stream has a one-entry buffer (its registered `valid`/payload). A legal write "
@@ -494,13 +495,16 @@ def build(params=None):
             F("collision", 1, 1, W1C, "The tracker refused an arm: its entry (tile mod "
               "tracker_entries) was already armed, by the same tile or by another tile sharing "
               "the entry; the armed tile keeps counting, unchanged."),
-            F("overshoot", 2, 1, W1C, "A tile received more beats than its threshold (it still "
-              "fired, once)."),
             F("bad_arm", 3, 1, W1C, "CSR block: an ARM write with threshold 0 was refused "
               "(SLVERR, nothing sent).", port=False),
-            F("no_command", 4, 1, W1C, "A tile fired (or a doorbell rang) with no valid DMA command."),
-            F("misroute", 5, 1, W1C, "A link packet arrived for another device."),
-            F("malformed_packet", 6, 1, W1C, "A link packet was malformed (length or address)."),
+            F("no_command", 4, 1, W1C, "A tile fired (or a doorbell rang) whose DMA command table "
+              "entry holds no valid command: nothing is sent."),
+            F("misroute", 5, 1, W1C, "A link packet arrived whose header names another device "
+              "(dst_dev != CTRL.dev_id): the whole packet is dropped, nothing is written."),
+            F("malformed_packet", 6, 1, W1C, "A link packet's framing disagreed with its header's "
+              "length (`last` before or missing on the length-th data beat, or a header with "
+              "length 0 without `last` or length > 0 with `last`): data beats within the length "
+              "are written, the rest up to the next `last` is dropped."),
             F("bad_write", 16, 1, W1C, "CSR block: a write was refused (read-only register, partial "
               "strobe, illegal value of a non-stream register's field).", port=False),
             F("bad_command", 17, 1, W1C, "CSR block: a CMD_COMMIT or DOORBELL was refused (malformed "
