@@ -207,3 +207,24 @@ def test_bf16_adder_is_ieee_with_documented_departures(adder, case):
     rng = np.random.default_rng(len(case) * 7919)
     a, b = CASES[case](rng)
     _check(adder, a, b)
+
+
+@pytest.mark.parametrize("adder", ADDERS)
+def test_datasheet_examples(adder):
+    """The departure examples printed in docs/datasheet.md (tools/datasheet.py) hold."""
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "tools" / "datasheet.py"
+    spec = importlib.util.spec_from_file_location("datasheet_tool", path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    BF16_EXAMPLES = tool.BF16_EXAMPLES
+    a = [e[0] for e in BF16_EXAMPLES]
+    b = [e[1] for e in BF16_EXAMPLES]
+    ieee, got = ieee_add(a, b), ADDERS[adder](a, b)
+    for (x, y, want_ieee, want, what), i, g in zip(BF16_EXAMPLES, ieee, got):
+        if want_ieee is None:
+            assert (i >> 7) & 0xFF == 0xFF and i & 0x7F, what
+        else:
+            assert i == want_ieee, what
+        assert g == want, f"{what}: {x:04x}+{y:04x} gives {int(g):04x}"
