@@ -228,3 +228,25 @@ def test_datasheet_examples(adder):
         else:
             assert i == want_ieee, what
         assert g == want, f"{what}: {x:04x}+{y:04x} gives {int(g):04x}"
+
+
+def test_two_contributions_are_order_independent_three_are_not():
+    """The arithmetic behind the determinism property: a tile slot starts at +0 and receives its
+    contributions as NMC updates. With two contributions per slot the result is bit-identical in
+    either arrival order (``0 + x`` is exactly ``x`` under the documented policy, up to DAZ/FTZ,
+    and one rounded addition commutes); with three it is not (rounded addition is not
+    associative), so the property breaks beyond two contributions per tile per step."""
+    rng = np.random.default_rng(4)
+    n = 512
+    x, y, z = (rng.integers(0, 1 << 16, n) for _ in range(3))
+    for adder in ADDERS.values():
+        zero = np.zeros(n, dtype=np.uint32)
+        xy = adder(adder(zero, x)[:n], y)[:n]
+        yx = adder(adder(zero, y)[:n], x)[:n]
+        assert np.array_equal(xy, yx)
+    # three contributions: some orders differ (numbers of similar magnitude, mixed signs)
+    e = rng.integers(120, 135, n)
+    x, y, z = (_bf(rng.integers(0, 2, n), e, rng.integers(0, 128, n)) for _ in range(3))
+    first = _ref_add(_ref_add(x, y), z)
+    second = _ref_add(_ref_add(x, z), y)
+    assert np.any(first != second)

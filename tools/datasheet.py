@@ -415,7 +415,15 @@ def render_bf16():
     for a, b, ieee, nmc, what in BF16_EXAMPLES:
         ieee_s = "a NaN" if ieee is None else f"`0x{ieee:04X}`"
         out.append(f"| `0x{a:04X}` | `0x{b:04X}` | {ieee_s} | `0x{nmc:04X}` | {what} |")
-    out.append("")
+    out += ["", "**Order independence.** A reduced tile slot starts at +0 and receives its "
+            "contributions as NMC updates. With at most two contributions per slot per step (T3's "
+            "ring reduce-scatter: the local partial and the incoming partial sum) the result is "
+            "bit-identical whichever arrives first: `0 + x` is exactly `x` (after DAZ) and one "
+            "rounded addition commutes. With more than two contributions per tile per step (a "
+            "slot that several devices update, or several steps accumulating into one slot) the "
+            "result depends on the arrival order, because rounded bf16 addition is not "
+            "associative. `tests/test_bf16_ieee.py` checks both statements on the RTL adder and "
+            "the reference (two: identical in both orders; three: orders that differ exist).", ""]
     return out
 
 
