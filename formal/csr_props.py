@@ -11,17 +11,27 @@ input are unconstrained. Ghost counters in the harness count the handshakes of e
   one read outstanding, and every accepted read is answered.
 * ``csr.valid_held``: ``BVALID``/``BRESP`` and ``RVALID``/``RDATA``/``RRESP`` are held until
   accepted; so are the ``arm``/``cmd_write``/``doorbell`` stream outputs (valid and payload).
+* ``csr.response_bound``: the bound :data:`hw.regmap.RESPONSE_BOUND` (N). For a master that takes
+  responses at once (``BREADY`` = ``RREADY`` = 1) and completes every write it starts (offers W
+  while the slave holds more addresses than data, AW while it holds more data than addresses),
+  and whatever the stream ``ready`` inputs do (a stalled tracker included): ``AWREADY``,
+  ``WREADY`` and ``ARREADY`` within N cycles of ``AWVALID``/``WVALID``/``ARVALID``; ``BVALID``
+  within N cycles of the cycle in which a write's AW and W both have been accepted; ``RVALID``
+  within N cycles of the AR handshake. A cover shows AWVALID waiting N cycles for AWREADY (the
+  bound is tight; N - 1 fails the proof), and the mutant ``holds_bus_while_arm_full`` (a write waits for the arm stream, the
+  old behaviour) fails the property.
 """
 
-from amaranth.hdl import Assert, Assume, Cover, Signal, Value
+from amaranth.hdl import Assert, Assume, Cover, Mux, Signal, Value
 
 from hw.params import T3Params
+from hw.regmap import RESPONSE_BOUND
 
 from .common import Flatten, Harness, drive_inputs, internals, load_design, block_jobs
 
 PARAMS = T3Params(data_width=32, addr_width=4, tile_width=4, tracker_entries=4, count_width=4,
                   len_width=2, dev_width=2)
-PROPS = ("write_response", "read_response", "valid_held")
+PROPS = ("write_response", "read_response", "valid_held", "response_bound")
 
 
 class CsrHarness(Harness):
@@ -69,7 +79,6 @@ class CsrHarness(Harness):
             ar_out.eq(ar_out + ar_hs - r_hs),
         ]
         streams = (dut.arm, dut.cmd_write, dut.doorbell)
-        busy = streams[0].valid | streams[1].valid | streams[2].valid
 
         # design invariants (induction strengtheners)
         m.d.comb += [
@@ -78,8 +87,6 @@ class CsrHarness(Harness):
             Assert(aw_out == st["aw_full"] + st["b_valid"]),
             Assert(w_out == st["w_full"] + st["b_valid"]),
             Assert(ar_out == st["r_valid"]),
-            Assert(~busy | (st["aw_full"] & st["w_full"] & ~st["b_valid"])),
-            Assert((streams[0].valid + streams[1].valid + streams[2].valid) <= 1),
         ]
 
         if self.prop == "write_response":
@@ -95,6 +102,30 @@ class CsrHarness(Harness):
                 Assert(ar_out == a("rvalid")),
                 Cover(r_hs & (a("rresp") == 0)),
                 Cover(r_hs & (a("rresp") == 2)),
+            ]
+        elif self.prop == "response_bound":
+            n = RESPONSE_BOUND
+            m.d.comb += [
+                Assume(a("bready")), Assume(a("rready")),
+                Assume(~(aw_out > w_out) | a("wvalid")),
+                Assume(~(w_out > aw_out) | a("awvalid")),
+            ]
+            waits = {}
+            for name, cond in (("aw", a("awvalid") & ~a("awready")),
+                               ("w", a("wvalid") & ~a("wready")),
+                               ("ar", a("arvalid") & ~a("arready")),
+                               ("b", (aw_out != 0) & (w_out != 0) & ~a("bvalid")),
+                               ("r", (ar_out != 0) & ~a("rvalid"))):
+                wait = Signal(range(n + 2), name=f"{name}_wait")   # consecutive cycles of cond
+                m.d.sync += wait.eq(Mux(cond, Mux(wait == n + 1, wait, wait + 1), 0))
+                m.d.comb += Assert(~cond | (wait < n))
+                m.d.comb += Assert(wait <= n)
+                waits[name] = (wait, cond)
+            aw_wait, aw_cond = waits["aw"]
+            m.d.comb += [
+                Cover(aw_cond & (aw_wait == n - 1)),
+                Cover(b_hs & (a("bresp") == 2) & streams[0].valid),
+                Cover(streams[0].valid & ~streams[0].ready & b_hs & (a("bresp") == 0)),
             ]
         elif self.prop == "valid_held":
             held(a("bvalid"), a("bready"), a("bresp"), False)
@@ -123,6 +154,11 @@ MUTANTS = {
     "spurious_read": ("read_response",
                       [("with m.If(self.s_axil_arvalid & ~r_valid):",
                         "with m.If(~r_valid):")]),
+    # the old behaviour: no write executes while the arm stream holds a transfer, so a stalled
+    # tracker holds AWREADY/WREADY/BVALID low without bound
+    "holds_bus_while_arm_full": ("response_bound",
+                                 [("with m.If(aw_full & w_full & ~b_valid):",
+                                   "with m.If(aw_full & w_full & ~b_valid & ~self.arm.valid):")]),
     # RVALID dropped without RREADY
     "rvalid_not_held": ("valid_held",
                         [("with m.Elif(r_valid & self.s_axil_rready):",

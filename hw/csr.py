@@ -78,8 +78,9 @@ class Csr(wiring.Component):
     s_axil_* : AXI4-Lite slave (see :func:`axil_members`), 12-bit byte address, 32-bit data.
         ``awready``/``wready`` are high while the one-entry AW/W buffer is empty (they depend only on
         state). A write is executed in the first cycle where both buffers are full and no response
-        or stream transfer is outstanding; ``bvalid`` rises the next cycle (for a stream register:
-        the cycle after the stream accepted the transfer) and is held until ``bready``.
+        is outstanding; ``bvalid`` rises the next cycle (for every register, stream registers
+        included) and is held until ``bready``. No internal stream can hold the bus: the bound is
+        :data:`hw.regmap.RESPONSE_BOUND` cycles (see ``docs/registers.md``).
         ``arready`` is high while no read response is outstanding; ``rvalid`` rises the cycle after
         the AR handshake (data sampled in the handshake cycle) and is held until ``rready``.
         ``awprot``/``arprot`` are ignored. ``bresp``/``rresp`` = SLVERR as documented in
@@ -92,7 +93,9 @@ class Csr(wiring.Component):
         the write executes (e.g. ``ctrl_soft_reset``).
     arm : Out(stream.Signature(params.arm_layout))
         One transfer per successful ``ARM`` write. ``valid`` rises the cycle after the write
-        executes and is held (with the payload) until ``ready``; the B response follows.
+        executes (with ``bvalid``) and is held (with the payload) until ``ready``: ``valid`` and
+        the payload are the stream's one-entry buffer. A legal ``ARM`` write while ``valid`` is
+        high is refused (SLVERR, ``ERR.stream_full``); ``STATUS.arm_ready`` reads ``~valid``.
     cmd_write : Out(stream.Signature(cmd_write_layout(params)))
         One transfer per successful ``CMD_COMMIT`` write, the command taken from the staging
         registers (``CMD_SRC_ADDR``, ``CMD_DST_ADDR``, ``CMD_LEN_OP_DEV``, ``CMD_TILE``). Timing as
@@ -107,8 +110,10 @@ class Csr(wiring.Component):
     -----
     The stream outputs are registered (``valid`` and ``payload`` are flip-flops), and ``ready`` only
     steers state, so there is no combinational path from a stream's ``ready`` to any output. A
-    write to a stream register holds the AXI write channel (no new write executes; B waits) until
-    the stream takes the transfer: software sees OKAY only for a command that was delivered.
+    write to a stream register never waits for the stream: refusing a write whose buffer is full
+    (rather than queueing it deeper) keeps the bound independent of the unit, makes OKAY mean
+    "delivered, in order" with no queue that could itself fill, and lets software retry when
+    ``STATUS.<stream>_ready`` is 1 (a queue would only move the same decision to its last entry).
     ``ctrl_soft_reset`` does not reset the CSR registers themselves.
     """
 
@@ -144,6 +149,7 @@ class Csr(wiring.Component):
         event = {}       # (reg, field) -> Value setting the flag
         pulses = {}      # (reg, field) -> WS pulse output
         internal_event = {}  # ERR field name -> comb Signal (flags the CSR block sets itself)
+        internal_ro = {}     # RO field name -> Signal the CSR block computes (STATUS.*_ready)
         port_names = {port.name for port in rmap.ports()}
         for reg in rmap:
             for f in reg.fields.values():
@@ -159,6 +165,9 @@ class Csr(wiring.Component):
                 elif f.access is Access.RO:
                     if f.const is not None:
                         value[key] = Const(f.const, f.width)
+                    elif port is None:
+                        value[key] = internal_ro[f.name] = Signal(
+                            f.width, name=f"{reg.name.lower()}_{f.name}_int")
                     else:
                         value[key] = port.as_value() if hasattr(port, "as_value") else port
                 elif f.access is Access.W1C:
@@ -173,9 +182,12 @@ class Csr(wiring.Component):
                     value[key] = Const(0, f.width)
                     if port is not None:
                         pulses[key] = port
-        for name in ("bad_write", "bad_command", "bad_address"):
+        for name in ("bad_write", "bad_command", "bad_address", "bad_arm", "stream_full"):
             if name not in internal_event:
                 raise ValueError(f"register map has no internal ERR flag {name!r}")
+        for name in ("arm_ready", "doorbell_ready", "cmd_ready"):
+            if name not in internal_ro:
+                raise ValueError(f"register map has no internal STATUS field {name!r}")
 
         def field_of(word, f):
             return word[f.offset:f.offset + f.width]
@@ -234,8 +246,11 @@ class Csr(wiring.Component):
             m.d.sync += b_valid.eq(0)
 
         streams = {"arm": self.arm, "cmd_write": self.cmd_write, "doorbell": self.doorbell}
-        stream_busy = Signal()
-        m.d.comb += stream_busy.eq(self.arm.valid | self.cmd_write.valid | self.doorbell.valid)
+        m.d.comb += [
+            internal_ro["arm_ready"].eq(~self.arm.valid),
+            internal_ro["doorbell_ready"].eq(~self.doorbell.valid),
+            internal_ro["cmd_ready"].eq(~self.cmd_write.valid),
+        ]
 
         def respond(resp):
             m.d.sync += [b_valid.eq(1), b_resp.eq(resp), aw_full.eq(0), w_full.eq(0)]
@@ -256,10 +271,10 @@ class Csr(wiring.Component):
         m.d.comb += cmd_malformed.eq((cmd_src + cmd_len > depth)
                                      | (cmd_dst + cmd_len > depth))
 
+        # each stream's valid/payload is its one-entry buffer, emptied by the stream handshake
         for s in streams.values():
             with m.If(s.valid & s.ready):
                 m.d.sync += s.valid.eq(0)
-                respond(RESP_OKAY)
 
         # WS pulses are high for one cycle (the write below overrides this default)
         for pulse in pulses.values():
@@ -273,7 +288,7 @@ class Csr(wiring.Component):
             m.d.comb += wr_hit[reg.name].eq(aw_addr == reg.offset)
             wr_mapped = wr_mapped | wr_hit[reg.name]
 
-        with m.If(aw_full & w_full & ~b_valid & ~stream_busy):
+        with m.If(aw_full & w_full & ~b_valid):
             with m.If(~wr_mapped):
                 error("bad_address")
             for reg in rmap:
@@ -288,9 +303,13 @@ class Csr(wiring.Component):
                     if reg.stream == "cmd_write":
                         with m.Elif(field_of(w_data, reg["valid"]) & cmd_malformed):
                             error("bad_command")
+                    if reg.stream is not None:
+                        if reg.stream not in streams:
+                            raise ValueError(f"register {reg.name}: unknown stream {reg.stream!r}")
+                        with m.Elif(streams[reg.stream].valid):
+                            error("stream_full")
                     with m.Else():
-                        if reg.stream is None:
-                            respond(RESP_OKAY)
+                        respond(RESP_OKAY)
                         for f in reg.fields.values():
                             key = (reg.name, f.name)
                             if key in store:
@@ -323,8 +342,6 @@ class Csr(wiring.Component):
                                 cmd.dst_dev.eq(cmd_dev),
                                 cmd.tile.eq(cmd_tile),
                             ]
-                        elif reg.stream is not None:
-                            raise ValueError(f"register {reg.name}: unknown stream {reg.stream!r}")
 
         # -- AXI read channel -----------------------------------------------------------------
         r_valid = Signal()

@@ -44,8 +44,8 @@ Rules
   ``cnt_fires``, ``done``). The direction follows the access mode: ``RW`` -> ``Out`` (the stored
   value), ``RO`` (not constant) -> ``In`` (the value to read), ``W1C`` -> ``In(1)`` (the event
   pulse that sets the flag), ``WS`` -> ``Out`` (a one-cycle pulse). Fields of stream registers and
-  fields marked internal (the command staging registers, the flags the CSR block sets itself) have
-  no port. :meth:`RegisterMap.ports` lists the ports.
+  fields marked internal (the command staging registers, the flags the CSR block sets itself, the
+  STATUS bits it computes itself) have no port. :meth:`RegisterMap.ports` lists the ports.
 """
 
 import argparse
@@ -61,13 +61,16 @@ from .params import ArbPolicy, Kind, LaneType, T3Params
 
 __all__ = [
     "Access", "Field", "Register", "RegisterMap", "Port",
-    "ID_VALUE", "DATA_WIDTH", "ADDR_WIDTH", "COUNTERS", "COUNTER_BASE",
+    "ID_VALUE", "RESPONSE_BOUND", "DATA_WIDTH", "ADDR_WIDTH", "COUNTERS", "COUNTER_BASE",
     "build", "DEFAULT", "REGS",
     "render_markdown", "render_json", "render_c_header", "generate", "main",
 ]
 
-#: Constant read from the ``ID`` register: ASCII "T3", major version 0, minor version 1.
-ID_VALUE = 0x5433_0001
+#: Constant read from the ``ID`` register: ASCII "T3", major version 0, minor version 2 (2: ERR
+#: bit 3 ``bad_arm`` is set by the CSR block, ERR bit 2 ``overshoot`` is gone (a T3 unit tracks
+#: one beat per write, so a tile fires at exactly its threshold), ERR bit 19 ``stream_full`` and
+#: the STATUS ``*_ready`` bits are new, stream-register writes answer at once).
+ID_VALUE = 0x5433_0002
 #: Width of the AXI4-Lite data bus and of every register.
 DATA_WIDTH = 32
 #: Width of the AXI4-Lite byte address (a 4 KiB map).
@@ -95,6 +98,22 @@ COUNTERS = (
     ("cycles",            "Clock cycles since reset (free-running)."),
     ("notifications",     "Notification commands (length 0) completed: DONE set, no transfer."),
 )
+
+
+#: Bound, in clock cycles, of the CSR block's answers to a master that takes responses at once
+#: (BREADY/RREADY high) and completes a write it started (offers W after AW and AW after W):
+#: AWREADY, WREADY and ARREADY within this many cycles of AWVALID/WVALID/ARVALID, BVALID within
+#: this many cycles of the cycle both halves of the write were accepted, RVALID within this many
+#: cycles of the AR handshake, whatever the internal streams do (proved in formal/csr_props.py).
+RESPONSE_BOUND = 2
+
+#: Notes of a stream register (``{stream}``, its STATUS bit ``{ready}``).
+STREAM_NOTE = ("The stream has a one-entry buffer (its registered `valid`/payload). A legal write "
+               "when the buffer is empty (STATUS.{ready} = 1) fills it and answers OKAY at once; the "
+               "`{stream}` stream delivers the transfer when the block behind it is ready, in "
+               "write order. A legal write while the buffer is full is refused: SLVERR, "
+               "ERR.stream_full, nothing sent (the buffered transfer is kept). The bus is never "
+               "held: see the response bound in the rules.")
 
 
 class Access(enum.Enum):
@@ -233,7 +252,8 @@ class Register:
         Non-overlapping fields.
     stream : str or None
         For a *stream register* (all fields ``WS``): the name of the output stream that a write
-        sends one transfer on. The AXI write response is given once the stream took the transfer.
+        sends one transfer on, through a one-entry buffer; a write while the buffer is full is
+        refused (SLVERR, ``ERR.stream_full``). The write response never waits for the stream.
     err_flag : str
         Name of the ``ERR`` flag set by an illegal field value written here (``bad_write``,
         ``bad_command``).
@@ -458,25 +478,42 @@ def build(params=None):
         Register("STATUS", 0x014, "Live status, sampled when the read is accepted.", [
             F("busy", 0, 1, RO, "The unit has work in flight."),
             F("dma_busy", 1, 1, RO, "The DMA engine is sending a tile."),
+            F("arm_ready", 2, 1, RO, "An ARM write now is taken (the `arm` stream's one-entry "
+              "buffer is empty); 0: it would be refused with ERR.stream_full.", port=False),
+            F("doorbell_ready", 3, 1, RO, "A DOORBELL write now is taken (the `doorbell` buffer is "
+              "empty); 0: it would be refused with ERR.stream_full.", port=False),
+            F("cmd_ready", 4, 1, RO, "A CMD_COMMIT write now is taken (the `cmd_write` buffer is "
+              "empty); 0: it would be refused with ERR.stream_full.", port=False),
             F("queue_level", 8, 8, RO, "Fired commands waiting for the DMA engine."),
             F("tracker_pending", 16, 16, RO, "Armed tracker entries that have not fired yet."),
         ]),
         Register("ERR", 0x018, "Sticky error flags (W1C). Any set flag raises irq when "
                  "CTRL.irq_enable is set.", [
-            F("unarmed", 0, 1, W1C, "A tracked write hit a tile with no armed entry."),
-            F("collision", 1, 1, W1C, "An arm or a tracked write collided with another tile in the "
-              "same tracker entry."),
-            F("overshoot", 2, 1, W1C, "A tile received more beats than its threshold."),
-            F("bad_arm", 3, 1, W1C, "The tracker refused an arm (entry already armed)."),
-            F("no_command", 4, 1, W1C, "A tile fired (or a doorbell rang) with no valid DMA command."),
-            F("misroute", 5, 1, W1C, "A link packet arrived for another device."),
-            F("malformed_packet", 6, 1, W1C, "A link packet was malformed (length or address)."),
+            F("unarmed", 0, 1, W1C, "A tracked write was not counted: its tile is not armed "
+              "(never armed, already fired, or its tracker entry holds another tile that shares "
+              "the entry index)."),
+            F("collision", 1, 1, W1C, "The tracker refused an arm: its entry (tile mod "
+              "tracker_entries) was already armed, by the same tile or by another tile sharing "
+              "the entry; the armed tile keeps counting, unchanged."),
+            F("bad_arm", 3, 1, W1C, "CSR block: an ARM write with threshold 0 was refused "
+              "(SLVERR, nothing sent).", port=False),
+            F("no_command", 4, 1, W1C, "A tile fired (or a doorbell rang) whose DMA command table "
+              "entry holds no valid command: nothing is sent."),
+            F("misroute", 5, 1, W1C, "A link packet arrived whose header names another device "
+              "(dst_dev != CTRL.dev_id): the whole packet is dropped, nothing is written."),
+            F("malformed_packet", 6, 1, W1C, "A link packet's framing disagreed with its header's "
+              "length (`last` before or missing on the length-th data beat, or a header with "
+              "length 0 without `last` or length > 0 with `last`): data beats within the length "
+              "are written, the rest up to the next `last` is dropped."),
             F("bad_write", 16, 1, W1C, "CSR block: a write was refused (read-only register, partial "
-              "strobe, illegal field value, malformed ARM).", port=False),
+              "strobe, illegal value of a non-stream register's field).", port=False),
             F("bad_command", 17, 1, W1C, "CSR block: a CMD_COMMIT or DOORBELL was refused (malformed "
               "command or index out of range).", port=False),
             F("bad_address", 18, 1, W1C, "CSR block: an access to an unmapped or unaligned address.",
               port=False),
+            F("stream_full", 19, 1, W1C, "CSR block: a legal ARM, DOORBELL or CMD_COMMIT write was "
+              "refused because that register's one-entry stream buffer still held the previous "
+              "transfer (SLVERR, nothing sent; retry when STATUS.<stream>_ready is 1).", port=False),
         ]),
         Register("DONE", 0x01c, "Completion flag (W1C), raises irq when CTRL.irq_enable is set.", [
             F("value", 0, 1, W1C, "Set by the unit's done pulse (e.g. all DMA commands sent)."),
@@ -498,15 +535,14 @@ def build(params=None):
         Register("ARM", 0x030, "Arm a tracker entry: a write sends one transfer on the `arm` stream.", [
             F("tile", 0, p.tile_width, WS, "Tile id to track.", port=False),
             F("threshold", 16, p.count_width, WS, "Beats to count before the tile fires; 0 is "
-              "illegal (SLVERR, ERR.bad_write, nothing sent).", min=1, port=False),
-        ], stream="arm", notes="The write response is given once the `arm` stream accepted the "
-           "transfer (the bus is back-pressured while the tracker is not ready)."),
+              "illegal (SLVERR, ERR.bad_arm, nothing sent).", min=1, port=False),
+        ], stream="arm", err_flag="bad_arm", notes=STREAM_NOTE.format(stream="arm", ready="arm_ready")),
         Register("DOORBELL", 0x034, "Ring the doorbell of a DMA command (the sequential / Domino path): "
                  "a write sends one transfer on the `doorbell` stream.", [
             F("index", 0, 16, WS, f"DMA command table index; >= {p.tracker_entries} is illegal "
               "(SLVERR, ERR.bad_command, nothing sent).", max=entries_max, port=False),
         ], stream="doorbell", err_flag="bad_command",
-           notes="The write response is given once the `doorbell` stream accepted the transfer."),
+           notes=STREAM_NOTE.format(stream="doorbell", ready="doorbell_ready")),
         Register("CMD_SRC_ADDR", 0x040, "DMA command staging: source beat address.", [
             F("value", 0, p.addr_width, RW, "Source beat address in this device's memory.", port=False),
         ]),
@@ -536,8 +572,8 @@ def build(params=None):
            notes="With valid = 1 the staged command is checked: "
                  "src_addr + length > 2**addr_width or dst_addr + length > 2**addr_width is "
                  "malformed: SLVERR, ERR.bad_command, nothing sent (never a partial command). "
-                 "The staging registers keep their values. The write response is given once the "
-                 "`cmd_write` stream accepted the transfer."),
+                 "The staging registers keep their values. "
+                 + STREAM_NOTE.format(stream="cmd_write", ready="cmd_ready")),
     ]
     for i, (name, desc) in enumerate(COUNTERS):
         regs.append(Register(f"CNT_{name.upper()}", COUNTER_BASE + 4 * i, f"Counter: {desc}", [
@@ -604,10 +640,19 @@ def render_markdown(rmap):
         "address (sets `ERR.bad_address`); a write to a register without writable fields, or with "
         "`WSTRB` != 0b1111 (sets `ERR.bad_write`); an illegal field value (an enum field written "
         "with a non-member value, a value out of the field's range; sets the register's error flag); "
-        "a malformed DMA command (sets `ERR.bad_command`). Everything else answers OKAY.",
+        "a malformed DMA command (sets `ERR.bad_command`); a legal write to a stream register whose "
+        "one-entry buffer is still full (sets `ERR.stream_full`). Everything else answers OKAY.",
         "* AW and W are accepted independently, in any order (one of each is buffered); one B "
         "response per write once both arrived; one R response per AR. Writes to a stream register "
-        "(ARM, DOORBELL, CMD_COMMIT) answer B only after the stream accepted the transfer.",
+        "(ARM, DOORBELL, CMD_COMMIT) answer at once too: OKAY means the transfer is in the stream's "
+        "one-entry buffer and will be delivered; `STATUS.arm_ready`, `doorbell_ready` and "
+        "`cmd_ready` say whether the next write to that register will be taken.",
+        f"* **Response bound**: to a master that takes responses at once (BREADY/RREADY high) and "
+        f"completes every write it starts, the block answers within {RESPONSE_BOUND} cycles whatever "
+        f"the unit behind it does: AWREADY, WREADY, ARREADY within {RESPONSE_BOUND} cycles of "
+        f"AWVALID/WVALID/ARVALID; BVALID within {RESPONSE_BOUND} cycles of the cycle both AW and W "
+        f"were accepted; RVALID the cycle after the AR handshake. (Proved by k-induction, "
+        f"`make formal`, job `csr.response_bound`.)",
         "* `irq` (registered) = `CTRL.irq_enable` and (any `ERR` flag or `DONE`).",
         "* **Port naming**: the CSR component's port for a field is `<register>_<field>` in lower "
         "case, or `<register>` for a field called `value`. RW -> `Out` (stored value), RO -> `In`, "

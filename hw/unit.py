@@ -289,7 +289,9 @@ class T3Unit(wiring.Component):
             csr.cnt_dma_commands.eq(dma.commands_done),
         ]
 
-        # Status and errors.
+        # Status and errors. tracker.err_bad_arm (threshold 0) cannot happen here: the CSR refuses
+        # such an ARM itself (ERR.bad_arm); nor can tracker.err_overshoot: every tracked write is
+        # one beat, so a tile fires at exactly its threshold and later beats count as unarmed.
         m.d.comb += [
             csr.status_busy.eq(dma.busy | (trigger.queue_level != 0) | (tracker.pending != 0)),
             csr.status_dma_busy.eq(dma.busy),
@@ -297,8 +299,6 @@ class T3Unit(wiring.Component):
             csr.status_tracker_pending.eq(tracker.pending),
             csr.err_unarmed.eq(tracker.err_unarmed),
             csr.err_collision.eq(tracker.err_collision),
-            csr.err_overshoot.eq(tracker.err_overshoot),
-            csr.err_bad_arm.eq(tracker.err_bad_arm),
             csr.err_no_command.eq(trigger.err_no_command),
             csr.err_misroute.eq(rx.err_misroute),
             csr.err_malformed_packet.eq(rx.err_malformed),

@@ -36,6 +36,7 @@ class RefCsr:
         self.stored = {}        # (reg, field) -> value, RW fields
         self.flags = {}         # (reg, field) -> 0/1, W1C fields
         self.inputs = {}        # port name -> value, RO inputs
+        self.full = set()       # streams whose one-entry buffer holds an untaken transfer
         for reg in self.rmap:
             for f in reg.fields.values():
                 if f.access is Access.RW:
@@ -48,6 +49,12 @@ class RefCsr:
             if reg.offset == addr:
                 return reg
         return None
+
+    def _malformed(self):
+        depth = 1 << self.p.addr_width
+        length = self.stored[("CMD_LEN_OP_DEV", "length")]
+        return (self.stored[("CMD_SRC_ADDR", "value")] + length > depth
+                or self.stored[("CMD_DST_ADDR", "value")] + length > depth)
 
     def set_flag(self, name):
         self.flags[("ERR", name)] = 1
@@ -72,6 +79,9 @@ class RefCsr:
                 v = 0
             elif f.const is not None:
                 v = f.const
+            elif reg.name == "STATUS" and f.name.endswith("_ready"):
+                v = int({"arm_ready": "arm", "doorbell_ready": "doorbell",
+                         "cmd_ready": "cmd_write"}[f.name] not in self.full)
             else:
                 v = self.inputs.get(reg.port_name(f), 0)
             word |= v << f.offset
@@ -92,9 +102,14 @@ class RefCsr:
             ok = ((f.enum is None or x in [e.value for e in f.enum])
                   and (f.min is None or x >= f.min) and (f.max is None or x <= f.max))
             if not ok:
-                self.set_flag("bad_command" if reg.name in ("DOORBELL", "CMD_COMMIT") else "bad_write")
+                self.set_flag("bad_command" if reg.name in ("DOORBELL", "CMD_COMMIT") else
+                              "bad_arm" if reg.name == "ARM" else "bad_write")
                 return RESP_SLVERR, None, None, []
         p = self.p
+        stream = {"ARM": "arm", "DOORBELL": "doorbell", "CMD_COMMIT": "cmd_write"}.get(reg.name)
+        if stream in self.full and not (stream == "cmd_write" and v["valid"] and self._malformed()):
+            self.set_flag("stream_full")
+            return RESP_SLVERR, None, None, []
         if reg.name == "ARM":
             return RESP_OKAY, "arm", {"tile": v["tile"], "threshold": v["threshold"]}, []
         if reg.name == "DOORBELL":
@@ -244,6 +259,7 @@ class Harness:
         self.ref = RefCsr(self.params)
         self.stall = stall
         self.got = {"arm": [], "doorbell": [], "cmd_write": []}
+        self.sent = {n: 0 for n in self.got}        # transfers the reference accepted
         self.pulses = {p.name: 0 for p in self.dut.regmap.ports()
                        if p.direction == "out" and self._is_ws(p)}
 
@@ -289,13 +305,27 @@ class Harness:
             sim.run()
 
     # checked operations: compare with the reference model
+    async def drain(self, ctx):
+        """Wait until every accepted stream transfer was taken by its consumer (what software
+        does by polling STATUS.<stream>_ready before a stream write)."""
+        for _ in range(TIMEOUT):
+            if all(len(self.got[n]) == self.sent[n] for n in self.got):
+                return
+            await ctx.tick()
+        raise AssertionError(f"stream transfers not delivered: {self.sent} sent, got "
+                             f"{ {n: len(v) for n, v in self.got.items()} }")
+
     async def write(self, ctx, addr, data, strb=0xF, order=None):
+        await self.drain(ctx)
         before = {k: len(v) for k, v in self.got.items()}
         pulses_before = dict(self.pulses)
         resp = await self.bus.write(ctx, addr, data, strb, order)
         eresp, stream, payload, pulses = self.ref.write(addr, data, strb)
         assert resp == eresp, f"write 0x{addr:03x} = 0x{data:08x} strb {strb:#x}: BRESP {resp} != {eresp}"
+        if stream:
+            self.sent[stream] += 1
         await ctx.tick()        # let the monitors see the last cycle
+        await self.drain(ctx)
         for name, lst in self.got.items():
             n = 1 if name == stream else 0
             assert len(lst) - before[name] == n, f"write 0x{addr:03x}: {name} transfers"
@@ -306,6 +336,7 @@ class Harness:
         return resp
 
     async def read(self, ctx, addr):
+        await self.drain(ctx)
         resp, data = await self.bus.read(ctx, addr)
         eresp, edata = self.ref.read(addr)
         assert (resp, data) == (eresp, edata), \
@@ -395,7 +426,7 @@ def test_reset_values_constants_and_rw(params):
         p = h.params
         dut = h.dut
         # constants, from the parameters directly
-        assert await h.read(ctx, addr("ID")) == 0x54330001
+        assert await h.read(ctx, addr("ID")) == 0x54330002
         lane = 0 if p.lane is LaneType.INT32 else 1
         assert await h.read(ctx, addr("PARAMS0")) == (
             (p.tracker_entries.bit_length() - 1) | (p.data_width // 32) << 8 | p.dev_width << 16
@@ -467,7 +498,7 @@ def test_w1c_flags_done_and_irq():
         dut = h.dut
         err, done = addr("ERR"), addr("DONE")
         events = [p.name for p in h.ref.rmap.ports() if p.register == "ERR"]
-        assert len(events) == 7
+        assert len(events) == 5
         assert ctx.get(dut.irq) == 0
         # pulse each event for one cycle: its flag is set and stays set
         for i, name in enumerate(events):
@@ -570,7 +601,7 @@ def test_stream_registers(params, stall):
             await h.write(ctx, commit, 1 | 1 << 16, order=rng.choice(["aw", "w"]))
             await h.write(ctx, commit, 2)                   # invalidate: no command check
         flags = REGS["ERR"].decode(await h.read(ctx, addr("ERR")))
-        assert flags["bad_command"] == 1 and flags["bad_write"] == 1
+        assert flags["bad_command"] == 1 and flags["bad_arm"] == 1 and flags["bad_write"] == 0
         assert len(h.got["arm"]) == 4 and len(h.got["doorbell"]) == 2
         assert len(h.got["cmd_write"]) == 4 + 2
     Harness(params, seed=5, stall=stall).run(body)
@@ -602,42 +633,78 @@ def test_write_orders_and_no_delay_throughput():
     Harness(seed=7, max_delay=0, stall=0.0).run(body)
 
 
-def test_concurrent_reads_during_stalled_write():
-    """The read channel answers while a stream write waits for its consumer."""
+def test_stream_write_never_holds_the_bus():
+    """With the tracker side stalled (arm.ready low), an ARM write is answered OKAY at once and
+    its transfer waits in the one-entry buffer; a second ARM write is refused (SLVERR,
+    ERR.stream_full, buffer unchanged) within the response bound; reads and other writes are
+    answered meanwhile; once the consumer takes the transfer, STATUS.arm_ready is 1 again and the
+    next ARM write is taken."""
     dut = Csr()
     got = []
+    bound = regmap.RESPONSE_BOUND
+    status, err = REGS["STATUS"], REGS["ERR"]
 
-    async def writer(ctx):
-        ctx.set(dut.arm.ready, 0)
-        m = Master(dut, random.Random(8), 0)
-
-        ctx.set(dut.s_axil_awaddr, addr("ARM"))
-        ctx.set(dut.s_axil_wdata, 9 | 4 << 16)
+    async def write(ctx, a, data):
+        """Zero-delay write with BREADY high: returns (bresp, cycles from AWVALID to BVALID)."""
+        ctx.set(dut.s_axil_awaddr, a)
+        ctx.set(dut.s_axil_wdata, data)
         ctx.set(dut.s_axil_wstrb, 0xf)
+        ctx.set(dut.s_axil_bready, 1)
         ctx.set(dut.s_axil_awvalid, 1)
         ctx.set(dut.s_axil_wvalid, 1)
-        await wait_until(ctx, dut.s_axil_awready & dut.s_axil_wready)
-        ctx.set(dut.s_axil_awvalid, 0)
-        ctx.set(dut.s_axil_wvalid, 0)
-        ctx.set(dut.s_axil_bready, 1)
-        # the consumer is stalled: arm.valid held with its payload, no B, reads still answered
+        aw = w = False
+        for cyc in range(1, TIMEOUT):
+            _, _, awr, wr, bv, br = await ctx.tick().sample(dut.s_axil_awready, dut.s_axil_wready,
+                                                            dut.s_axil_bvalid, dut.s_axil_bresp)
+            if awr:
+                aw = True
+                ctx.set(dut.s_axil_awvalid, 0)
+            if wr:
+                w = True
+                ctx.set(dut.s_axil_wvalid, 0)
+            if bv:
+                assert aw and w
+                return br, cyc
+        raise AssertionError("no B response")
+
+    async def main(ctx):
+        ctx.set(dut.arm.ready, 0)
+        m = Master(dut, random.Random(8), 0)
+        resp, cycles = await write(ctx, addr("ARM"), 9 | 4 << 16)
+        assert resp == RESP_OKAY and cycles <= bound + 1
+        await ctx.tick()
+        assert ctx.get(dut.arm.valid) == 1
+        resp, data = await m.read(ctx, addr("STATUS"))
+        assert resp == RESP_OKAY and status.decode(data)["arm_ready"] == 0
+        assert status.decode(data)["doorbell_ready"] == 1 and status.decode(data)["cmd_ready"] == 1
         for _ in range(3):
+            resp, cycles = await write(ctx, addr("ARM"), 3 | 2 << 16)
+            assert resp == RESP_SLVERR and cycles <= bound + 1
             resp, data = await m.read(ctx, addr("ID"))
-            assert (resp, data) == (RESP_OKAY, 0x54330001)
+            assert (resp, data) == (RESP_OKAY, 0x54330002)
             ctx.set(dut.s_axil_rready, 0)
-            assert ctx.get(dut.arm.valid) == 1 and ctx.get(dut.s_axil_bvalid) == 0
+            assert ctx.get(dut.arm.valid) == 1
             assert ctx.get(dut.arm.payload.tile) == 9 and ctx.get(dut.arm.payload.threshold) == 4
+        # other stream registers are independent
+        resp, _ = await write(ctx, addr("DOORBELL"), 1)
+        assert resp == RESP_OKAY and ctx.get(dut.doorbell.valid) == 1
+        resp, data = await m.read(ctx, addr("ERR"))
+        assert err.decode(data) == {**{f: 0 for f in err.fields}, "stream_full": 1}
         ctx.set(dut.arm.ready, 1)
         await ctx.tick()
         ctx.set(dut.arm.ready, 0)
-        resp, = await wait_until(ctx, dut.s_axil_bvalid, dut.s_axil_bresp)
-        assert resp == RESP_OKAY
         assert ctx.get(dut.arm.valid) == 0
+        resp, data = await m.read(ctx, addr("STATUS"))
+        assert status.decode(data)["arm_ready"] == 1 and status.decode(data)["doorbell_ready"] == 0
+        resp, _ = await write(ctx, addr("ARM"), 5 | 1 << 16)
+        assert resp == RESP_OKAY
+        await ctx.tick()
+        assert ctx.get(dut.arm.payload.tile) == 5 and ctx.get(dut.arm.valid) == 1
         got.append(1)
 
     sim = Simulator(dut)
     sim.add_clock(1e-9)
-    sim.add_testbench(writer)
+    sim.add_testbench(main)
     sim.run()
     assert got == [1]
 

@@ -95,8 +95,8 @@ PORT_TIMING = {
     "s_axil_wvalid": "W channel valid; AW and W may come in any order.",
     "s_axil_wready": "High while the one-entry W buffer is empty (depends on state only).",
     "s_axil_bresp": "OKAY (0b00) or SLVERR (0b10), valid with `bvalid`.",
-    "s_axil_bvalid": "Rises the cycle after the write executes (for a stream register: after the "
-                     "stream accepted the transfer); held until `bready`.",
+    "s_axil_bvalid": "Rises the cycle after the write executes (stream registers included: a "
+                     "write never waits for the unit); held until `bready`.",
     "s_axil_bready": "B channel ready.",
     "s_axil_araddr": "Read address (byte, word-aligned), taken with `arvalid & arready`.",
     "s_axil_arprot": "Ignored.",
@@ -353,6 +353,92 @@ def render_registers():
         out.append(f"| 0x{reg.offset:03x} | [`{reg.name}`](registers.md#{_anchor(reg.name)}) | "
                    f"{reg.access} | {fields} |")
     out.append("")
+    n = regmap.RESPONSE_BOUND
+    out += ["### Bus response bound", "",
+            f"The CSR block answers every access within **{n} cycles**, whatever the tracker, the "
+            "trigger or the DMA engine behind it do (a stalled fire consumer, the tracker's reset "
+            "sweep): to a master that takes responses at once (`bready`/`rready` high) and "
+            f"completes every write it starts, `awready`, `wready` and `arready` come within {n} "
+            f"cycles of `awvalid`/`wvalid`/`arvalid`, `bvalid` within {n} cycles of the cycle both "
+            "AW and W were accepted, `rvalid` the cycle after the AR handshake. Proved by "
+            "k-induction (`make formal`, job `csr.response_bound`, both instances), tight (a cover "
+            f"reaches {n} wait cycles, {n - 1} fails the proof), with a mutant that makes writes "
+            "wait for the arm stream (the behaviour before) caught.", "",
+            "Stream registers (`ARM`, `DOORBELL`, `CMD_COMMIT`) do not queue beyond one entry: each "
+            "stream's registered `valid`/payload is a one-entry buffer. A legal write to an empty "
+            "buffer answers OKAY at once and is delivered in order when the block behind is ready; "
+            "a legal write while it is full is **refused**: SLVERR, `ERR.stream_full`, nothing "
+            "sent. `STATUS.arm_ready`, `doorbell_ready` and `cmd_ready` read 1 when the next write "
+            "will be taken. Refusing (rather than a deeper queue) keeps the bound independent of "
+            "the unit, makes OKAY mean *will be delivered* with no second place where commands "
+            "wait, and a queue would need the same refusal once full anyway.", "",
+            "### Error flags (`ERR`)", "",
+            "Each flag is sticky (W1C) and raises `irq` when `CTRL.irq_enable` is set. Each one "
+            "is caused through the unit's ports and its description checked by "
+            "`tb/unit/err_bench.py` (one cocotb test per flag, both simulators).", "",
+            "| bit | flag | set by | meaning |", "|---|---|---|---|"]
+    err = rmap["ERR"]
+    for f in sorted(err.fields.values(), key=lambda f: f.offset):
+        src = "CSR block" if not f.port else "unit event"
+        desc = f.desc[len("CSR block: "):] if f.desc.startswith("CSR block: ") else f.desc
+        out.append(f"| {f.offset} | `{f.name}` | {src} | {_md_escape(desc)} |")
+    out.append("")
+    return out
+
+
+#: Examples of the bf16 NMC departures from IEEE 754 (checked by tests/test_bf16_ieee.py):
+#: ``(a, b, IEEE 754 bf16 sum or None for "a NaN", NMC sum, what)``.
+BF16_EXAMPLES = (
+    (0x0001, 0x0001, 0x0002, 0x0000, "subnormal operands read as zero"),
+    (0x0040, 0x3F80, 0x3F80, 0x3F80, "subnormal operand, normal result: no visible difference"),
+    (0x0081, 0x8080, 0x0001, 0x0000, "subnormal result flushed to zero"),
+    (0x8081, 0x0080, 0x8001, 0x8000, "... with the sign of the sum"),
+    (0x7FA5, 0x3F80, None, 0x7FC0, "NaN operand: payload not propagated"),
+    (0xFFC0, 0x0000, None, 0x7FC0, "NaN operand: sign not propagated"),
+    (0x7F80, 0xFF80, None, 0x7FC0, "inf + -inf"),
+)
+
+
+def render_bf16():
+    out = ["## bf16 NMC arithmetic", "",
+           "With `lane = bf16` the NMC unit adds each 16-bit lane as bfloat16 (1 sign, 8 exponent, "
+           "7 fraction bits): the IEEE 754 sum rounded to nearest, ties to even, with exactly these "
+           "departures from IEEE 754 bf16 addition (as computed by numpy with `ml_dtypes`):", "",
+           "* **Subnormal inputs read as zero** of the same sign (denormals-are-zero). The sum "
+           "differs from IEEE only when the other operand does not dominate (e.g. two "
+           "subnormals, or a subnormal plus zero).",
+           "* **Subnormal results are flushed to zero** with the sign of the exact sum "
+           "(flush-to-zero). A two-operand sum that lands in the subnormal range is exact, so "
+           "no rounding happens before the flush.",
+           "* **Every NaN result is the canonical quiet NaN `0x7FC0`**: operand NaN payloads and "
+           "signs are not propagated, and `+inf + -inf` gives `0x7FC0` too (IEEE leaves the NaN's "
+           "sign and payload open; numpy on x86 gives `0xFFC0` for `inf - inf`).", "",
+           "Identical to IEEE everywhere else: correctly rounded normal results (round to nearest, "
+           "ties to even, at every exponent difference), overflow to `±inf`, `±inf` operands, "
+           "signed zeros (`+0 + -0 = +0`, `-0 + -0 = -0`, exact cancellation `x + -x = +0`). "
+           "`tests/test_bf16_ieee.py` checks the RTL adder (`hw/nmc.py`, Amaranth simulator) and "
+           "the reference (`sim/ref/nmc.py`) against the IEEE result with these departures applied, "
+           "over every exponent difference 0..254, ties rounding down and up, every pair of "
+           "special values (zeros, infinities, NaNs, subnormals, extreme normals) and random "
+           "pairs.", "",
+           "| a | b | IEEE 754 | NMC | |", "|---|---|---|---|---|"]
+    for a, b, ieee, nmc, what in BF16_EXAMPLES:
+        ieee_s = "a NaN" if ieee is None else f"`0x{ieee:04X}`"
+        out.append(f"| `0x{a:04X}` | `0x{b:04X}` | {ieee_s} | `0x{nmc:04X}` | {what} |")
+    out += ["", "**Order independence.** A reduced tile slot starts at +0 and receives its "
+            "contributions as NMC updates. With at most two contributions per slot per step (T3's "
+            "ring reduce-scatter: the local partial and the incoming partial sum) the result is "
+            "bit-identical whichever arrives first: `0 + x` is exactly `x` (after DAZ) and one "
+            "rounded addition commutes. With more than two contributions per tile per step (a "
+            "slot that several devices update, or several steps accumulating into one slot) the "
+            "result depends on the arrival order, because rounded bf16 addition is not "
+            "associative. `tb/ring/determinism_bench.py` shows the property on a 3-device bf16 "
+            "`T3Ring` (both simulators): four rounds with the same partials, the arrival order "
+            "(local partial or incoming sum first) enforced at random at every hop of every "
+            "tile; the reduced chunks are bit-identical across rounds and equal the bf16 "
+            "reference folded in ring order. `tests/test_bf16_ieee.py` checks the arithmetic on "
+            "the RTL adder and the reference (two contributions: identical in both orders; three: "
+            "orders that differ exist).", ""]
     return out
 
 
@@ -937,7 +1023,7 @@ def generate():
         files[IMG / f"wave_{name}.json"] = json.dumps(wave, indent=1, sort_keys=True) + "\n"
         files[IMG / f"wave_{name}.svg"] = render_svg(wave)
     ports, _ = render_ports(unit)
-    lines = (render_overview() + ports + render_params() + render_registers()
+    lines = (render_overview() + ports + render_params() + render_registers() + render_bf16()
              + render_timing(*(traces[n][1] for n in ("unit", "nmc", "mca")))
              + render_synth() + render_verification() + render_footer())
     files[DATASHEET] = "\n".join(lines).rstrip("\n") + "\n"

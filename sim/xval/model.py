@@ -51,7 +51,7 @@ __all__ = ["model_scenario", "expected_counts", "AXIL_WRITE", "AXIL_READ"]
 # returns AXIL_WRITE cycles after the call and takes effect (arm/doorbell stream transfer)
 # AXIL_WRITE_EFFECT cycles after it; a read returns after AXIL_READ cycles and samples the
 # register (AR handshake) AXIL_READ_SAMPLE cycles after the call.
-AXIL_WRITE, AXIL_WRITE_EFFECT = 5, 3
+AXIL_WRITE, AXIL_WRITE_EFFECT = 4, 3
 AXIL_READ, AXIL_READ_SAMPLE = 3, 2
 POLL_GAP = 4                      # ClockCycles(clk, 4) between polls in the bench
 TRACK_TO_FIRE = 3                 # tracker: fire valid 3 cycles after the completing write

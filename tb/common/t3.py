@@ -25,9 +25,25 @@ class CsrDriver:
         self.map = rmap or regmap.DEFAULT
 
     async def write(self, name, **fields):
+        """Write register ``name``; returns BRESP. A write to a stream register (ARM, DOORBELL,
+        CMD_COMMIT) that the CSR refuses because the stream's one-entry buffer is still full
+        (SLVERR with ``ERR.stream_full``) is retried, as documented, once ``STATUS.<stream>_ready``
+        is 1 (the flag is cleared first): the call returns the response of the write that was
+        taken or refused for another reason."""
         reg = self.map[name]
-        resp = await self.axil.write(reg.offset, reg.encode(**fields).to_bytes(4, "little"))
-        return resp.resp
+        word = reg.encode(**fields).to_bytes(4, "little")
+        while True:
+            resp = int((await self.axil.write(reg.offset, word)).resp)
+            if reg.stream is None or resp == 0:
+                return resp
+            err = self.map["ERR"]
+            if not err.decode(await self.read("ERR"))["stream_full"]:
+                return resp
+            await self.axil.write(err.offset, err.encode(stream_full=1).to_bytes(4, "little"))
+            ready = {"arm": "arm_ready", "doorbell": "doorbell_ready",
+                     "cmd_write": "cmd_ready"}[reg.stream]
+            while not self.map["STATUS"].decode(await self.read("STATUS"))[ready]:
+                pass
 
     async def read(self, name):
         reg = self.map[name]

@@ -12,7 +12,9 @@ read. Checked:
   held during the clearing write keeps it set; ``irq`` = ``irq_enable`` and any flag;
 * stream registers (``ARM``, ``DOORBELL``, ``CMD_COMMIT``): exactly one transfer per successful
   write with the written fields (the staged command for ``CMD_COMMIT``), with the streams stalled
-  at random; the write response waits for the transfer;
+  at random; the write response never waits for the stream (a write while the stream's one-entry
+  buffer is full is refused with ``ERR.stream_full``, and ``STATUS.<stream>_ready`` tells when it is
+  free);
 * errors (SLVERR + the ``ERR`` flag named by the map + no effect + no transfer): unmapped and
   unaligned addresses (read and write), partial ``WSTRB``, writes to read-only registers, illegal
   enum/min/max values, malformed commands (``src_addr + length`` or ``dst_addr + length`` beyond
@@ -81,6 +83,7 @@ class CsrTB:
         }
         self.rw = {}        # (reg, field) -> stored value
         self.ro = {}        # (reg, field) -> value driven on the RO input port
+        self.internal = {}  # (reg, field) -> RO value the CSR computes (read when streams drained)
         self.flags = {}     # (reg, field) -> W1C flag
         self.pulses = 0     # soft-reset pulse cycles seen
         for reg in RMAP:
@@ -92,6 +95,8 @@ class CsrTB:
                     self.flags[key] = f.reset
                     if f.port:
                         port_of(dut, reg, f).value = 0
+                elif f.access is Access.RO and f.const is None and not f.port:
+                    self.internal[key] = 1       # STATUS.<stream>_ready: buffers empty
                 elif f.access is Access.RO and f.const is None:
                     self.ro[key] = 0
                     port_of(dut, reg, f).value = 0
@@ -152,6 +157,8 @@ class CsrTB:
                 v = self.rw[key]
             elif f.access is Access.W1C:
                 v = self.flags[key]
+            elif key in self.internal:
+                v = self.internal[key]
             elif f.access is Access.RO:
                 v = f.const if f.const is not None else self.ro[key]
             else:
@@ -238,13 +245,22 @@ class CsrTB:
                 "length": g("CMD_LEN_OP_DEV", "length"), "op": g("CMD_LEN_OP_DEV", "op"),
                 "dst_dev": g("CMD_LEN_OP_DEV", "dst_dev"), "tile": g("CMD_TILE")}
 
+    async def wait_sink(self, sink, count, what):
+        for _ in range(1000):
+            if sink.count >= count:
+                return
+            await RisingEdge(self.dut.clk)
+        raise AssertionError(f"{what}: transfer not delivered")
+
     async def stream_write(self, reg, word):
-        """A successful stream-register write: one transfer with the written fields."""
+        """A successful stream-register write (to an empty buffer): OKAY, then one transfer with
+        the written fields once the consumer is ready."""
         sink = self.sinks[reg.stream]
         n = sink.count
         assert await self.write(reg.offset, word) == RESP_OKAY, f"{reg.name} {word:#x}: SLVERR"
         COV.hit(f"write_ok.{reg.name}")
-        assert sink.count == n + 1, f"{reg.name}: {sink.count - n} transfers before B"
+        assert sink.count <= n + 1, f"{reg.name}: {sink.count - n} transfers"
+        await self.wait_sink(sink, n + 1, reg.name)
         await ClockCycles(self.dut.clk, 2)
         assert sink.count == n + 1, f"{reg.name}: {sink.count - n} transfers"
         item = sink.queue.pop()
@@ -400,6 +416,46 @@ async def stream_registers(dut, p_stall):
 
 
 @cocotb.test(timeout_time=TIMEOUT_US, timeout_unit="us")
+async def stream_buffer_full_is_refused(dut):
+    """Each stream register with its consumer stalled: the first write answers OKAY and waits in
+    the one-entry buffer (STATUS.<stream>_ready reads 0); the next legal write is refused within
+    the response bound (SLVERR, ERR.stream_full, nothing sent, the buffered transfer unchanged);
+    once the consumer takes the transfer the register takes writes again."""
+    tb = CsrTB(dut)
+    await tb.start()
+    rng = random.Random(5)
+    status = RMAP["STATUS"]
+    ready_field = {"arm": "arm_ready", "doorbell": "doorbell_ready", "cmd_write": "cmd_ready"}
+    for reg in STREAM_REGS:
+        sink = tb.sinks[reg.stream]
+        sink.set_pause_generator(iter(lambda: True, None))
+        n = sink.count
+        first = tb.legal_random(reg, rng)
+        if reg.stream == "cmd_write":
+            first = reg.encode(index=reg.decode(first)["index"], valid=0)   # no staged-command check
+        assert await tb.write(reg.offset, first) == RESP_OKAY
+        COV.hit(f"write_ok.{reg.name}")
+        tb.internal[("STATUS", ready_field[reg.stream])] = 0
+        await tb.check_reg(status)
+        t0 = cocotb.utils.get_sim_time("ns")
+        await tb.expect_error("stream_full", lambda r=reg, w=tb.legal_random(reg, rng) if
+                              reg.stream != "cmd_write" else reg.encode(index=1, valid=0):
+                              tb.write(r.offset, w), f"{reg.name} with its buffer full")
+        assert sink.count == n
+        assert cocotb.utils.get_sim_time("ns") > t0
+        sink.clear_pause_generator()
+        await tb.wait_sink(sink, n + 1, reg.name)
+        item = sink.queue.pop()
+        for name, v in reg.decode(first).items():
+            if name in item:
+                assert item[name] == v, f"{reg.name}.{name}: buffered transfer changed"
+        tb.internal[("STATUS", ready_field[reg.stream])] = 1
+        await tb.check_reg(status)
+        await tb.stream_write(reg, first)
+    COV.write()
+
+
+@cocotb.test(timeout_time=TIMEOUT_US, timeout_unit="us")
 async def bus_errors(dut):
     """Unmapped and unaligned addresses, partial WSTRB, illegal field values, malformed commands
     and out-of-range indices: SLVERR, the right ERR flag, no effect, no transfer."""
@@ -521,20 +577,32 @@ async def axi_concurrent_stress(dut):
         read_regs = rng.choices(const_regs, k=4)
         reads = [cocotb.start_soon(tb.read(g.offset)) for g in read_regs]
         await Combine(*tasks, *reads)
-        for t in tasks:
+        arm_resps = [t.result() for t in tasks[len(batch):]]
+        for t in tasks[:len(batch)]:
             assert t.result() == RESP_OKAY, "concurrent write refused"
+        # an ARM finding the arm buffer still full is refused (SLVERR, ERR.stream_full); the
+        # first of a batch always finds it empty
+        assert arm_resps[0] == RESP_OKAY and set(arm_resps) <= {RESP_OKAY, RESP_SLVERR}
+        taken = [a for a, resp in zip(arms, arm_resps) if resp == RESP_OKAY]
+        if RESP_SLVERR in arm_resps:
+            tb.flags[("ERR", "stream_full")] = 1
+            COV.hit("w1c.set.ERR.stream_full")
         for t, g in zip(reads, read_regs):
             word, resp = t.result()
             assert resp == RESP_OKAY and word == tb.expected(g), f"concurrent read of {g.name}"
         COV.hit("axi.concurrent_ops", len(tasks) + len(reads))
         for g in batch:
             tb.apply_write(g, words[g.name])
+        await tb.wait_sink(tb.sinks["arm"], n_arm + len(taken), "ARM")
         await ClockCycles(dut.clk, 3)
         sent = [tb.sinks["arm"].queue.popleft() for _ in range(tb.sinks["arm"].count - n_arm)]
         assert [(s["tile"], s["threshold"]) for s in sent] == \
-            [(arm.decode(a)["tile"], arm.decode(a)["threshold"]) for a in arms], \
+            [(arm.decode(a)["tile"], arm.decode(a)["threshold"]) for a in taken], \
             "ARM transfers lost, duplicated or reordered under concurrency"
         await tb.check_all()
+        if tb.flags[("ERR", "stream_full")]:
+            assert await tb.write(ERR.offset, ERR.encode(stream_full=1)) == RESP_OKAY
+            tb.apply_write(ERR, ERR.encode(stream_full=1))
     for reg in const_regs:
         await tb.check_reg(reg)
     COV.write()

@@ -28,3 +28,12 @@ def test_ring(sim):
         assert res[mode]["cycles"] < seq["cycles"], f"{mode} must beat sequential"
         traffic = res[mode]["mem_reads"] + res[mode]["mem_writes"]
         assert traffic < seq["mem_reads"] + seq["mem_writes"], f"{mode} must move less data"
+
+
+@pytest.mark.parametrize("sim", SIMULATORS)
+def test_bf16_determinism(sim):
+    """tb/ring/determinism_bench.py: a 3-device bf16 ring, the arrival order at every hop chosen
+    per round; the reduced chunks are bit-identical across rounds and equal the bf16 reference."""
+    from hw.params import LaneType
+    run_bench("t3_ring", T3Ring(T3Params(lane=LaneType.BF16), devices=3),
+              "tb.ring.determinism_bench", sim, tag="bf16x3")

@@ -19,6 +19,17 @@ def test_unit(sim):
                         "soft_reset_mid_traffic_then_a_clean_run", "link_stalled_10000_cycles"])
 
 
+@pytest.mark.parametrize("sim", SIMULATORS)
+def test_err_bits(sim):
+    """One cocotb test per ERR field of the register map (tb/unit/err_bench.py), each passed."""
+    import xml.etree.ElementTree as ET
+    from hw import regmap
+    build = run_bench("t3_unit", T3Unit(T3Params()), "tb.unit.err_bench", sim)
+    ran = {tc.get("name"): not any(c.tag in ("failure", "error", "skipped") for c in tc)
+           for tc in ET.parse(build / "results.xml").iter("testcase")}
+    assert ran == {f"err_{name}": True for name in regmap.REGS["ERR"].fields}
+
+
 def test_soak_verilator():
     out = ROOT / "build" / "soak.json"
     out.unlink(missing_ok=True)
