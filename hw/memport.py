@@ -202,6 +202,8 @@ class MemPort(wiring.Component):
                 m.d.comb += op_ok.eq(~upd_push)
             with m.Case(MemOp.UPDATE):
                 m.d.comb += op_ok.eq(1)
+            with m.Default():          # the undefined encoding 3: never accepted
+                m.d.comb += op_ok.eq(0)
         m.d.comb += self.req.ready.eq(free_any & ~hazard & op_ok)
         accept = self.req.valid & self.req.ready
         acc_read = accept & is_read
