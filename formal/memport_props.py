@@ -60,13 +60,13 @@ Mutants (source patches of ``hw/memport.py``): ``ar_dropped`` (the AR queue pops
 ``update_read_frees_slot`` (the R beat of an UPDATE's read frees a slot too) fail ``outstanding``.
 """
 
-from amaranth.hdl import Assert, Assume, Cat, Cover, Signal, Value
+from amaranth.hdl import Assert, Assume, Cat, Cover, Signal
 from amaranth.lib.fifo import SyncFIFO
 
 from hw.lib.axi import BURST_INCR
 from hw.params import T3Params
 
-from .common import (FlopMemory, Flatten, Harness, Job, _mod, block_jobs, drive_inputs,
+from .common import (FlopMemory, Flatten, Harness, _mod, block_jobs, drive_inputs,
                      flop_memories, internals, load_design, subfragment)
 
 PARAMS = T3Params(data_width=32, addr_width=2, tile_width=2, tracker_entries=2, count_width=2,
@@ -106,7 +106,6 @@ class MemPortHarness(Harness):
 
     def elaborate(self, platform):
         m = self.top_module()
-        V = Value.cast
         dut = self.mod.MemPort(self.params, **self.kw)
         n = dut.outstanding
         sbits = max(1, (n - 1).bit_length())
@@ -159,6 +158,7 @@ class MemPortHarness(Harness):
         entries = {}
         for name, q in fifos.items():
             fs = internals(subfragment(flat.frag, name))
+            assert fs["level"] is q.level, f"{name} is not the queue created in that order"
             depth = q.depth
             produce, consume = fs["produce"], fs["consume"]
             strong += [q.level <= depth, consume < depth, produce < depth,
