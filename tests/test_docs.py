@@ -180,6 +180,9 @@ def port_errors(md, unit):
     if not rows:
         return ["empty port table"]
     flows = {name: m.flow for name, m in unit.signature.members.items()}
+    # each leaf signal's own direction (a stream's ready, an AXI slave's ready, ...)
+    port_flows = {tuple(str(p) for p in path): flow
+                  for path, flow, _ in unit.signature.flatten(unit)}
     for row in rows:
         path, verilog, direction, width = (row[0].strip("`"), row[1].strip("`"), row[2], row[3])
         obj = unit
@@ -200,9 +203,10 @@ def port_errors(md, unit):
             errors.append(f"{path}: Verilog name {verilog}")
         if int(width) != Shape.cast(obj.shape()).width:
             errors.append(f"{path}: width {width}")
-        flow = flows[path.split(".")[0]]
-        if path.endswith(".ready"):
-            flow = flow.flip()
+        flow = port_flows.get(tuple(path.split(".")))
+        if flow is None:
+            errors.append(f"{path}: not a leaf port of T3Unit")
+            continue
         if direction != ("in" if flow == In else "out"):
             errors.append(f"{path}: direction {direction}")
     return errors
