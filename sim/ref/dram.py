@@ -159,6 +159,7 @@ class DramRef:
         # scheduling decisions from the state at the start of the cycle
         col = self._col_choice()
         row = self._row_choice()
+        self.last = (col, row)
         ref_cmd = None
         if self.refdue:
             opened = [b for b in self.banks if b.open]
