@@ -87,7 +87,7 @@ class DramParams:
     queue_depth: int = 8
     read_buffer: int = 32
     scheduler: Scheduler = Scheduler.FR_FCFS
-    age_cap: int = 64
+    age_cap: int = 512          # 4 x queue_depth x max_burst: see docs/dram.md
     tRCD: int = _DEFAULT["tRCD"]
     tRP: int = _DEFAULT["tRP"]
     tRAS: int = _DEFAULT["tRAS"]

@@ -36,7 +36,13 @@ def patterns():
     rng = random.Random(11)
     count = BEATS // n
     seq = [(k * n) % cap for k in range(count)]
-    half = cap // 2
+    # 50/50: reads in banks [0, banks/2), writes at the same rows and columns in the other half of
+    # the banks, so the pattern costs read/write turnarounds, not row conflicts
+    def lower_half(k):
+        chunk, col = divmod(k * n, P.cols)
+        bank, row = chunk % (P.banks // 2), chunk // (P.banks // 2) % P.rows
+        return row * row_span + bank * P.cols + col
+    other_half = (P.banks // 2) * P.cols
     two = []
     for k in range(count // 2):
         a = (k * n) % (row_span * (P.rows // 2))
@@ -47,8 +53,8 @@ def patterns():
         "sequential writes": [("W", a, n) for a in seq],
         "random reads": [("R", rng.randrange(cap // rnd_n) * rnd_n, rnd_n)
                          for _ in range(BEATS // rnd_n // 2)],
-        "reads+writes 50/50": [(("R", (k // 2 * n) % half, n) if k % 2 == 0 else
-                                ("W", half + (k // 2 * n) % half, n)) for k in range(count)],
+        "reads+writes 50/50": [(("R", lower_half(k // 2), n) if k % 2 == 0 else
+                                ("W", lower_half(k // 2) + other_half, n)) for k in range(count)],
         "two streams, same banks, different rows": [("R", a, n) for a in two],
     }
 
