@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .common import BUILD, run_job
 
-MODULES = ("arbiter_props", "trigger_props", "csr_props", "tracker_props")
+MODULES = ("arbiter_props", "trigger_props", "csr_props", "tracker_props", "dram_props")
 
 
 def all_jobs():

@@ -163,7 +163,8 @@ class DramModel(wiring.Component):
         act_w = Array(Signal(TW, name=f"b{b}_act_w") for b in range(NB))
         col_w = Array(Signal(TW, name=f"b{b}_col_w") for b in range(NB))
         pre_w = Array(Signal(TW, name=f"b{b}_pre_w") for b in range(NB))
-        rd_w, wr_w, rrd_w = Signal(TW), Signal(TW), Signal(TW)
+        rd_w, wr_w = Signal(TW, name="rd_w"), Signal(TW, name="wr_w")
+        rrd_w = Signal(TW, name="rrd_w")
         faw = [Signal(TW, name=f"faw{k}") for k in range(4)]
         refdue = Signal()
         ref_timer = Signal(range(p.tREFI), init=p.tREFI - 1)
@@ -222,8 +223,8 @@ class DramModel(wiring.Component):
             is_act.append(ia)
 
         # oldest candidates (priority encoders)
-        col_fire, col_idx = Signal(), Signal(range(Q))
-        row_fire, row_idx = Signal(), Signal(range(Q))
+        col_fire, col_idx = Signal(name="col_fire"), Signal(range(Q), name="col_idx")
+        row_fire, row_idx = Signal(name="row_fire"), Signal(range(Q), name="row_idx")
         for i in reversed(range(Q)):
             with m.If(col_cand[i]):
                 m.d.comb += [col_fire.eq(1), col_idx.eq(i)]
@@ -250,7 +251,7 @@ class DramModel(wiring.Component):
             any_open = any_open | b_open[b]
             prea_ok = prea_ok & (~b_open[b] | (pre_w[b] == 0))
             ref_ok = ref_ok & (act_w[b] == 0)
-        do_prea, do_ref = Signal(), Signal()
+        do_prea, do_ref = Signal(name="do_prea"), Signal(name="do_ref")
         m.d.comb += [do_prea.eq(refdue & any_open & prea_ok),
                      do_ref.eq(refdue & ~any_open & ref_ok)]
         tick = ref_timer == 0
