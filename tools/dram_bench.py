@@ -122,7 +122,19 @@ def run(beats=BEATS):
     (OUT / "dram.json").write_text(json.dumps(result, indent=1) + "\n")
     text = render(result)
     (OUT / "dram.md").write_text(text)
+    update_doc(text)
     return result, text
+
+
+MARKER = "<!-- dram-efficiency-table -->"
+
+
+def update_doc(table, doc=ROOT / "docs" / "dram.md"):
+    """Replace everything after the marker in ``docs/dram.md`` with ``table``."""
+    text = doc.read_text()
+    if MARKER not in text:
+        raise SystemExit(f"{doc}: marker {MARKER!r} not found")
+    doc.write_text(text[:text.index(MARKER) + len(MARKER)] + "\n\n" + table)
 
 
 def _patterns(p, beats):
