@@ -215,7 +215,7 @@ async def test_random_traffic(dut):
     tb = DramTB(dut, seed=1, pause=(0.2, 0.2, 0.3, 0.2, 0.3))
     await tb.start()
     before = dict(REF.stats)
-    await tb.random_traffic(300 if TAG != "hbm2" else 200, write_frac=0.5)
+    await tb.random_traffic(300, write_frac=0.5)
     tb.check()
     # the traffic reached what it is meant to test (counts from the reference == the RTL)
     grew = {k: REF.stats[k] - before[k] for k in REF.stats}
