@@ -13,7 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .common import BUILD, run_job
 
-MODULES = ("arbiter_props", "trigger_props", "csr_props", "tracker_props", "memport_props")
+MODULES = ("arbiter_props", "trigger_props", "csr_props", "tracker_props", "memport_props",
+           "dram_props")
 
 
 def all_jobs():

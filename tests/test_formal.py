@@ -23,7 +23,7 @@ JOBS = all_jobs()
 
 def test_every_block_has_proofs_covers_and_mutants():
     blocks = {j.block for j in JOBS}
-    assert blocks == {"arbiter", "trigger", "csr", "tracker", "memport"}
+    assert blocks == {"arbiter", "trigger", "csr", "tracker", "memport", "dram"}
     for b in blocks:
         proofs = {j.prop for j in JOBS if j.block == b and j.mode == "prove" and j.expect == "pass"}
         covers = {j.prop for j in JOBS if j.block == b and j.mode == "cover"}
