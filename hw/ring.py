@@ -12,6 +12,21 @@ from .unit import T3Unit
 #: The memories a ring can put behind each unit's AXI4 memory port.
 MEMORIES = ("ideal", "dram")
 
+
+def dram_behind(port, dram_params=None):
+    """A :class:`~hw.dram.DramModel` sized for the AXI4 port of ``port`` (a
+    :class:`~hw.memport.MemPort`): its address, data and ID widths, and as many rows as the
+    port's beat address space needs; every timing from ``dram_params`` (default: the HBM2
+    defaults of :class:`~hw.dram_params.DramParams`)."""
+    from .dram import DramModel
+    from .dram_params import DramParams
+    base = DramParams() if dram_params is None else dram_params
+    sig = port.axi_signature
+    beats = 1 << port.params.addr_width
+    rows = max(1, beats // (base.banks * base.cols))
+    return DramModel(base.replace(addr_width=sig.addr_width, data_width=sig.data_width,
+                                  id_width=sig.id_width, rows=rows))
+
 __all__ = ["T3Ring"]
 
 
@@ -61,9 +76,7 @@ class T3Ring(wiring.Component):
         if memory == "ideal":
             self._mems = [AxiSram(params) for _ in range(devices)]
         else:
-            from .dram import DramModel
-            kw = {} if dram_params is None else {"params": dram_params}
-            self._mems = [DramModel(self._units[0].mem_port.axi_signature, **kw)
+            self._mems = [dram_behind(self._units[0].mem_port, dram_params)
                           for _ in range(devices)]
         self._links = [LinkModel(params, latency=link_latency, bw_num=link_bw[0],
                                  bw_den=link_bw[1]) for _ in range(devices)]

@@ -25,6 +25,7 @@ from amaranth.lib.wiring import In, Out
 from hw.arbiter import Arbiter
 from hw.memport import MemPort
 from hw.params import ArbPolicy, MemOp, ReqClass, T3Params
+from hw.ring import dram_behind
 from hw.sram import AxiSram
 
 __all__ = ["InterferenceTop"]
@@ -37,9 +38,7 @@ class InterferenceTop(wiring.Component):
         if memory == "ideal":
             self._mem = AxiSram(params)
         elif memory == "dram":
-            from hw.dram import DramModel
-            kw = {} if dram_params is None else {"params": dram_params}
-            self._mem = DramModel(self._port.axi_signature, **kw)
+            self._mem = dram_behind(self._port, dram_params)
         else:
             raise ValueError(f"memory must be 'ideal' or 'dram', not {memory!r}")
         aw = params.addr_width
