@@ -20,6 +20,11 @@ from hw.export import collect, verilog_text  # noqa: E402
 from tools.fpga import parse_critical_path  # noqa: E402
 
 DEVICES = {"25k": "CABGA256", "45k": "CABGA381", "85k": "CABGA381"}
+#: Blocks left out of the default set because nextpnr does not route them in reasonable time;
+#: synthesize them by naming them. ``dram_model``: its scheduler picks commands from the whole
+#: queue in one cycle (about 8900 LUT4, 24.5 MHz estimated after placement, routing not
+#: converged after 30 minutes; see docs/dram.md).
+SLOW = {"dram_model": "routing does not converge in 30 min (docs/dram.md)"}
 
 
 def tool(name):
@@ -90,7 +95,10 @@ def main(argv=None):
     ap.add_argument("names", nargs="*", help="blocks (default: every exported block)")
     args = ap.parse_args(argv)
     blocks = collect()
-    names = args.names or list(blocks)
+    names = args.names or [n for n in blocks if n not in SLOW]
+    if not args.names:
+        for n, why in SLOW.items():
+            print(f"skipping {n}: {why}; name it to synthesize it", flush=True)
     for n in names:
         if n not in blocks:
             raise SystemExit(f"unknown block {n!r}; known: {', '.join(blocks)}")
