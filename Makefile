@@ -74,7 +74,7 @@ fpga: $(STAMP) ## ULX3S-85F bitstream (T3Unit + traffic generator + UART bridge)
 	$(PY) tools/fpga.py
 
 waves: $(STAMP) ## re-run the ring bench on Icarus with FST waves and print the file path
-	WAVES=1 $(PY) -m pytest -q -p no:cacheprovider "tb/ring/test_ring.py::test_ring[icarus]"
+	WAVES=1 $(PY) -m pytest -q -p no:cacheprovider "tb/ring/test_ring.py::test_ring[icarus-ideal]"
 	@ls -1 $(CURDIR)/build/tb/t3_ring/icarus/default-waves/*.fst
 
 bench: $(STAMP) ## benchmarks -> docs/benchmarks.md (simulation speed, test time, model, synthesis)

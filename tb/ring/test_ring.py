@@ -20,9 +20,12 @@ def run_ring(sim, out=None, memory="ideal"):
     return {m: json.loads(open(f"{out}.{m}.json").read()) for m in MODES}
 
 
+@pytest.mark.parametrize("memory", ("ideal", "dram"))
 @pytest.mark.parametrize("sim", SIMULATORS)
-def test_ring(sim):
-    res = run_ring(sim)
+def test_ring(sim, memory):
+    """Every mode on both memories: the bench checks exact sums on every device; T3 and T3-MCA
+    must beat sequential and move less data."""
+    res = run_ring(sim, memory=memory)
     seq = res["sequential"]
     for mode in ("t3", "t3-mca"):
         assert res[mode]["cycles"] < seq["cycles"], f"{mode} must beat sequential"
