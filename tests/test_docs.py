@@ -181,8 +181,8 @@ def port_errors(md, unit):
         return ["empty port table"]
     flows = {name: m.flow for name, m in unit.signature.members.items()}
     # each leaf signal's own direction (a stream's ready, an AXI slave's ready, ...)
-    port_flows = {tuple(str(p) for p in path): flow
-                  for path, flow, _ in unit.signature.flatten(unit)}
+    port_flows = {tuple(str(p) for p in path): member.flow
+                  for path, member, _ in unit.signature.flatten(unit)}
     for row in rows:
         path, verilog, direction, width = (row[0].strip("`"), row[1].strip("`"), row[2], row[3])
         obj = unit
