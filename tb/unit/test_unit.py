@@ -15,7 +15,10 @@ SOAK_CYCLES = 100_000
 @pytest.mark.parametrize("sim", SIMULATORS)
 def test_unit(sim):
     run_bench("t3_unit", T3Unit(T3Params()), "tb.unit.unit_bench", sim,
-              testcase=["tiles_loop_back_through_dma_and_nmc", "bad_input_is_flagged_and_loses_nothing",
+              # a parametrised cocotb test is named <test>/<param>=<value>
+              testcase=["tiles_loop_back_through_dma_and_nmc/stall=0.0",
+                        "tiles_loop_back_through_dma_and_nmc/stall=0.3",
+                        "bad_input_is_flagged_and_loses_nothing",
                         "soft_reset_mid_traffic_then_a_clean_run", "link_stalled_10000_cycles"])
 
 
