@@ -9,7 +9,7 @@ import sys
 from hw.params import T3Params
 from hw.tracker import Tracker
 from tb.common.runner import ROOT, run_bench
-from tb.ring.test_ring import MODES, run_ring
+from tb.ring.test_ring import DRAM_MODES, MODES, run_ring
 
 
 def run_tracker_demo(sim="verilator", cfg=None):
@@ -36,14 +36,14 @@ def ring_table(res, memory="ideal"):
         f"{cfg['tiles']} tiles x {cfg['beats']} beats (64-bit beats, 2 x int32 lanes),",
         f"GEMM per tile: {cfg['reads']} input reads + {cfg['compute']} compute cycles; "
         f"Domino: {cfg['slices']} slices; T3-MCA threshold {cfg['mca_threshold']}, "
-        f"starvation limit {cfg['mca_starvation']}. All modes: exact sums checked on every device.",
+        f"starvation limit {cfg['mca_starvation']}. Every mode shown: exact sums checked on every device.",
         "",
         f"{'mode':<11}{'cycles':>7}{'speedup':>9}{'rd comp':>9}{'wr comp':>9}{'rd comm':>9}"
         f"{'wr comm':>9}{'mem total':>10}{'link beats':>11}",
     ]
     seq = res["sequential"]
     seq_mem = seq["mem_reads"] + seq["mem_writes"]
-    for mode in MODES:
+    for mode in res:
         r, c = res[mode], res[mode]["counters"]
         mem = r["mem_reads"] + r["mem_writes"]
         lines.append(f"{mode:<11}{r['cycles']:>7}{seq['cycles'] / r['cycles']:>8.2f}x"
@@ -64,7 +64,8 @@ def main(argv=None):
     ap.add_argument("--memory", choices=("ideal", "dram", "both"), default="both")
     args = ap.parse_args(argv)
     memories = ("ideal", "dram") if args.memory == "both" else (args.memory,)
-    results = {mem: run_ring(args.sim, ROOT / "build" / "demo" / f"ring-{args.sim}-{mem}", mem)
+    results = {mem: run_ring(args.sim, ROOT / "build" / "demo" / f"ring-{args.sim}-{mem}", mem,
+                             MODES if mem == "ideal" else DRAM_MODES)
                for mem in memories}
     s = run_tracker_demo(args.sim)
     for mem in memories:
@@ -75,7 +76,8 @@ def main(argv=None):
                 for mem in memories}
         print()
         print(f"T3-MCA over T3: {gain['ideal']:.2f}x on the ideal memory, {gain['dram']:.2f}x "
-              "with DRAM timing.")
+              "with DRAM timing. Domino is not run on DRAM timing: its run does not end there "
+              "(an open bug).")
     print()
     print(f"Tracker (256 entries) on synthetic GEMM traffic ({args.sim}): {s['tiles']} tiles x "
           f"{s['beats_per_tile']} beats, {s['tiles_in_flight']} in flight, fire consumer stalled "
