@@ -253,22 +253,19 @@ def main(argv=None):
     ap.add_argument("--scale-only", action="store_true",
                     help="measure only the scale path and rewrite only its section")
     ap.add_argument("--memory-only", action="store_true",
-                    help="measure only the memory sections (DRAM efficiency, interference, the "
-                         "ring on both memories) and rewrite only them")
+                    help="measure only the memory sections (interference, the ring on both "
+                         "memories) and rewrite only them")
     args = ap.parse_args(argv)
     doc = ROOT / "docs" / "benchmarks.md"
     if args.memory_only:
-        _, dram_table = dram_bench.run()
         md = memory_section()
         text = doc.read_text()
-        for head in ("## Memory interference", "## The demo ring on both memories",
-                     "## DRAM efficiency"):
+        for head in ("## Memory interference", "## The demo ring on both memories"):
             if head in text:
                 a = text.index(head)
                 b = text.find("\n## ", a + 1)
                 text = text[:a].rstrip("\n") + "\n" + (text[b:] if b >= 0 else "")
-        text = (text.rstrip("\n") + "\n\n" + md.rstrip("\n") + "\n\n"
-                + dram_section(dram_table))
+        text = text.rstrip("\n") + "\n\n" + md.rstrip("\n") + "\n"
         doc.write_text(text)
         print(md)
         return 0
