@@ -8,6 +8,8 @@ import enum as py_enum
 import math
 from dataclasses import dataclass, fields
 
+from .params import _check_int
+
 __all__ = ["Scheduler", "DramParams", "HBM2_NS", "MODEL_CYCLE_NS"]
 
 
@@ -43,14 +45,6 @@ _TIMING_LIMITS = {
     "tCCD": (1, 15), "tWTR": (1, 63), "tRTW": (1, 63), "tRRD": (1, 63), "tFAW": (1, 255),
     "tWR": (1, 63), "tRTP": (1, 63), "tREFI": (2, 65535), "tRFC": (1, 1023),
 }
-
-
-def _check_int(name, value, lo, hi=None):
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an integer, not {value!r}")
-    if value < lo or (hi is not None and value > hi):
-        rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
-        raise ValueError(f"{name} must be {rng}, not {value}")
 
 
 def _check_pow2(name, value):

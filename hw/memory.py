@@ -14,7 +14,20 @@ from amaranth.lib.wiring import In, Out
 from .nmc import NmcAlu
 from .params import LaneType, MemOp, ReqClass, T3Params
 
-__all__ = ["MemoryModel"]
+__all__ = ["MemoryModel", "check_init"]
+
+
+def check_init(init, depth):
+    """Initial memory contents as a list of ints (``[]`` for None), at most ``depth`` of them."""
+    if init is None:
+        return []
+    try:
+        init = [int(v) for v in init]
+    except TypeError:
+        raise TypeError(f"init must be an iterable of integers, not {init!r}") from None
+    if len(init) > depth:
+        raise ValueError(f"init has {len(init)} values, more than the depth {depth}")
+    return init
 
 
 class MemoryModel(wiring.Component):
@@ -139,15 +152,7 @@ class MemoryModel(wiring.Component):
         depth = 1 << params.addr_width
         if banks > depth:
             raise ValueError(f"banks ({banks}) must divide the depth 2**addr_width ({depth})")
-        if init is None:
-            init = []
-        else:
-            try:
-                init = [int(v) for v in init]
-            except TypeError:
-                raise TypeError(f"init must be an iterable of integers, not {init!r}") from None
-            if len(init) > depth:
-                raise ValueError(f"init has {len(init)} values, more than the depth {depth}")
+        init = check_init(init, depth)
         self._params = params
         self._banks = banks
         self._depth = depth

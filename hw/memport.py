@@ -7,7 +7,7 @@ from amaranth.lib.wiring import In, Out
 
 from .lib.axi import AXI4Signature, BURST_INCR, RESP_OKAY
 from .nmc import NmcAlu
-from .params import MemOp, ReqClass, T3Params
+from .params import MemOp, ReqClass, T3Params, _check_int
 
 __all__ = ["MemPort", "ID_COMPUTE", "ID_COMM", "ID_UPDATE", "ID_WRITE"]
 
@@ -91,13 +91,9 @@ class MemPort(wiring.Component):
             raise TypeError(f"params must be a T3Params, not {params!r}")
         if resp_depth is None:
             resp_depth = outstanding
-        for name, value, lo, hi in (("outstanding", outstanding, 2, 64),
-                                    ("resp_depth", resp_depth, 1, 64),
-                                    ("alu_stages", alu_stages, 0, 3)):
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise TypeError(f"{name} must be an integer, not {value!r}")
-            if not lo <= value <= hi:
-                raise ValueError(f"{name} must be in [{lo}, {hi}], not {value}")
+        _check_int("outstanding", outstanding, 2, 64)
+        _check_int("resp_depth", resp_depth, 1, 64)
+        _check_int("alu_stages", alu_stages, 0, 3)
         if params.data_width & (params.data_width - 1):
             raise ValueError(f"MemPort needs a power-of-two data_width (an AXI4 bus), "
                              f"not {params.data_width}")

@@ -7,7 +7,8 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .lib.axi import AXI4Signature, BURST_INCR, RESP_OKAY, RESP_SLVERR
-from .params import T3Params
+from .memory import check_init
+from .params import T3Params, _check_int
 
 __all__ = ["AxiSram"]
 
@@ -65,20 +66,11 @@ class AxiSram(wiring.Component):
     def __init__(self, params, *, id_width=2, init=None):
         if not isinstance(params, T3Params):
             raise TypeError(f"params must be a T3Params, not {params!r}")
-        if not isinstance(id_width, int) or isinstance(id_width, bool) or not 1 <= id_width <= 16:
-            raise ValueError(f"id_width must be an integer in [1, 16], not {id_width!r}")
+        _check_int("id_width", id_width, 1, 16)
         if params.data_width & (params.data_width - 1):
             raise ValueError(f"AxiSram needs a power-of-two data_width, not {params.data_width}")
         depth = 1 << params.addr_width
-        if init is None:
-            init = []
-        else:
-            try:
-                init = [int(v) for v in init]
-            except TypeError:
-                raise TypeError(f"init must be an iterable of integers, not {init!r}") from None
-            if len(init) > depth:
-                raise ValueError(f"init has {len(init)} values, more than the depth {depth}")
+        init = check_init(init, depth)
         self._params = params
         self._init = init
         self.byte_shift = (params.data_width // 8 - 1).bit_length()

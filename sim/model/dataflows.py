@@ -487,7 +487,7 @@ def _run_domino(sysc, sub, slices, record):
 
 
 def _run_t3(sysc, sub, policy, cfg, record):
-    """T3's fused GEMM + ring RS (see T3-DESIGN.md, section 1) on one device of the ring."""
+    """T3's fused GEMM + ring RS (the T3 paper, Pati et al., ASPLOS'24) on one device of the ring."""
     b = _Builder(sysc, sub.tp, sub.m, sub.n, sub.k, policy, record)
     glast, rs_done, _ = t3_fused_gemm_rs(b, sub.m, sub.n, sub.k)
     c = gemm_costs(sysc, sub.m, sub.n, sub.k)
