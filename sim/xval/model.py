@@ -23,8 +23,9 @@ it does not replay RTL traces. What it keeps, per device:
 * the link (token bucket ``bw_num/bw_den``, ``latency`` cycles, FIFO back-pressure) and the link
   receiver (one-entry write register, back-pressured by the arbiter);
 * the bench's software: the GEMM producer (reads, wait, compute, fire-and-forget writes), the
-  reduction kernel (read/read/write, wait for the port to drain), doorbells and arms over
-  AXI4-Lite (a fixed cost per access, measured once on the CSR block) and the notification poll (counter read + 4 idle cycles).
+  reduction kernel (read/read/write, wait for the port to drain), doorbells over AXI4-Lite (a
+  fixed cost per access, measured once on the CSR block; the staging tiles are armed before the
+  start) and the notification poll (counter read + 4 idle cycles).
 
 What it abstracts: the arbiter's skid buffer (the memory never refuses a request here: read
 credits never run out with always-ready consumers), the memory port's same-address hazard
@@ -174,12 +175,6 @@ class RingModel:
         action()
         yield AXIL_WRITE - AXIL_WRITE_EFFECT
 
-    def arm(self, g, tile, threshold):
-        def act():
-            self.dev[g].tracker[tile] = [0, threshold]
-            self.dev[g].cnt["arms"] += 1
-        yield from self.axil_write(g, act)
-
     def doorbell(self, g, index):
         yield from self.axil_write(g, lambda: self.dev[g].trig_in.append((self.t, index)))
 
@@ -221,14 +216,10 @@ class RingModel:
     def software_rs(self, g, tiles, arrived):
         n = self.n
         for t in tiles:
-            yield from self.arm(g, self.stage_tile((g - 2) % n, t), self.B)
-        for t in tiles:
             yield from self.doorbell(g, self.out_tile((g - 1) % n, t))
         for k in range(1, n):
             c = (g - 1 - k) % n
             for t in tiles:
-                if k < n - 1:
-                    yield from self.arm(g, self.stage_tile((c - 1) % n, t), self.B)
                 arrived += 1
                 yield from self.wait_notifications(g, arrived)
                 yield from self.reduce_tile(g, c, t)
@@ -276,6 +267,10 @@ class RingModel:
                         d.table[self.out_tile(c, t)] = dict(length=B, dst=succ, op=STORE,
                                                              tile=self.stage_tile(c, t))
                         d.table[self.stage_tile(c, t)] = dict(length=0)
+                for k in range(1, n):          # staging tiles armed before the start
+                    for t in range(T):
+                        d.tracker[self.stage_tile((g - 1 - k) % n, t)] = [0, B]
+                        d.cnt["arms"] += 1
             else:
                 for k in range(1, n + 1):
                     c = (g - k) % n

@@ -132,19 +132,28 @@ class RingTB:
             port.write(addrs[b], lanes_to_int([u + v for u, v in zip(x, y)]))
         await port.req.wait()
 
+    async def arm_staging(self):
+        """Every device arms the staging tiles it will receive (each ``(chunk, tile)`` arrives
+        once) before any device rings a doorbell: the receiver posts its buffers before the
+        collective starts, as the t3 mode arms its tiles before the start. Arming a staging tile
+        from inside the reduce-scatter would race the sender: a tile that lands before its arm
+        is counted as unarmed and never notifies (seen with Domino on DRAM timing)."""
+        n = self.n
+        for g in range(n):
+            for k in range(1, n):
+                c = (g - 1 - k) % n                             # the chunk arriving at step k
+                for t in range(self.T):
+                    await self.csr[g].arm(self.stage_tile(c, t), self.B)
+
     async def software_rs(self, g, tiles, arrivals_before):
         """Ring reduce-scatter of ``tiles`` (a list of tile indices) on device ``g``."""
         n, csr = self.n, self.csr[g]
-        for t in tiles:
-            await csr.arm(self.stage_tile((g - 2) % n, t), self.B)
         for t in tiles:                                          # step 1: send chunk g-1
             await csr.doorbell(self.out_tile((g - 1) % n, t))
         arrived = arrivals_before
         for k in range(1, n):
             c = (g - 1 - k) % n                                 # the chunk arriving at step k
             for t in tiles:
-                if k < n - 1:
-                    await csr.arm(self.stage_tile((c - 1) % n, t), self.B)
                 arrived += 1
                 await self.wait_notifications(g, arrived)
                 await self.reduce_tile(g, c, t)
@@ -158,6 +167,7 @@ class RingTB:
         await self.program_software_rs()
         per = [list(range(s * T // slices, (s + 1) * T // slices)) for s in range(slices)]
         self.base = await self.clear_and_snapshot()
+        await self.arm_staging()
         start = self.now()
 
         async def device(g):
