@@ -9,7 +9,7 @@ import sys
 from hw.params import T3Params
 from hw.tracker import Tracker
 from tb.common.runner import ROOT, run_bench
-from tb.ring.test_ring import DRAM_MODES, MODES, run_ring
+from tb.ring.test_ring import run_ring
 
 
 def run_tracker_demo(sim="verilator", cfg=None):
@@ -64,8 +64,7 @@ def main(argv=None):
     ap.add_argument("--memory", choices=("ideal", "dram", "both"), default="both")
     args = ap.parse_args(argv)
     memories = ("ideal", "dram") if args.memory == "both" else (args.memory,)
-    results = {mem: run_ring(args.sim, ROOT / "build" / "demo" / f"ring-{args.sim}-{mem}", mem,
-                             MODES if mem == "ideal" else DRAM_MODES)
+    results = {mem: run_ring(args.sim, ROOT / "build" / "demo" / f"ring-{args.sim}-{mem}", mem)
                for mem in memories}
     s = run_tracker_demo(args.sim)
     for mem in memories:
@@ -76,8 +75,7 @@ def main(argv=None):
                 for mem in memories}
         print()
         print(f"T3-MCA over T3: {gain['ideal']:.2f}x on the ideal memory, {gain['dram']:.2f}x "
-              "with DRAM timing. Domino is not run on DRAM timing: its run does not end there "
-              "(an open bug).")
+              "with DRAM timing.")
     print()
     print(f"Tracker (256 entries) on synthetic GEMM traffic ({args.sim}): {s['tiles']} tiles x "
           f"{s['beats_per_tile']} beats, {s['tiles_in_flight']} in flight, fire consumer stalled "

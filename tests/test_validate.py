@@ -3,7 +3,14 @@
 Runs the RTL on Verilator (one build per hardware parameter set, shared by the scenarios that
 use it; the four modes in one simulator run per scenario), then checks for every (scenario,
 mode): |model - RTL| / RTL <= 10 % in cycles, and memory/link beat counts (hence bytes) equal.
+
+``make test`` checks the RTL on :data:`FAST` (scenarios on the ring bench's own hardware build,
+spanning the compute-to-communication ratio and the memory pressure); ``make validate``
+(``tools/validate.py``) runs every scenario with the same checks, and so does this file with
+``T3_VALIDATE=all``.
 """
+
+import os
 
 import pytest
 
@@ -72,16 +79,28 @@ def test_axil_costs_match_model():
         assert (m["sample"], m["return"]) == (model.AXIL_READ_SAMPLE, model.AXIL_READ)
 
 
-@pytest.fixture(scope="module")
+#: The scenarios checked against the RTL in ``make test``.
+FAST = ("base", "comm_bound", "mem_pressure")
+CHECKED = SCENARIOS if os.environ.get("T3_VALIDATE") == "all" else \
+    [s for s in SCENARIOS if s.name in FAST]
+
+
+def test_fast_subset_exists():
+    assert {s.name for s in CHECKED} >= set(FAST)
+
+
+# Session scope: a module-scoped fixture is torn down whenever xdist interleaves another
+# module's test on the worker, and the RTL would run again.
+@pytest.fixture(scope="session")
 def rows():
-    rows, _ = validate(SCENARIOS, "verilator", log=lambda *a: None)
+    rows, _ = validate(CHECKED, "verilator", log=lambda *a: None)
     return {(r["scenario"], r["mode"]): r for r in rows}
 
 
-# One xdist worker runs all of these: the module-scoped `rows` fixture runs the RTL once there
-# (on two workers it would run twice, into the same build directories).
+# One xdist worker runs all of these: the `rows` fixture runs the RTL once there (on two
+# workers it would run twice, into the same build directories).
 @pytest.mark.xdist_group("xval")
-@pytest.mark.parametrize("scenario", [s.name for s in SCENARIOS])
+@pytest.mark.parametrize("scenario", [s.name for s in CHECKED])
 @pytest.mark.parametrize("mode", MODES)
 def test_model_matches_rtl(rows, scenario, mode):
     r = rows[(scenario, mode)]

@@ -215,9 +215,7 @@ def memory_section():
     k = interference.summary(rows)
     (ROOT / "build" / "bench" / "interference.json").write_text(
         json.dumps({"work": interference.WORK, "runs": rows, "k_mean": k}, indent=1))
-    from tb.ring.test_ring import DRAM_MODES, MODES
-    ring = {mem: run_ring("verilator", ROOT / "build" / "bench" / f"ring-verilator-{mem}", mem,
-                          MODES if mem == "ideal" else DRAM_MODES)
+    ring = {mem: run_ring("verilator", ROOT / "build" / "bench" / f"ring-verilator-{mem}", mem)
             for mem in ("ideal", "dram")}
     lines = ["## Memory interference (`tools/interference.py`)", "",
              interference.__doc__.split("\n\n", 1)[1].strip(), "",

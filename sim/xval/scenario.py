@@ -35,6 +35,17 @@ __all__ = ["MODES", "Scenario", "ScenarioError", "load_scenario", "load_scenario
            "SCENARIO_DIR", "BEAT_BYTES"]
 
 MODES = ("sequential", "domino", "t3", "t3-mca")
+
+
+def default_hw_key():
+    """``Scenario.hw_key`` of ``T3Ring(T3Params())``, read from the defaults of the hardware."""
+    import inspect
+
+    from hw.params import T3Params
+    from hw.ring import T3Ring
+    d = inspect.signature(T3Ring).parameters
+    return (d["devices"].default, T3Params().mem_latency, d["link_latency"].default,
+            tuple(d["link_bw"].default))
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 BEAT_BYTES = 8          # data_width 64
 
@@ -69,6 +80,8 @@ class Scenario:
     @property
     def hw_tag(self):
         d, lat, ll, (bn, bd) = self.hw_key
+        if self.hw_key == default_hw_key():
+            return "default"           # the ring bench's own build (tb/ring/test_ring.py)
         return f"xval_d{d}_m{lat}_l{ll}_b{bn}-{bd}"
 
     def bench_config(self):

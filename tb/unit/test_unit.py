@@ -36,9 +36,9 @@ def test_err_bits(sim):
 def test_soak_verilator():
     out = ROOT / "build" / "soak.json"
     out.unlink(missing_ok=True)
-    # Its own build directory: pytest-xdist may run it beside test_unit[verilator].
+    # The build of test_unit[verilator] (run_bench locks the build directory while in use).
     run_bench("t3_unit", T3Unit(T3Params()), "tb.unit.unit_bench", "verilator", testcase="soak",
-              tag="soak", env={"T3_SOAK_CYCLES": SOAK_CYCLES, "T3_SOAK_OUT": str(out)})
+              env={"T3_SOAK_CYCLES": SOAK_CYCLES, "T3_SOAK_OUT": str(out)})
     res = json.loads(out.read_text())
     assert res["cycles"] >= SOAK_CYCLES
     assert res["updates_applied"] == res["contributions"], "every contribution applied once"
