@@ -25,7 +25,8 @@ and the R and B channels come in any order, ``rvalid``/``bvalid`` need not be he
 * ``aw_pend``: AW handshakes minus B handshakes; ``w_pend``: W handshakes minus B handshakes;
 * ``w_ahead``: W handshakes minus AW handshakes since reset (signed: negative while an AW has been
   issued before its W beat);
-* ``g_occ``: requests accepted on ``req`` minus completions, a completion being an R handshake with
+* ``g_occ``: requests accepted (out of the port's input register) minus completions, a
+  completion being an R handshake with
   ``RID`` in {``ID_COMPUTE``, ``ID_COMM``} (a READ) or a B handshake (a STORE or an UPDATE; the R
   beat of an UPDATE's read half completes nothing); ``g_lag``: 1 in the cycle after a READ's R.
 
@@ -127,7 +128,7 @@ class MemPortHarness(Harness):
         w_hs = axi.wvalid & axi.wready
         r_hs = axi.rvalid & axi.rready
         b_hs = axi.bvalid & axi.bready
-        accept = dut.req.valid & dut.req.ready
+        accept = st["accept"]              # a request leaves the input register, takes a slot
 
         # -- ghost counters (handshakes only)
         big = 2 * n + 4
@@ -214,6 +215,10 @@ class MemPortHarness(Harness):
         n_valid = Signal(range(n + 1))
         m.d.comb += n_valid.eq(sum(slot_valid))
         strong.append(n_valid == occ)
+        # the registered free-slot pick names a free slot
+        alloc_idx, free_any = st["alloc_idx"], st["free_any"]
+        for i in range(n):
+            strong.append(~(free_any & (alloc_idx == i)) | ~slot_valid[i])
         strong += [~q.w_en | q.w_rdy for q in fifos.values()]
 
         # -- the properties
@@ -278,8 +283,8 @@ MUTANTS = {
     "store_without_aw": ("w_beats", [("aw_q.w_en.eq(upd_push | acc_store)",
                                       "aw_q.w_en.eq(upd_push)")]),
     # a request accepted while every slot is in use
-    "no_slot_check": ("outstanding", [("self.req.ready.eq(free_any & ~hazard & op_ok)",
-                                       "self.req.ready.eq(~hazard & op_ok)")]),
+    "no_slot_check": ("outstanding", [("accept.eq(in_valid & free_any & ~in_hazard & op_ok)",
+                                       "accept.eq(in_valid & ~in_hazard & op_ok)")]),
     # the R beat of an UPDATE's read half frees a slot as if it were a comm READ
     "update_read_frees_slot": ("outstanding",
                                [("with m.Elif(rq_valid & (rq_id == ID_COMM)):",

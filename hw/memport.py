@@ -1,6 +1,6 @@
 """The T3 unit's memory side: memory requests in, a standard AXI4 master out, NMC updates done here."""
 
-from amaranth.hdl import Const, Module, Mux, Signal, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
@@ -45,9 +45,20 @@ class MemPort(wiring.Component):
     room, and the write queues hold ``outstanding`` entries, so an UPDATE's sum always has room.
     Nothing on the AXI side waits for ``compute_resp``/``comm_resp``.
 
-    Timing, when the AXI slave is always ready: a request accepted in cycle *k* has its AR or
-    AW/W valid from cycle *k+1*; an R beat taken in cycle *r* is registered, and its data is on
-    ``*_resp`` from cycle *r+2* (UPDATE: the sum's AW/W from cycle *r+2+alu_stages*).
+    **Input register.** ``req`` is taken into a one-entry register, and the request is
+    *accepted* (a slot taken, its transactions queued) from there, in the cycle after its
+    handshake at the earliest. Whether it may go (a free slot, no same-address hazard) is
+    computed a cycle ahead, from the slot table after that cycle's take and completions, so the
+    slot search and the address compares end in registers: the timing-critical path of the
+    unit ran from the arbiter's output through the compares to ``req.ready`` before. A hazard
+    clears in the cycle after the R or B response that completes the conflicting slot, as it
+    would with a combinational compare; a completed slot is taken again from the second cycle
+    after its completion.
+
+    Timing, when the AXI slave is always ready: a request handshaken on ``req`` in cycle *k*
+    has its AR or AW/W valid from cycle *k+2* (:attr:`ISSUE_LATENCY`); an R beat taken in cycle
+    *r* is registered, and its data is on ``*_resp`` from cycle *r+2* (UPDATE: the sum's AW/W
+    from cycle *r+2+alu_stages*).
 
     Parameters
     ----------
@@ -64,16 +75,17 @@ class MemPort(wiring.Component):
     Attributes
     ----------
     req : In(stream.Signature(params.mem_request_layout))
-        Requests; ``op``, ``cls``, ``addr`` and ``data`` are used. ``req.ready`` is combinational
-        from ``req.payload`` (``op``, ``cls``, ``addr``) and registers only: no path from any AXI
-        input or from the response streams' ``ready``.
+        Requests; ``op``, ``cls``, ``addr`` and ``data`` are used. ``req.ready`` depends on
+        registers only (the input register is empty, or its request is accepted in this cycle):
+        no path from ``req.payload``, from any AXI input or from the response streams' ``ready``.
     compute_resp, comm_resp : Out(stream.Signature(params.mem_response_layout))
         READ data of each class, in that class's acceptance order.
     m_axi : Out(AXI4Signature)
         The AXI4 master. Byte address width ``addr_width + log2(data_width / 8)``, ID width 2.
     occupancy : Out(range(outstanding + 1))
         Requests accepted and not yet completed (slots in use), from a register: a request
-        counts from the cycle after it is accepted until the cycle after its R beat or B response.
+        counts from the cycle after it is accepted (leaves the input register) until the cycle
+        after its R beat or B response.
         This is the memory queue occupancy T3-MCA's threshold compares: it includes the requests
         queued and in service in the AXI slave.
     err_resp : Out(1)
@@ -81,8 +93,8 @@ class MemPort(wiring.Component):
         is still delivered).
     """
 
-    #: Cycles from a request's acceptance to its AR (or AW/W) being valid.
-    ISSUE_LATENCY = 1
+    #: Cycles from a request's ``req`` handshake to its AR (or AW/W) being valid.
+    ISSUE_LATENCY = 2
     #: Cycles from an R beat's handshake to its data being valid on ``compute_resp``/``comm_resp``.
     RESP_LATENCY = 2
 
@@ -127,20 +139,25 @@ class MemPort(wiring.Component):
         axi = self.m_axi
         req = self.req.payload
 
+        # -- input register -------------------------------------------------------------------------
+        # ``req`` is taken into a one-entry register; the request is *accepted* (a slot taken, its
+        # transactions queued) from there. Whether it may be accepted (a free slot, no address
+        # hazard) is computed one cycle ahead into registers, so neither the slot search nor the
+        # address compare is on a path to ``req.ready`` or to the queues.
+        in_layout = data.StructLayout({"op": MemOp, "cls": ReqClass, "addr": unsigned(aw),
+                                       "data": unsigned(dw)})
+        in_valid = Signal()
+        in_r = Signal(in_layout)
+        in_hazard = Signal()                  # in_r's address is in a slot (see hazard_of)
+        free_any = Signal(init=1)             # a slot is free; alloc_idx is the lowest one
+        alloc_idx = Signal(sbits)
+        req = in_r
+
         # -- slot table --------------------------------------------------------------------------
         slot_valid = [Signal(name=f"slot{i}_valid") for i in range(n)]
         slot_addr = [Signal(aw, name=f"slot{i}_addr") for i in range(n)]
         slot_write = [Signal(name=f"slot{i}_write") for i in range(n)]   # STORE/UPDATE
-        free_any = Signal()
-        alloc_idx = Signal(sbits)
-        for i in reversed(range(n)):      # the lowest free slot wins (the last assignment)
-            with m.If(~slot_valid[i]):
-                m.d.comb += [free_any.eq(1), alloc_idx.eq(i)]
         is_read = req.op == MemOp.READ
-        hazard = Signal()
-        for i in range(n):
-            with m.If(slot_valid[i] & (slot_addr[i] == req.addr) & (slot_write[i] | ~is_read)):
-                m.d.comb += hazard.eq(1)
 
         # -- queues --------------------------------------------------------------------------------
         ar_layout = data.StructLayout({"id": 2, "addr": unsigned(aw)})
@@ -202,8 +219,16 @@ class MemPort(wiring.Component):
                 m.d.comb += op_ok.eq(~upd_push)
             with m.Default():
                 m.d.comb += op_ok.eq(1)
-        m.d.comb += self.req.ready.eq(free_any & ~hazard & op_ok)
-        accept = self.req.valid & self.req.ready
+        accept = Signal()
+        m.d.comb += accept.eq(in_valid & free_any & ~in_hazard & op_ok)
+        load = self.req.valid & self.req.ready
+        m.d.comb += self.req.ready.eq(~in_valid | accept)
+        with m.If(load):
+            m.d.sync += [in_valid.eq(1), in_r.op.eq(self.req.payload.op),
+                         in_r.cls.eq(self.req.payload.cls), in_r.addr.eq(self.req.payload.addr),
+                         in_r.data.eq(self.req.payload.data)]
+        with m.Elif(accept):
+            m.d.sync += in_valid.eq(0)
         acc_read = accept & is_read
         acc_store = accept & is_store
         acc_update = accept & is_update
@@ -304,12 +329,36 @@ class MemPort(wiring.Component):
             m.d.comb += [free_r.eq(1), free_r_idx.eq(rm_q.r_data)]
         free_b = axi.bvalid
         free_b_idx = b_q.r_data
+        freeing = [Signal(name=f"slot{i}_freeing") for i in range(n)]
+        taking = [Signal(name=f"slot{i}_taking") for i in range(n)]
         for i in range(n):
-            with m.If(accept & (alloc_idx == i)):
+            m.d.comb += [taking[i].eq(accept & (alloc_idx == i)),
+                         freeing[i].eq((free_r & (free_r_idx == i)) | (free_b & (free_b_idx == i)))]
+            with m.If(taking[i]):
                 m.d.sync += [slot_valid[i].eq(1), slot_addr[i].eq(req.addr),
                              slot_write[i].eq(~is_read)]
-            with m.Elif((free_r & (free_r_idx == i)) | (free_b & (free_b_idx == i))):
+            with m.Elif(freeing[i]):
                 m.d.sync += slot_valid[i].eq(0)
+        # next cycle's free slot: the lowest one free now and not taken in this cycle (a slot
+        # completed in this cycle is offered from the cycle after next: keeps the AXI response
+        # inputs off this search)
+        next_any = Signal()
+        next_idx = Signal(sbits)
+        for i in reversed(range(n)):      # the lowest free slot wins (the last assignment)
+            with m.If(~taking[i] & ~slot_valid[i]):
+                m.d.comb += [next_any.eq(1), next_idx.eq(i)]
+        m.d.sync += [free_any.eq(next_any), alloc_idx.eq(next_idx)]
+
+        def hazard_of(addr, read):
+            """``addr`` is in a slot after this cycle (a read only conflicts with a write)."""
+            hits = [slot_valid[i] & ~freeing[i] & (slot_addr[i] == addr) & (slot_write[i] | ~read)
+                    for i in range(n)]
+            hits.append(accept & (in_r.addr == addr) & (~is_read | ~read))
+            return Cat(*hits).any()
+
+        nxt = self.req.payload
+        m.d.sync += in_hazard.eq(Mux(load, hazard_of(nxt.addr, nxt.op == MemOp.READ),
+                                     hazard_of(in_r.addr, is_read)))
         occ = Signal(range(n + 1))
         m.d.sync += occ.eq(occ + accept - free_r - free_b)
         m.d.comb += self.occupancy.eq(occ)

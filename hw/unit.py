@@ -87,10 +87,11 @@ class T3Unit(wiring.Component):
     An UPDATE is a read-add-write the unit issues on that port (AR, then AW + W with the sum).
 
     **When the tracker observes a write.** A write whose request has ``tracked`` set is reported
-    to the tracker in the cycle the memory port accepts it (the tap holds the request back only
-    while the tracker cannot take it), that is *before* its AW/W handshake. This is safe: the
-    port holds every later request to the same address (the DMA read that a fire causes
-    included) until that write's B response, so a triggered DMA always reads the completed tile.
+    to the tracker in the cycle the memory port takes it (its ``req`` handshake; the tap holds
+    the request back only while the tracker cannot take it), that is *before* its AW/W
+    handshake. This is safe: the port keeps requests in order through its input register and
+    holds every later request to the same address (the DMA read that a fire causes included)
+    until that write's B response, so a triggered DMA always reads the completed tile.
     Read responses go back to the compute port or to the DMA engine by request class (AXI ID).
 
     A DMA command of length 0 is a *notification*: it moves no data, pulses the CSR ``done`` bit
@@ -116,9 +117,9 @@ class T3Unit(wiring.Component):
         ``tile`` on writes to output tiles.
     compute_resp : Out(stream.Signature(params.mem_response_layout))
         Read data for compute-port reads, in order. With :class:`~hw.sram.AxiSram` behind
-        ``m_axi`` and nothing stalled: ``params.mem_latency + 5`` cycles after the request was
-        accepted (arbiter register, memory-port queue, AR handshake, SRAM latency + 1, R register,
-        response buffer).
+        ``m_axi`` and nothing stalled: ``params.mem_latency + 6`` cycles after the request was
+        accepted (arbiter register, memory-port input register and queue, AR handshake, SRAM
+        latency + 1, R register, response buffer).
     m_axi : Out(AXI4Signature)
         The memory: an AXI4 master (``m_axi__awaddr`` ... in the Verilog), byte addresses, one
         beat per transaction, ID width 2 (see :class:`~hw.memport.MemPort`).

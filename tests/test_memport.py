@@ -258,3 +258,38 @@ def test_sram_documented_latencies(lat):
     assert seen["r"] - seen["ar"] == lat + AxiSram.READ_EXTRA
     assert seen["ar"] - seen["acc_READ"] == MemPort.ISSUE_LATENCY
     assert seen["resp"] - seen["r"] == MemPort.RESP_LATENCY
+
+
+def test_unit_compute_read_latency_is_documented():
+    """T3Unit with AxiSram behind ``m_axi``: a compute READ's data is on ``compute_resp``
+    ``mem_latency + 6`` cycles after its handshake (the figure in T3Unit's docstring: arbiter
+    register, memory-port input register and queue, AR handshake, SRAM latency + 1, R register,
+    response buffer)."""
+    from hw.unit import T3Unit
+
+    for p in (T3Params(), T3Params(mem_latency=2)):
+        unit, mem = T3Unit(p), AxiSram(p)
+        m = Module()
+        m.submodules.unit, m.submodules.mem = unit, mem
+        wiring.connect(m, unit.m_axi, mem.s_axi)
+        seen = {}
+
+        async def bench(ctx, unit=unit, p=p, seen=seen):
+            await ctx.tick().repeat(p.tracker_entries + 8)      # the tracker's clearing sweep
+            ctx.set(unit.compute_resp.ready, 1)
+            ctx.set(unit.compute.payload.op, MemOp.READ)
+            ctx.set(unit.compute.payload.addr, 5)
+            ctx.set(unit.compute.valid, 1)
+            while not ctx.get(unit.compute.ready):
+                await ctx.tick()
+            await ctx.tick()                                     # the handshake (cycle k)
+            ctx.set(unit.compute.valid, 0)
+            n = 1
+            while not ctx.get(unit.compute_resp.valid):
+                await ctx.tick()
+                n += 1
+                assert n < 100, "no read response"
+            seen["latency"] = n
+
+        run_sim(m, bench, name="unit_read_latency")
+        assert seen["latency"] == p.mem_latency + 6

@@ -69,7 +69,7 @@ PORT_TIMING = {
     "compute_resp": "Read data of compute-port READs, in request order, from the memory port's "
                     "compute response buffer (its own READ credits: a stalled `ready` holds back "
                     "compute READs only, never the DMA engine's read data). With the ideal memory "
-                    "(`AxiSram`) and nothing stalled: `mem_latency + 5` cycles after the request "
+                    "(`AxiSram`) and nothing stalled: `mem_latency + 6` cycles after the request "
                     "was accepted.",
     "m_axi": "AXI4 master to the device memory (`m_axi__awaddr` ... in the Verilog): single-beat "
              "INCR transactions at byte addresses, `WSTRB` all ones, ID width 2 (ARID 0 compute "
