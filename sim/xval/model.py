@@ -80,7 +80,10 @@ class MemTiming:
         sram_read = mem_latency + AxiSram.READ_EXTRA
         #: acceptance -> read data valid on the port's response stream
         self.read = issue + sram_read + resp
-        #: cycles a READ / STORE / UPDATE is counted in the occupancy
+        #: a request handshaken in cycle k is counted in the occupancy from cycle k + issue (the
+        #: cycle after it leaves the port's input register) ...
+        self.issue = issue
+        #: ... to cycle k + occ_<op>, for a READ / STORE / UPDATE
         self.occ_read = issue + sram_read + 1
         self.occ_store = issue + AxiSram.WRITE_RESPONSE_LATENCY
         self.occ_update = self.occ_read + issue + AxiSram.WRITE_RESPONSE_LATENCY
@@ -317,7 +320,7 @@ class RingModel:
 
     def occupancy(self, d):
         # registered: the occupancy of the previous cycle t-1 counts requests accepted in
-        # cycles k with k + 1 <= t - 1 <= k + occ_<op>.
+        # cycles k with k + issue <= t - 1 <= k + occ_<op>.
         acc = list(d.acc)                  # acc[-1] = accepted in cycle t-1, acc[-j] in t-j
         occ = 0
         for j in range(2, len(acc) + 1):
@@ -326,7 +329,7 @@ class RingModel:
                 continue
             lim = {READ: self.tm.occ_read, STORE: self.tm.occ_store,
                    UPDATE: self.tm.occ_update}[op]
-            if j - 1 <= lim:
+            if self.tm.issue <= j - 1 <= lim:
                 occ += 1
         return occ
 
