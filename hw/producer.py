@@ -45,8 +45,8 @@ lane-wise sum (mod 2**32) over every device of its partials.
 Checksum: over the lanes ``w_0, w_1, ...`` of the reduced chunk in address order, lane 0 first,
 ``S1 = sum(w_k)`` and ``S2 = sum(S1 after w_k)`` mod 2**32 (Fletcher); :func:`checksum`.
 
-Registers: :func:`build_map` (the same :class:`hw.regmap.RegisterMap` classes as the unit), docs
-in ``docs/producer_registers.md``. ``CTRL.start`` (or the ``start`` pin) starts a run;
+Registers: :func:`build_map` (the same :class:`hw.regmap.RegisterMap` classes as the unit, with
+their descriptions). ``CTRL.start`` (or the ``start`` pin) starts a run;
 ``STATUS.done`` and ``irq`` (when ``CTRL.irq_enable``) say it ended; ``STATUS.error`` and
 ``ERR_CODE`` say why it ended early instead of hanging: a bad configuration, an error flag on the
 unit (``ERR`` != 0 while polling), a refused CSR access, (``POLL_LIMIT``) too many polls, or a

@@ -69,6 +69,8 @@ class T3Ring(wiring.Component):
                  uninitialized_memory=False):
         if not isinstance(params, T3Params):
             raise TypeError(f"params must be a T3Params, not {params!r}")
+        if not isinstance(uninitialized_memory, bool):
+            raise TypeError(f"uninitialized_memory must be a bool, not {uninitialized_memory!r}")
         if memory not in MEMORIES:
             raise ValueError(f"memory must be one of {MEMORIES}, not {memory!r}")
         if not isinstance(devices, int) or not 2 <= devices <= (1 << params.dev_width):

@@ -19,6 +19,8 @@ Ports (all plain, for a C++ harness or cocotb):
 
 Every host AXI4-Lite port reaches its block through a 2-entry FIFO per channel
 (:func:`_host_slice`), for the harness' speed; the run itself never uses them.
+``host_slices=False`` wires them (and ``start``, ``host_sel``) straight through instead, only to
+measure what the slices gain (``tools/scale.py --no-host-slices``).
 * ``done`` (every producer done), ``work_done`` (every producer's measured work is over).
 """
 
@@ -41,7 +43,10 @@ _SLAVE_OUT = ("awready", "wready", "bresp", "bvalid", "arready", "rdata", "rresp
 
 class ScaleTop(wiring.Component):
     def __init__(self, params=T3Params(), *, devices=4, link_latency=8, link_bw=(1, 1),
-                 memory="ideal"):
+                 memory="ideal", host_slices=True):
+        if not isinstance(host_slices, bool):
+            raise TypeError(f"host_slices must be a bool, not {host_slices!r}")
+        self._host_slices = host_slices
         self._params = params
         self._devices = devices
         # memories without initial contents (hw/simram.py): the export stays small at any depth
@@ -68,8 +73,12 @@ class ScaleTop(wiring.Component):
         m.d.ext += rst_q.eq(self.reset)
         # start and host_sel registered too: no top-level input reaches the design's logic
         # combinationally except through the host slices below
-        start_q, sel = Signal(), Signal(init=1)
-        m.d.ext += [start_q.eq(self.start), sel.eq(self.host_sel)]
+        if self._host_slices:
+            start_q, sel = Signal(), Signal(init=1)
+            m.d.ext += [start_q.eq(self.start), sel.eq(self.host_sel)]
+            slice_ = _host_slice
+        else:                                # direct wiring (to measure the slices' gain)
+            start_q, sel, slice_ = self.start, self.host_sel, _host_wire
 
         m.submodules.ring = ring = self._ring
         dones, works = [], []
@@ -77,11 +86,11 @@ class ScaleTop(wiring.Component):
             m.submodules[f"prod{i}"] = prod
             wiring.connect(m, prod.mem_req, getattr(ring, f"d{i}_compute"))
             wiring.connect(m, getattr(ring, f"d{i}_compute_resp"), prod.mem_resp)
-            _host_slice(m, f"d{i}_p", lambda s: getattr(self, f"d{i}_p_s_axil_{s}"),
+            slice_(m, f"d{i}_p", lambda s: getattr(self, f"d{i}_p_s_axil_{s}"),
                         lambda s: getattr(prod, f"s_axil_{s}"))
             hu = {s: Signal(len(getattr(self, f"d{i}_u_s_axil_{s}")), name=f"d{i}_hu_{s}")
                   for s in _MASTER_OUT + _SLAVE_OUT}
-            _host_slice(m, f"d{i}_u", lambda s: getattr(self, f"d{i}_u_s_axil_{s}"),
+            slice_(m, f"d{i}_u", lambda s: getattr(self, f"d{i}_u_s_axil_{s}"),
                         lambda s: hu[s])
             for s in _MASTER_OUT:
                 unit_in = getattr(ring, f"d{i}_s_axil_{s}")
@@ -117,6 +126,14 @@ _CHANNELS = (("awvalid", "awready", ("awaddr", "awprot"), True),
              ("arvalid", "arready", ("araddr", "arprot"), True),
              ("bvalid", "bready", ("bresp",), False),
              ("rvalid", "rready", ("rdata", "rresp"), False))
+
+
+def _host_wire(m, name, host, dut):
+    """The same join as :func:`_host_slice` with wires only."""
+    for valid, ready, payload, forward in _CHANNELS:
+        src, dst = (host, dut) if forward else (dut, host)
+        m.d.comb += [dst(valid).eq(src(valid)), src(ready).eq(dst(ready)),
+                     *(dst(p).eq(src(p)) for p in payload)]
 
 
 def _host_slice(m, name, host, dut):
