@@ -68,7 +68,7 @@ validate: $(STAMP) ## RTL ring vs system model on every scenario x mode: cycles 
 	$(PY) tools/validate.py
 
 scale: $(STAMP) ## the ring with RTL producers at scale on a bare Verilator harness (docs/scale.md): cycles, speedup, beats, checksums
-	$(PY) tools/scale.py
+	$(PY) tools/scale.py --jobs 2
 
 fpga: $(STAMP) ## ULX3S-85F bitstream (T3Unit + traffic generator + UART bridge): LUT/FF/BRAM/Fmax
 	$(PY) tools/fpga.py

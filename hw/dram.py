@@ -65,6 +65,7 @@ from amaranth.lib.wiring import In, Out
 
 from .dram_params import DramParams, Scheduler
 from .lib.axi import AXI4Signature, BURST_INCR, RESP_OKAY, RESP_SLVERR
+from .simram import sim_ram
 
 __all__ = ["DramModel", "DramParams", "Scheduler"]
 
@@ -90,6 +91,9 @@ class DramModel(wiring.Component):
         Geometry, AXI widths, queue and timing (model cycles). Default: HBM2 pseudo-channel.
     init : iterable of int, optional
         Initial storage contents, beat ``i`` at beat address ``i``. Storage has no reset.
+    uninitialized : bool
+        Storage in :func:`hw.simram.sim_ram` (no initial contents in the exported Verilog, for
+        simulation at scale) instead of an Amaranth ``Memory``; not with ``init``. Default False.
 
     Attributes
     ----------
@@ -101,7 +105,7 @@ class DramModel(wiring.Component):
         Requests in the scheduler queue (see the module docstring), from a register.
     """
 
-    def __init__(self, params=None, *, init=None):
+    def __init__(self, params=None, *, init=None, uninitialized=False):
         if params is None:
             params = DramParams()
         if not isinstance(params, DramParams):
@@ -111,6 +115,11 @@ class DramModel(wiring.Component):
         if len(self._init) > params.capacity:
             raise ValueError(f"init has {len(self._init)} beats, more than the capacity "
                              f"{params.capacity}")
+        if not isinstance(uninitialized, bool):
+            raise TypeError(f"uninitialized must be a bool, not {uninitialized!r}")
+        if uninitialized and self._init:
+            raise ValueError("init and uninitialized=True exclude each other")
+        self._uninitialized = uninitialized
         super().__init__({
             "s_axi": In(AXI4Signature(addr_width=params.addr_width,
                                       data_width=params.data_width, id_width=params.id_width)),
@@ -140,10 +149,13 @@ class DramModel(wiring.Component):
             return beat[rlo:rlo + RB] if RB else Const(0, 1)
 
         # -- storage ---------------------------------------------------------------------------
-        m.submodules.storage = storage = Memory(shape=unsigned(DW), depth=p.capacity,
-                                                init=self._init)
-        wp = storage.write_port(granularity=8)
-        rp = storage.read_port(domain="sync", transparent_for=())
+        if self._uninitialized:
+            rp, wp = sim_ram(m, "storage", width=DW, depth=p.capacity, granularity=8)
+        else:
+            m.submodules.storage = storage = Memory(shape=unsigned(DW), depth=p.capacity,
+                                                    init=self._init)
+            wp = storage.write_port(granularity=8)
+            rp = storage.read_port(domain="sync", transparent_for=())
 
         # -- queue state (index 0 = oldest) ----------------------------------------------------
         valid = [Signal(name=f"q{i}_valid") for i in range(Q)]

@@ -8,12 +8,14 @@ with default parameters) is collected, so adding a block to ``make verilog``, ``
 import argparse
 import importlib
 import pkgutil
+import re
 import sys
 from pathlib import Path
 
 from amaranth.back import verilog, rtlil
 
 import hw
+from hw import simram
 
 __all__ = ["collect", "export", "verilog_text"]
 
@@ -36,7 +38,11 @@ def verilog_text(name, component=None):
     """Verilog of block ``name`` (or of ``component``) with top module ``name``."""
     if component is None:
         component = collect()[name]()
-    return verilog.convert(component, name=name, emit_src=False)
+    text = verilog.convert(component, name=name, emit_src=False)
+    # Verilog-only modules the design instantiates (hw.simram): their definitions follow it
+    if re.search(rf"^\s*{simram.MODULE}\b", text, re.MULTILINE):
+        text += "\n" + simram.VERILOG
+    return text
 
 
 def rtlil_text(name, component=None):

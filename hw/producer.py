@@ -6,7 +6,8 @@ ring bench (``tb/ring/ring_bench.py``) plays in Python:
 * a **GEMM engine**: per output tile, ``READS`` input reads (it waits for their data: compute
   needs its operands), ``COMPUTE`` idle cycles, then the tile's ``BEATS`` output writes;
 * a **software engine** that talks to the unit's CSR block through an AXI4-Lite *master*, with the
-  unit's own register map (:mod:`hw.regmap`): it arms staging tiles, rings doorbells and polls
+  unit's own register map (:mod:`hw.regmap`): it rings doorbells (a doorbell refused with
+  ``ERR.stream_full`` is retried once ``STATUS.doorbell_ready``, as documented) and polls
   ``CNT_NOTIFICATIONS`` (and ``ERR``), and runs the **reduction kernel** (read the local and the
   staged copy of a tile, write their lane-wise int32 sum through the compute port);
 * a **checksum engine**: once every device is done (``check_go``), it reads the device's own
@@ -15,10 +16,12 @@ ring bench (``tb/ring/ring_bench.py``) plays in Python:
 Modes (``MODE.mode``), with ``n = DEVICES``, ``g = DEV``, ``T = TILES``, ``B = BEATS``:
 
 * ``SEQUENTIAL``: the GEMM stores chunks ``0 .. n-1`` (tiles ``0 .. T-1`` each, untracked), then
-  the ring reduce-scatter in software, exactly the ring bench's ``software_rs``: arm the staging
-  tiles of chunk ``g-2``, doorbell the tiles of chunk ``g-1``; then for steps ``k = 1 .. n-1``
-  (chunk ``c = g-1-k``), per tile: arm the staging tile of chunk ``c-1`` (``k < n-1``), wait for
-  the next notification, reduce the tile, doorbell it (``k < n-1``).
+  the ring reduce-scatter in software, exactly the ring bench's ``software_rs``: doorbell the
+  tiles of chunk ``g-1``; then for steps ``k = 1 .. n-1`` (chunk ``c = g-1-k``), per tile: wait
+  for the next notification, reduce the tile, doorbell it (``k < n-1``). Every staging tile a
+  device receives must have been armed before the start (the ring bench's protocol,
+  :func:`sim.scale.plan`): arming inside the reduce-scatter would race the sender, whose tile
+  can land before its arm and is then counted unarmed and never notified.
 * ``DOMINO``: the tiles split into ``SLICES`` slices; the GEMM of slice ``s`` starts once the GEMM
   of ``s-1`` and the reduce-scatter of ``s-2`` are done; the reduce-scatter of slice ``s`` once the
   GEMM of ``s`` and the reduce-scatter of ``s-1`` are done (the RS of ``s`` runs beside the GEMM of
@@ -42,8 +45,8 @@ lane-wise sum (mod 2**32) over every device of its partials.
 Checksum: over the lanes ``w_0, w_1, ...`` of the reduced chunk in address order, lane 0 first,
 ``S1 = sum(w_k)`` and ``S2 = sum(S1 after w_k)`` mod 2**32 (Fletcher); :func:`checksum`.
 
-Registers: :func:`build_map` (the same :class:`hw.regmap.RegisterMap` classes as the unit), docs
-in ``docs/producer_registers.md``. ``CTRL.start`` (or the ``start`` pin) starts a run;
+Registers: :func:`build_map` (the same :class:`hw.regmap.RegisterMap` classes as the unit, with
+their descriptions). ``CTRL.start`` (or the ``start`` pin) starts a run;
 ``STATUS.done`` and ``irq`` (when ``CTRL.irq_enable``) say it ended; ``STATUS.error`` and
 ``ERR_CODE`` say why it ended early instead of hanging: a bad configuration, an error flag on the
 unit (``ERR`` != 0 while polling), a refused CSR access, (``POLL_LIMIT``) too many polls, or a
@@ -174,7 +177,7 @@ def build_map(params=None):
         ("RED_WR", "Reduction-kernel write beats issued."),
         ("CHK_RD", "Checksum read beats issued."),
         ("CLR_WR", "Clearing write beats issued (CTRL.clear)."),
-        ("CSR_WR", "AXI4-Lite writes to the unit (arms, doorbells)."),
+        ("CSR_WR", "AXI4-Lite writes to the unit (doorbells)."),
         ("CSR_RD", "AXI4-Lite reads of the unit (polls)."),
         ("CSUM_S1", "Checksum S1 of the reduced chunk."),
         ("CSUM_S2", "Checksum S2 of the reduced chunk."),
@@ -201,9 +204,8 @@ class _S(enum.Enum, shape=5):
     CLEAR_WAIT = 3
     BASE = 4
     RUN = 5          # dispatch: next RS slice or T3 tail
-    ARM0 = 6
     DB0 = 7
-    STEP = 8         # per tile of a step: arm
+    STEP = 8         # per tile of a step
     POLL = 9
     POLL_ERR = 10
     REDUCE = 11
@@ -213,6 +215,9 @@ class _S(enum.Enum, shape=5):
     HOLD = 15        # work done, waiting for check_go
     CHECK = 16
     FINISH = 17
+    SF_ERR = 18      # a DOORBELL was refused: read ERR (stream_full?)
+    SF_CLR = 19      # clear ERR.stream_full
+    SF_WAIT = 20     # poll STATUS.doorbell_ready, then retry the DOORBELL
 
 
 class Producer(wiring.Component):
@@ -708,6 +713,7 @@ class Producer(wiring.Component):
 
         # -- software engine ------------------------------------------------------------------
         s_state = Signal(_S)
+        s_ret = Signal(_S)                     # where a retried DOORBELL returns to
         s_slice = Signal(16)
         s_k = Signal(p.dev_width + 1)          # step 1..n-1
         s_c = Signal(p.dev_width + 1)          # chunk arriving at this step
@@ -728,7 +734,6 @@ class Producer(wiring.Component):
             m.d.sync += [err_code.eq(code), error.eq(1), s_state.eq(_S.FINISH),
                          g_state.eq(_G.IDLE)]
 
-        arm_word = lambda tile: Cat(tile[:16], B[:16])     # noqa: E731  ARM: tile, threshold
         n_tiles_out = Signal(32)
 
         def tile_id(base, c, t):
@@ -792,41 +797,20 @@ class Producer(wiring.Component):
             with m.Elif(s_slice == nslices):
                 m.d.sync += s_state.eq(_S.HOLD)
             with m.Elif(g_slices_done > s_slice):
-                m.d.sync += [s_state.eq(_S.ARM0), s_t.eq(s_tlo)]
-        with m.Elif(s_state == _S.ARM0):           # arm the staging tiles of chunk g-2
-            with m.If(ready & ~ax_done):
-                axi(1, U["ARM"].offset, arm_word(tile_id(r("STAGE_TILE"), g_minus[1], s_t)))
-            with m.If(ax_done):
-                with m.If(ax_err):
-                    fail(ErrCode.CSR_SLVERR)
-                with m.Elif(s_t + 1 == s_tlo + tps):
-                    m.d.sync += [s_t.eq(s_tlo), s_state.eq(_S.DB0)]
-                with m.Else():
-                    m.d.sync += s_t.eq(s_t + 1)
+                m.d.sync += [s_state.eq(_S.DB0), s_t.eq(s_tlo)]
         with m.Elif(s_state == _S.DB0):            # send chunk g-1
             with m.If(ready & ~ax_done):
                 axi(1, U["DOORBELL"].offset, tile_id(r("OUT_TILE"), g_minus[0], s_t)[:p.index_width])
             with m.If(ax_done):
                 with m.If(ax_err):
-                    fail(ErrCode.CSR_SLVERR)
+                    m.d.sync += [s_ret.eq(_S.DB0), s_state.eq(_S.SF_ERR), s_polls.eq(0)]
                 with m.Elif(s_t + 1 == s_tlo + tps):
                     m.d.sync += [s_t.eq(s_tlo), s_k.eq(1), s_c.eq(g_minus[1]),
                                  s_state.eq(_S.STEP)]
                 with m.Else():
                     m.d.sync += s_t.eq(s_t + 1)
-        with m.Elif(s_state == _S.STEP):           # arm the staging tile of chunk c-1 (k < n-1)
-            prev_c = Mux(s_c == 0, ndev - 1, s_c - 1)
-            with m.If(s_k == ndev - 1):
-                m.d.sync += [s_state.eq(_S.POLL), s_arrived.eq(s_arrived + 1), s_polls.eq(0)]
-            with m.Else():
-                with m.If(ready & ~ax_done):
-                    axi(1, U["ARM"].offset, arm_word(tile_id(r("STAGE_TILE"), prev_c, s_t)))
-                with m.If(ax_done):
-                    with m.If(ax_err):
-                        fail(ErrCode.CSR_SLVERR)
-                    with m.Else():
-                        m.d.sync += [s_state.eq(_S.POLL), s_arrived.eq(s_arrived + 1),
-                                     s_polls.eq(0)]
+        with m.Elif(s_state == _S.STEP):           # next tile of a step: wait for its arrival
+            m.d.sync += [s_state.eq(_S.POLL), s_arrived.eq(s_arrived + 1), s_polls.eq(0)]
         for poll, err_state, ok_state, want in (
                 (_S.POLL, _S.POLL_ERR, _S.REDUCE, s_arrived),
                 (_S.TAIL, _S.TAIL_ERR, _S.HOLD, T)):
@@ -868,7 +852,7 @@ class Producer(wiring.Component):
                     axi(1, U["DOORBELL"].offset, tile_id(r("OUT_TILE"), s_c, s_t)[:p.index_width])
                 with m.If(ax_done):
                     with m.If(ax_err):
-                        fail(ErrCode.CSR_SLVERR)
+                        m.d.sync += [s_ret.eq(_S.DB), s_state.eq(_S.SF_ERR), s_polls.eq(0)]
                     with m.Else():
                         m.d.comb += advance.eq(1)
             with m.If(advance):
@@ -882,6 +866,39 @@ class Producer(wiring.Component):
                     m.d.sync += [rs_slices_done.eq(rs_slices_done + 1),
                                  s_slice.eq(s_slice + 1), s_tlo.eq(s_tlo + tps),
                                  s_state.eq(_S.RUN)]
+        # a refused DOORBELL: the CSR's one-entry stream buffer was still full (ERR.stream_full,
+        # SLVERR, nothing sent): clear the flag, wait for STATUS.doorbell_ready, write it again
+        # (what the cocotb driver does, tb/common/t3.py); any other refusal ends the run
+        sf_bit = U["ERR"].fields["stream_full"].offset
+        dbr_bit = U["STATUS"].fields["doorbell_ready"].offset
+        with m.Elif(s_state == _S.SF_ERR):
+            with m.If(ready & ~ax_done):
+                axi(0, U["ERR"].offset)
+            with m.If(ax_done):
+                with m.If(ax_err | ~ax_rdata[sf_bit]):
+                    fail(ErrCode.CSR_SLVERR)
+                with m.Else():
+                    m.d.sync += s_state.eq(_S.SF_CLR)
+        with m.Elif(s_state == _S.SF_CLR):
+            with m.If(ready & ~ax_done):
+                axi(1, U["ERR"].offset, Const(1 << sf_bit, 32))
+            with m.If(ax_done):
+                with m.If(ax_err):
+                    fail(ErrCode.CSR_SLVERR)
+                with m.Else():
+                    m.d.sync += s_state.eq(_S.SF_WAIT)
+        with m.Elif(s_state == _S.SF_WAIT):
+            with m.If(ready & ~ax_done):
+                axi(0, U["STATUS"].offset)
+            with m.If(ax_done):
+                with m.If(ax_err):
+                    fail(ErrCode.CSR_SLVERR)
+                with m.Elif(ax_rdata[dbr_bit]):
+                    m.d.sync += s_state.eq(s_ret)
+                with m.Elif((r("POLL_LIMIT") != 0) & (s_polls + 1 >= r("POLL_LIMIT"))):
+                    fail(ErrCode.POLL_LIMIT)
+                with m.Else():
+                    m.d.sync += s_polls.eq(s_polls + 1)
         with m.Elif(s_state == _S.HOLD):
             m.d.sync += work_done.eq(1)
             with m.If(work_done & self.check_go):

@@ -13,7 +13,7 @@ from .unit import T3Unit
 MEMORIES = ("ideal", "dram")
 
 
-def dram_behind(port, dram_params=None):
+def dram_behind(port, dram_params=None, *, uninitialized=False):
     """A :class:`~hw.dram.DramModel` sized for the AXI4 port of ``port`` (a
     :class:`~hw.memport.MemPort`): its address, data and ID widths, and as many rows as the
     port's beat address space needs; every timing from ``dram_params`` (default: the HBM2
@@ -25,7 +25,7 @@ def dram_behind(port, dram_params=None):
     beats = 1 << port.params.addr_width
     rows = max(1, beats // (base.banks * base.cols))
     return DramModel(base.replace(addr_width=sig.addr_width, data_width=sig.data_width,
-                                  id_width=sig.id_width, rows=rows))
+                                  id_width=sig.id_width, rows=rows), uninitialized=uninitialized)
 
 __all__ = ["T3Ring"]
 
@@ -52,6 +52,10 @@ class T3Ring(wiring.Component):
         Each unit's memory-port slots (see :class:`~hw.memport.MemPort`). Default 16.
     dram_params : DramParams or None
         Timing of the DRAM model (``memory="dram"`` only); default its HBM2 defaults.
+    uninitialized_memory : bool
+        Each memory keeps its contents in :func:`hw.simram.sim_ram` (no initial contents in the
+        exported Verilog: rings at real tile sizes, ``tb/scale/top.py``) instead of an Amaranth
+        ``Memory``. Default False.
 
     Attributes
     ----------
@@ -61,9 +65,12 @@ class T3Ring(wiring.Component):
     """
 
     def __init__(self, params=T3Params(), *, devices=4, link_latency=8, link_bw=(1, 1),
-                 memory="ideal", mem_outstanding=16, dram_params=None):
+                 memory="ideal", mem_outstanding=16, dram_params=None,
+                 uninitialized_memory=False):
         if not isinstance(params, T3Params):
             raise TypeError(f"params must be a T3Params, not {params!r}")
+        if not isinstance(uninitialized_memory, bool):
+            raise TypeError(f"uninitialized_memory must be a bool, not {uninitialized_memory!r}")
         if memory not in MEMORIES:
             raise ValueError(f"memory must be one of {MEMORIES}, not {memory!r}")
         if not isinstance(devices, int) or not 2 <= devices <= (1 << params.dev_width):
@@ -74,9 +81,11 @@ class T3Ring(wiring.Component):
         self._memory = memory
         self._units = [T3Unit(params, mem_outstanding=mem_outstanding) for _ in range(devices)]
         if memory == "ideal":
-            self._mems = [AxiSram(params) for _ in range(devices)]
+            self._mems = [AxiSram(params, uninitialized=uninitialized_memory)
+                          for _ in range(devices)]
         else:
-            self._mems = [dram_behind(self._units[0].mem_port, dram_params)
+            self._mems = [dram_behind(self._units[0].mem_port, dram_params,
+                                      uninitialized=uninitialized_memory)
                           for _ in range(devices)]
         self._links = [LinkModel(params, latency=link_latency, bw_num=link_bw[0],
                                  bw_den=link_bw[1]) for _ in range(devices)]

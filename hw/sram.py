@@ -9,6 +9,7 @@ from amaranth.lib.wiring import In, Out
 from .lib.axi import AXI4Signature, BURST_INCR, RESP_OKAY, RESP_SLVERR
 from .memory import check_init
 from .params import T3Params, _check_int
+from .simram import sim_ram
 
 __all__ = ["AxiSram"]
 
@@ -47,6 +48,11 @@ class AxiSram(wiring.Component):
         AXI ID width, in [1, 16]. Default 2 (that of :class:`~hw.memport.MemPort`).
     init : iterable of int, optional
         Initial contents, beat ``i`` at beat address ``i``.
+    uninitialized : bool
+        Store the beats in :func:`hw.simram.sim_ram` (a Verilog array with no initial contents,
+        for simulation at scale: no per-word initial values in the exported Verilog) instead of
+        an Amaranth ``Memory``; every beat must be written before it is read. Not with
+        ``init``. Default False.
 
     Attributes
     ----------
@@ -63,7 +69,7 @@ class AxiSram(wiring.Component):
     #: W beat is valid from the AW handshake on.
     WRITE_RESPONSE_LATENCY = 2
 
-    def __init__(self, params, *, id_width=2, init=None):
+    def __init__(self, params, *, id_width=2, init=None, uninitialized=False):
         if not isinstance(params, T3Params):
             raise TypeError(f"params must be a T3Params, not {params!r}")
         _check_int("id_width", id_width, 1, 16)
@@ -71,6 +77,11 @@ class AxiSram(wiring.Component):
             raise ValueError(f"AxiSram needs a power-of-two data_width, not {params.data_width}")
         depth = 1 << params.addr_width
         init = check_init(init, depth)
+        if not isinstance(uninitialized, bool):
+            raise TypeError(f"uninitialized must be a bool, not {uninitialized!r}")
+        if uninitialized and init:
+            raise ValueError("init and uninitialized=True exclude each other")
+        self._uninitialized = uninitialized
         self._params = params
         self._init = init
         self.byte_shift = (params.data_width // 8 - 1).bit_length()
@@ -98,9 +109,12 @@ class AxiSram(wiring.Component):
         idw = self.axi_signature.id_width
         sh = self.byte_shift
 
-        m.submodules.ram = ram = Memory(shape=unsigned(dw), depth=1 << aw, init=self._init)
-        rp = ram.read_port()          # synchronous, data the cycle after the address
-        wp = ram.write_port()
+        if self._uninitialized:
+            rp, wp = sim_ram(m, "ram", width=dw, depth=1 << aw)
+        else:
+            m.submodules.ram = ram = Memory(shape=unsigned(dw), depth=1 << aw, init=self._init)
+            rp = ram.read_port()      # synchronous, data the cycle after the address
+            wp = ram.write_port()
 
         # -- reads: a burst engine, the RAM, a delay line and the R buffer ------------------------
         cap = lat + 1

@@ -1,10 +1,15 @@
 """``make demo``: the 4-device ring GEMM + reduce-scatter in RTL (Verilator), in every mode, then
 the tracker on synthetic GEMM traffic. Every result is checked (exact int32 sums, reference
-model) before the tables are printed."""
+model) before the tables are printed. The simulators' and cocotb's output goes to a log file
+(``build/demo/demo.log``, or ``--log``), not to the terminal: the demo prints the tables and the
+log's path."""
 
 import argparse
+import contextlib
 import json
+import os
 import sys
+from pathlib import Path
 
 from hw.params import T3Params
 from hw.tracker import Tracker
@@ -58,15 +63,49 @@ def ring_table(res, memory="ideal"):
     return "\n".join(lines)
 
 
+@contextlib.contextmanager
+def output_to(path):
+    """Send this process's stdout and stderr, and those of every child it starts (the cocotb
+    runner's simulator processes), to the file ``path`` (appended) for the duration."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(path, "a") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m tb.demo", description=__doc__)
     ap.add_argument("--sim", choices=("verilator", "icarus"), default="verilator")
     ap.add_argument("--memory", choices=("ideal", "dram", "both"), default="both")
+    ap.add_argument("--log", type=Path, default=ROOT / "build" / "demo" / "demo.log",
+                    help="file for the simulators' output (default: %(default)s)")
     args = ap.parse_args(argv)
     memories = ("ideal", "dram") if args.memory == "both" else (args.memory,)
-    results = {mem: run_ring(args.sim, ROOT / "build" / "demo" / f"ring-{args.sim}-{mem}", mem)
-               for mem in memories}
-    s = run_tracker_demo(args.sim)
+    args.log.parent.mkdir(parents=True, exist_ok=True)
+    args.log.write_text("")
+    print(f"Running the ring ({', '.join(memories)} memory) and the tracker on {args.sim}; "
+          f"simulator log: {args.log}", flush=True)
+    try:
+        with output_to(args.log):
+            results = {mem: run_ring(args.sim, ROOT / "build" / "demo" / f"ring-{args.sim}-{mem}",
+                                     mem)
+                       for mem in memories}
+            s = run_tracker_demo(args.sim)
+    except BaseException:
+        print(f"demo failed: see the simulator log {args.log}", file=sys.stderr)
+        raise
     for mem in memories:
         print()
         print(ring_table(results[mem], mem))
@@ -85,6 +124,7 @@ def main(argv=None):
           f"(reference model: {s['reference_fires']}), errors: {sum(s['errors'].values())}")
     print()
     print("Waves: `make waves` re-runs the ring bench on Icarus with FST waves and prints the path.")
+    print(f"Simulator log: {args.log}")
     return 0
 
 

@@ -100,3 +100,40 @@ def test_producer_parameters_are_checked():
 def test_scale_scenarios_load():
     names = {s.name for s in sc.load_all()}
     assert {"ring4_64", "ring8_64", "tnlg272_overcommit"} <= names
+
+
+def test_staging_tiles_armed_before_the_start():
+    # the receiver arms every staging tile it will receive (chunk g-1-k at step k) before the
+    # start: armed inside the reduce-scatter, a tile could land before its arm
+    s = sc.from_dict(BASE)
+    U = regmap.build(s.params)
+    n, T, B = s.devices, s.tiles, s.beats
+    for mode in ("sequential", "domino"):
+        for g, writes in enumerate(sc.plan(s, mode)):
+            arms = [U["ARM"].decode(v) for tgt, off, v in writes
+                    if tgt == "u" and off == U["ARM"].offset]
+            want = [n * T + ((g - 1 - k) % n) * T + t for k in range(1, n) for t in range(T)]
+            assert [a["tile"] for a in arms] == want
+            assert {a["threshold"] for a in arms} == {B}
+
+
+def test_overcommitted_plans_are_refused():
+    s = sc.from_dict(with_(tiles=4, hardware={"tracker_entries": 16, "addr_width": 8}))
+    # 3 x 4 output tiles fit 16 entries; output + staging (24) do not
+    assert sc.overcommit(s, "t3") == "" and sc.plan(s, "t3")
+    for mode in ("sequential", "domino"):
+        with pytest.raises(ScenarioError, match="tracker_entries' = 16"):
+            sc.plan(s, mode)
+    big = sc.load(sc.SCALE_DIR / "tnlg272_overcommit.toml")
+    for mode in sc.MODES:
+        assert "256" in sc.overcommit(big, mode)
+
+
+def test_memory_kind():
+    assert sc.from_dict(BASE).memory == "ideal"
+    d = sc.from_dict(with_(hardware={"memory": "dram"}))
+    assert d.memory == "dram" and d.hw_tag.endswith("_dram")
+    with pytest.raises(ScenarioError, match=r"hardware\.memory"):
+        sc.from_dict(with_(hardware={"memory": "sram"}))
+    with pytest.raises(ScenarioError, match=r"memory\.kind"):
+        sc.from_dict(with_(memory={"kind": "dram"}))

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,18 +47,20 @@ def verilator():
     return verilator_bin_dir() / "verilator"
 
 
-def build(s, log=None):
+def build(s, log=None, host_slices=True):
     """Export and build the harness for ``s``'s hardware; returns the binary's path."""
     from hw.export import verilog_text
     from tb.scale.top import ScaleTop
     from tb.common.runner import build_lock
 
-    d = BUILD / s.hw_tag
+    d = BUILD / (s.hw_tag + ("" if host_slices else "_noslices"))
     with build_lock(d):
         src = d / "scale_top.v"
         text = verilog_text("scale_top", ScaleTop(s.params, devices=s.devices,
                                                    link_latency=s.link_latency,
-                                                   link_bw=tuple(s.link_bw)))
+                                                   link_bw=tuple(s.link_bw),
+                                                   memory=s.memory,
+                                                   host_slices=host_slices))
         if not src.exists() or src.read_text() != text:
             src.write_text(text)
         hdr = d / "scale_ports.h"
@@ -96,24 +99,30 @@ def program_text(s, mode, cap=None):
     return "\n".join(lines) + "\n"
 
 
-def run(s, mode, exe=None, cap=None, timeout=None):
+def run(s, mode, exe=None, cap=None, timeout=None, host_slices=True):
     """Run one scenario and mode; returns the result dict (with ``checksum_ok``). A harness that
     has not finished after ``timeout`` wall seconds is killed and reported (``hung``)."""
-    exe = exe or build(s)
-    d = BUILD / s.hw_tag / "runs"
+    blank = {"scenario": s.name, "mode": mode, "done": False, "checksum_ok": False, "cycles": 0,
+             "mem_reads": 0, "mem_writes": 0, "link_beats": 0, "run_cycles": 0,
+             "run_seconds": 0.0, "run_cpu_seconds": 0.0}
+    try:
+        text = program_text(s, mode, cap)
+    except sc.ScenarioError as e:
+        return {**blank, "refused": str(e).split(": ", 2)[-1]}
+    exe = exe or build(s, host_slices=host_slices)
+    d = exe.parent.parent / "runs"
     d.mkdir(parents=True, exist_ok=True)
     prog = d / f"{s.name}.{mode}.txt"
     out = d / f"{s.name}.{mode}.json"
-    prog.write_text(program_text(s, mode, cap))
+    prog.write_text(text)
     out.unlink(missing_ok=True)
     try:
         subprocess.run([str(exe), str(prog), str(out)], check=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return {"scenario": s.name, "mode": mode, "hung": True, "done": False,
-                "checksum_ok": False, "cycles": 0, "mem_reads": 0, "mem_writes": 0,
-                "link_beats": 0, "run_cycles": 0, "run_seconds": 0.0, "run_cpu_seconds": 0.0,
-                "timeout_s": timeout}
+        return {**blank, "hung": True, "timeout_s": timeout}
     raw = json.loads(out.read_text())
+    if raw.get("setup_blocked"):
+        return {**blank, "setup_blocked": raw["errors"][-1]}
     return sc.summarize(s, mode, raw)
 
 
@@ -125,26 +134,37 @@ def main(argv=None):
     ap.add_argument("--dir", type=Path, default=sc.SCALE_DIR)
     ap.add_argument("--timeout", type=float, default=120.0,
                     help="wall seconds before a harness run is killed and reported as hung")
+    ap.add_argument("--no-host-slices", action="store_true",
+                    help="wire the host ports straight through (tb/scale/top.py host_slices=False): "
+                         "only to measure what the slices gain")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="harness runs (modes of one scenario) at once (default 1)")
     args = ap.parse_args(argv)
+    hs = not args.no_host_slices
     modes = args.modes.split(",")
     scen = sc.load_all(args.dir, args.scenario)
     if not scen:
         print("no scale scenarios found", file=sys.stderr)
         return 1
     results, all_cycles, all_s, all_cpu = [], 0, 0.0, 0.0
-    hdr = (f"{'scenario':<16} {'mode':<10} {'cycles':>11} {'speedup':>7} {'mem beats':>11} "
-           f"{'link beats':>10}  status")
+    hdr = (f"{'scenario':<18} {'mode':<10} {'cycles':>11} {'speedup':>7} {'mem beats':>11} "
+           f"{'link beats':>10} {'run s':>6} {'cpu s':>6}  status")
     t0 = time.monotonic()
     for s in scen:
         tb = time.monotonic()
-        exe = build(s)
+        runnable = [m for m in modes if not sc.overcommit(s, m)]
+        exe = build(s, host_slices=hs) if runnable else None
         print(f"# {s.name}: {s.devices} devices x {s.tiles} tiles x {s.beats} beats of "
-              f"{s.data_width} bits ({s.tile_bytes} B tiles); build {time.monotonic() - tb:.0f} s"
+              f"{s.data_width} bits ({s.tile_bytes} B tiles), {s.memory} memory; "
+              f"build {time.monotonic() - tb:.0f} s"
               + "".join(f"; warning: {w}" for w in s.warnings), flush=True)
         print(hdr)
         seq = None
-        for mode in modes:
-            r = run(s, mode, exe, timeout=args.timeout)
+        tr = time.monotonic()
+        with ThreadPoolExecutor(max(1, args.jobs)) as pool:     # each run is its own process
+            runs = list(pool.map(lambda md: run(s, md, exe, timeout=args.timeout,
+                                                host_slices=hs), modes))
+        for mode, r in zip(modes, runs):
             results.append(r)
             all_cycles += r["run_cycles"]
             all_s += r["run_seconds"]
@@ -152,9 +172,12 @@ def main(argv=None):
             if mode == "sequential":
                 seq = r["cycles"]
             sp = f"{seq / r['cycles']:.2f}" if seq and r["cycles"] else "-"
-            print(f"{s.name:<16} {mode:<10} {r['cycles']:>11} {sp:>7} "
-                  f"{r['mem_reads'] + r['mem_writes']:>11} {r['link_beats']:>10}  {sc.status(r)}",
+            print(f"{s.name:<18} {mode:<10} {r['cycles']:>11} {sp:>7} "
+                  f"{r['mem_reads'] + r['mem_writes']:>11} {r['link_beats']:>10} "
+                  f"{r['run_seconds']:>6.1f} {r['run_cpu_seconds'] or 0:>6.1f}  {sc.status(r)}",
                   flush=True)
+        print(f"# {s.name}: {len(modes)} modes in {time.monotonic() - tr:.1f} s wall "
+              f"({args.jobs} at once), including set-up and read-back", flush=True)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"results": results, "cycles": all_cycles,
                                      "seconds": all_s, "wall": time.monotonic() - t0}, indent=1))

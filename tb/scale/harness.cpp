@@ -5,7 +5,9 @@
 // program.txt (written by tools/scale.py from sim/scale.py's plan), one command a line:
 //   S <settle cycles after reset> <cycle cap>
 //   W <dev> <u|p> <byte offset> <value>      AXI4-Lite write before the start (u: unit CSR,
-//                                            p: producer), replayed in order
+//                                            p: producer), replayed in order; a write with no
+//                                            response within 100,000 cycles ends the set-up:
+//                                            no run, "setup_blocked": true in the JSON
 //   R <dev> <u|p> <byte offset> <name>       read after the run, reported in the JSON
 // The harness resets the design, replays the writes (host_sel = 1), hands the unit CSRs to the
 // producers (host_sel = 0), pulses start, clocks until `done` (or the cap), takes the CSRs back
@@ -101,7 +103,7 @@ int main(int argc, char **argv) {
     top->reset = 1; top->start = 0; top->host_sel = 1;
     for (int i = 0; i < 8; ++i) tick();
     top->reset = 0;
-    bool settled = false;
+    bool settled = false, blocked = false;
     unsigned long long writes = 0;
     while (std::getline(in, line)) {
         std::istringstream ss(line);
@@ -119,6 +121,8 @@ int main(int argc, char **argv) {
                 std::snprintf(buf, sizeof buf, "write dev %d %c 0x%03x = 0x%08llx: resp %d",
                               dev, tgt, off, v, r);
                 if (errors.size() < 20) errors.push_back(buf);
+                // no response (e.g. an ARM held by a full tracker): stop here, do not run
+                if (r < 0) { blocked = true; break; }
             }
         } else if (op == 'R') {
             std::string name; ss >> name;
@@ -127,8 +131,9 @@ int main(int argc, char **argv) {
     }
     unsigned long long setup_cycles = cycles;
     top->host_sel = 0;
-    top->start = 1; tick(); top->start = 0;
+    if (!blocked) { top->start = 1; tick(); top->start = 0; }
     unsigned long long run0 = cycles;
+    if (blocked) cap = 0;
     auto t0 = std::chrono::steady_clock::now();
     std::clock_t c0 = std::clock();
     bool done = false;
@@ -146,6 +151,7 @@ int main(int argc, char **argv) {
     tick();
     std::ofstream out(argv[2]);
     out << "{\n  \"done\": " << (done ? "true" : "false") << ",\n";
+    out << "  \"setup_blocked\": " << (blocked ? "true" : "false") << ",\n";
     out << "  \"run_cycles\": " << run_cycles << ",\n  \"run_seconds\": " << run_s << ",\n";
     out << "  \"cycles_per_s\": " << (run_s > 0 ? run_cycles / run_s : 0) << ",\n";
     out << "  \"run_cpu_seconds\": " << run_cpu << ",\n";
@@ -153,7 +159,7 @@ int main(int argc, char **argv) {
     out << "  \"errors\": [";
     for (size_t i = 0; i < errors.size(); ++i) out << (i ? ", " : "") << "\"" << errors[i] << "\"";
     out << "],\n  \"regs\": [\n";
-    for (size_t i = 0; i < reads.size(); ++i) {
+    for (size_t i = 0; i < (blocked ? 0 : reads.size()); ++i) {
         Rd &r = reads[i];
         long long v = axil_read(r.tgt == 'u' ? u[r.dev] : p[r.dev], r.off);
         out << "    [" << r.dev << ", \"" << r.tgt << "\", \"" << r.name << "\", " << v << "]"
