@@ -51,9 +51,12 @@ def build(s, log=None, host_slices=True):
     """Export and build the harness for ``s``'s hardware; returns the binary's path."""
     from hw.export import verilog_text
     from tb.scale.top import ScaleTop
-    from tb.common.runner import build_lock
+    from tb.common.runner import build_lock, verilator_opt
 
-    d = BUILD / (s.hw_tag + ("" if host_slices else "_noslices"))
+    # T3_VERILATOR_OPT (tb.common.runner.verilator_opt, -O0 in `make test`) replaces -O3 for the
+    # C++ of a build of its own; `make scale` and `make bench` keep -O3
+    copt = verilator_opt() or "-O3"
+    d = BUILD / (s.hw_tag + ("" if host_slices else "_noslices") + ("" if copt == "-O3" else copt))
     with build_lock(d):
         src = d / "scale_top.v"
         text = verilog_text("scale_top", ScaleTop(s.params, devices=s.devices,
@@ -76,7 +79,7 @@ def build(s, log=None, host_slices=True):
         env["MAKEFLAGS"] = (env.get("MAKEFLAGS", "") + " CFG_CXXFLAGS_PCH_I=-include").strip()
         cmd = [str(verilator()), "--cc", "--exe", "--build", "-O3", "--x-assign", "fast",
                "--x-initial", "fast", "-Wno-fatal", "-Wno-lint", "-Wno-style",
-               "--top-module", "scale_top", "-CFLAGS", f"-O3 -I{d}", "--Mdir", str(d / "obj"),
+               "--top-module", "scale_top", "-CFLAGS", f"{copt} -I{d}", "--Mdir", str(d / "obj"),
                "--build-jobs", "2", "-o", "harness", str(src), str(HARNESS)]
         with open(d / "build.log", "w") as f:
             subprocess.run(cmd, check=True, stdout=f, stderr=subprocess.STDOUT, env=env)
