@@ -167,3 +167,24 @@ def test_grid_levels(tmp_path):
                  "l3.toml")
     with pytest.raises(CliError, match="grid.level: must be one of"):
         load_grid(bad)
+
+
+def test_toml_without_base_must_give_the_calibrated_fields(tmp_path):
+    """An H100-like file with no base and no calibration is refused, naming what it lacks
+    (it used to take the V100-fitted constants silently)."""
+    from sim.model.config import CALIBRATED
+    p = _write(tmp_path, "[system]\nn_cu = 132\nclock_ghz = 1.83\nhbm_bandwidth_gbps = 3350\n")
+    with pytest.raises(ConfigError) as e:
+        load_system_toml(p, SYSTEMS)
+    msg = str(e.value)
+    assert "no 'base'" in msg and all(f in msg for f in CALIBRATED)
+    # one calibrated field given: the others are still listed, that one is not
+    p = _write(tmp_path, "[system]\nn_cu = 132\ninterference = 2.0\n")
+    with pytest.raises(ConfigError) as e:
+        load_system_toml(p, SYSTEMS)
+    listed = str(e.value).split("calibrated fields missing: ")[1].split(" (")[0].split(", ")
+    assert "interference" not in listed and set(listed) == set(CALIBRATED) - {"interference"}
+    # every calibrated field given: accepted
+    body = "".join(f"{f} = {getattr(SYSTEMS['t3-paper'], f)!r}\n" for f in CALIBRATED)
+    s = load_system_toml(_write(tmp_path, "[system]\nn_cu = 132\n" + body), SYSTEMS)
+    assert s.n_cu == 132 and s.interference == SYSTEMS["t3-paper"].interference

@@ -184,6 +184,13 @@ class SystemConfig:
 
 _FIELD_TYPES = {f.name: f.type for f in fields(SystemConfig)}
 
+#: The calibrated fields of :class:`SystemConfig` (the ``# calibrated`` block): their defaults are
+#: the T3 paper's V100-class system, so a system file that names no ``base`` must give them all.
+CALIBRATED = ("gemm_efficiency", "gemm_stall_fraction", "comm_gbps_per_cu", "comm_cus",
+              "interference", "mca_interference", "mca_leak", "mca_starvation_share", "nmc_cost",
+              "hbm_max_utilization", "launch_overhead_us", "l2_effective_fraction",
+              "link_bulk_efficiency", "link_store_efficiency")
+
 
 def system_from_dict(d: dict, base: SystemConfig | None = None) -> SystemConfig:
     """Build a validated :class:`SystemConfig` from a mapping (``[system]`` table of a TOML)."""
@@ -211,7 +218,9 @@ def system_from_dict(d: dict, base: SystemConfig | None = None) -> SystemConfig:
 def load_system_toml(path: str | Path, builtins: dict | None = None) -> SystemConfig:
     """Load a system from a TOML file with a ``[system]`` table.
 
-    ``base = "t3-paper"`` inside the table starts from a built-in system.
+    ``base = "t3-paper"`` inside the table starts from a built-in system. Without a ``base``,
+    every field of :data:`CALIBRATED` must be given: a missing one is an error listing them, not
+    a silent default fitted to another machine.
     """
     p = Path(path)
     try:
@@ -230,4 +239,13 @@ def load_system_toml(path: str | Path, builtins: dict | None = None) -> SystemCo
         base = builtins[table["base"]]
     if "name" not in table:
         table = dict(table, name=p.stem)
-    return system_from_dict(table, base)
+    system = system_from_dict(table, base)
+    if base is None:
+        missing = [f for f in CALIBRATED if f not in table]
+        if missing:
+            raise ConfigError(
+                f"system file {str(p)!r}: no 'base' and calibrated fields missing: "
+                f"{', '.join(missing)} (name a built-in system as system.base, e.g. "
+                f"base = \"t3-paper\", or give every calibrated field: their defaults were "
+                f"fitted to the T3 paper's V100-class system)")
+    return system
