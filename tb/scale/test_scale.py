@@ -56,5 +56,5 @@ def test_scale_verilator():
     _check(res)
     # the check can fail: the same run against another seed's expectation does not match
     other = sc.from_dict({**SMALL, "hardware": {**SMALL["hardware"], "seed": 8}}, "small")
-    raw = json.loads((ts.BUILD / s.hw_tag / "runs" / "small.t3.json").read_text())
+    raw = json.loads((exe.parent.parent / "runs" / "small.t3.json").read_text())
     assert not sc.summarize(other, "t3", raw)["checksum_ok"]
