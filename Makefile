@@ -32,7 +32,7 @@ setup: $(STAMP) ## create .venv with the pinned packages (and apt-get iverilog i
 
 test: $(STAMP) lint ## the whole suite: lint, unit tests, cocotb benches on Icarus and Verilator
 	@mkdir -p build; start=$$(date +%s); \
-	T3_VERILATOR_OPT=$${T3_VERILATOR_OPT--O0} $(PY) -m pytest -n $(JOBS) --dist loadgroup -v -p no:cacheprovider; rc=$$?; \
+	T3_VERILATOR_OPT=$${T3_VERILATOR_OPT--O0} $(PY) -m pytest -n $(JOBS) --dist loadgroup -v -p no:cacheprovider --durations=20; rc=$$?; \
 	echo "{\"seconds\": $$(( $$(date +%s) - start )), \"exit\": $$rc, \"jobs\": $(JOBS)}" > build/test-time.json; \
 	echo "make test: $$(( $$(date +%s) - start )) s wall"; exit $$rc
 
