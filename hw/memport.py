@@ -137,9 +137,9 @@ class MemPort(wiring.Component):
         dw = p.data_width
         sbits = max(1, (n - 1).bit_length())
         axi = self.m_axi
-        req = self.req.payload
+        incoming = self.req.payload
 
-        # -- input register -------------------------------------------------------------------------
+        # -- input register ------------------------------------------------------------------------
         # ``req`` is taken into a one-entry register; the request is *accepted* (a slot taken, its
         # transactions queued) from there. Whether it may be accepted (a free slot, no address
         # hazard) is computed one cycle ahead into registers, so neither the slot search nor the
@@ -149,9 +149,9 @@ class MemPort(wiring.Component):
         in_valid = Signal()
         in_r = Signal(in_layout)
         in_hazard = Signal()                  # in_r's address is in a slot (see hazard_of)
-        free_any = Signal(init=1)             # a slot is free; alloc_idx is the lowest one
+        free_any = Signal(init=1)             # alloc_idx names a free slot
         alloc_idx = Signal(sbits)
-        req = in_r
+        req = in_r                            # the request being accepted
 
         # -- slot table --------------------------------------------------------------------------
         slot_valid = [Signal(name=f"slot{i}_valid") for i in range(n)]
@@ -224,9 +224,8 @@ class MemPort(wiring.Component):
         load = self.req.valid & self.req.ready
         m.d.comb += self.req.ready.eq(~in_valid | accept)
         with m.If(load):
-            m.d.sync += [in_valid.eq(1), in_r.op.eq(self.req.payload.op),
-                         in_r.cls.eq(self.req.payload.cls), in_r.addr.eq(self.req.payload.addr),
-                         in_r.data.eq(self.req.payload.data)]
+            m.d.sync += [in_valid.eq(1), in_r.op.eq(incoming.op), in_r.cls.eq(incoming.cls),
+                         in_r.addr.eq(incoming.addr), in_r.data.eq(incoming.data)]
         with m.Elif(accept):
             m.d.sync += in_valid.eq(0)
         acc_read = accept & is_read
@@ -356,8 +355,7 @@ class MemPort(wiring.Component):
             hits.append(accept & (in_r.addr == addr) & (~is_read | ~read))
             return Cat(*hits).any()
 
-        nxt = self.req.payload
-        m.d.sync += in_hazard.eq(Mux(load, hazard_of(nxt.addr, nxt.op == MemOp.READ),
+        m.d.sync += in_hazard.eq(Mux(load, hazard_of(incoming.addr, incoming.op == MemOp.READ),
                                      hazard_of(in_r.addr, is_read)))
         occ = Signal(range(n + 1))
         m.d.sync += occ.eq(occ + accept - free_r - free_b)
