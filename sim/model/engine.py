@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 
 from .config import SystemConfig
 
-__all__ = ["Job", "Kernel", "Engine", "ComputeUnits", "MemoryController", "Link", "Tracker",
-           "queue_factor"]
+__all__ = ["Job", "Kernel", "Engine", "ComputeUnits", "MemoryController", "ArbitratedMemory",
+           "Link", "Tracker", "queue_factor"]
 
 _EPS = 1e-12
 
@@ -193,6 +193,11 @@ class MemoryController:
         self.rd = self.wr = self.nmc = 0.0
         self.busy_byte_s = 0.0
 
+    def stall_factor(self, rho: float, cls: str) -> float:
+        """Memory-stall time relative to an idle memory at utilisation ``rho``: M/D/1
+        (:func:`queue_factor`), for both classes (a GPU's many warps issue independently)."""
+        return queue_factor(rho)
+
     def allocate(self, dc: float, dm: float) -> tuple[float, float, float, float]:
         """Return ``(scale_compute, scale_comm, rho_seen_by_compute, used_bandwidth)``."""
         mixed = dc > 0 and dm > 0
@@ -217,6 +222,104 @@ class MemoryController:
         used = dc2 + k * dm2
         return ((dc2 / dc) if dc > 0 else 1.0, (dm2 / dm) if dm > 0 else 1.0,
                 (dc2 + self.leak * k * dm2) / self.B, used)
+
+
+class ArbitratedMemory:
+    """A memory behind a one-grant-per-cycle arbiter between the two request classes: the RTL
+    unit's :class:`hw.arbiter.Arbiter` in front of its memory port (``sim.model.rtl``).
+
+    Unlike :class:`MemoryController` this has no fitted cost constants: the shares follow from
+    the arbitration rule and the capacity from the memory.
+
+    ``capacity``
+        requests per time unit the memory side can serve: the arbiter's one grant per cycle, or
+        less where the memory itself is slower (the DRAM model's measured service rate for the
+        mix of accesses, ``sim.model.rtl``).
+    ``policy``
+        ``round-robin``: when both classes are pending they alternate, so a class that issues
+        back to back gets at least half of the capacity and the rest of what the other leaves
+        (max-min fairness). ``t3-mca``: compute first; communication gets what compute leaves,
+        and at least ``1 / (starvation + 1)`` of the capacity while compute saturates it (the
+        starvation limit), ``starvation`` = 0 meaning no floor.
+
+    ``stall_factor`` is the slowdown of a job's issue time (its ``stall_s``: one request per
+    time unit at an idle memory): the inverse of the share its class gets *while it issues*. A
+    serial engine issues in bursts (the GEMM engine's reads, then its writes), during which it
+    competes at its full rate; its average demand does not describe that.
+    """
+
+    POLICIES = ("round-robin", "t3-mca")
+
+    def __init__(self, capacity: float, policy: str, starvation: int = 0,
+                 comm_free_rate: float | None = None, mix_factor=None):
+        if policy not in self.POLICIES:
+            raise ValueError(f"policy: unknown arbitration policy {policy!r} "
+                             f"(known: {', '.join(self.POLICIES)})")
+        if not capacity > 0:
+            raise ValueError(f"capacity: must be > 0, got {capacity!r}")
+        self.B = self.Beff = float(capacity)
+        self.policy = policy
+        self.floor = 1.0 / (starvation + 1) if starvation > 0 else 0.0
+        self.free = self.Beff if comm_free_rate is None else min(float(comm_free_rate), self.Beff)
+        #: ``{(compute tag, comm tag): k}``: the memory time of the two classes' accesses mixed,
+        #: relative to the same accesses served one class after the other (measured; 1: none)
+        self.mix_factor = dict(mix_factor or {})
+        self.cap0 = self.Beff
+        self.rd = self.wr = self.nmc = 0.0
+        self.busy_byte_s = 0.0
+        self._alloc = (0.0, 0.0)
+
+    def observe(self, active) -> None:
+        """Set the capacity for the running jobs: divided by the measured mix factor of the
+        compute and communication job kinds running together."""
+        k = 1.0
+        if self.mix_factor:
+            kc = {j.tag[0] for j in active if j.cls == "compute" and j.tag}
+            km = {j.tag[0] for j in active if j.cls == "comm" and j.tag}
+            for a in kc:
+                for b in km:
+                    k = max(k, self.mix_factor.get((a, b), 1.0))
+        self.Beff = self.cap0 / k
+
+    def _shares(self, dc: float, dm: float) -> tuple[float, float]:
+        cap = self.Beff
+        if self.policy == "round-robin":
+            if dc + dm <= cap:
+                return dc, dm
+            c = min(dc, max(cap / 2, cap - dm))
+            return c, min(dm, cap - c)
+        # t3-mca: compute first; while compute is pending (a fraction ``pend`` of the time)
+        # comm gets only the starvation floor, otherwise up to its free rate
+        if dm <= 0:
+            return min(dc, cap), 0.0
+        pend = min(1.0, dc / (cap * (1 - self.floor)))
+        c = pend * (1 - self.floor) * cap
+        m = min(dm, pend * self.floor * cap + (1 - pend) * self.free)
+        return c, m
+
+    def stall_factor(self, rho: float, cls: str) -> float:
+        ac, am = self._alloc
+        cap = self.Beff
+        own, other = (ac, am) if cls == "compute" else (am, ac)
+        if self.policy == "t3-mca":
+            if cls == "compute":       # first, but for the starvation floor while comm waits
+                return 1.0 / (1.0 - self.floor) if am > 0 else 1.0
+            other, own = ac, am
+        # The other class takes the idle time first; what it cannot fit there it takes while
+        # this class issues, at most half of the grants under round-robin (compute first under
+        # T3-MCA: comm gets only the floor then).
+        u = min(1.0, own / cap)
+        if u <= 0:
+            return 1.0
+        x = max(0.0, other - (1.0 - u) * cap) / u
+        x = min(x, cap / 2 if self.policy == "round-robin" else cap - self.free)
+        return cap / max(cap - x, 1e-9)
+
+    def allocate(self, dc: float, dm: float) -> tuple[float, float, float, float]:
+        c, m = self._shares(dc, dm)
+        self._alloc = (c, m)
+        return ((c / dc) if dc > 0 else 1.0, (m / dm) if dm > 0 else 1.0, (c + m) / self.B,
+                c + m)
 
 
 class Tracker:
@@ -286,10 +389,11 @@ class Engine:
     STREAMS = ("gemm", "link", "local", "net")
     IN_ORDER = ("gemm",)
 
-    def __init__(self, sysc: SystemConfig, policy: str = "fr-fcfs", record: bool = False):
+    def __init__(self, sysc: SystemConfig, policy: str = "fr-fcfs", record: bool = False,
+                 memory=None):
         self.sys = sysc
         self.cu = ComputeUnits(sysc.n_cu)
-        self.mem = MemoryController(sysc, policy)
+        self.mem = memory if memory is not None else MemoryController(sysc, policy)
         self.link = Link(sysc.link_bps, sysc.link_latency_s)
         self.ib = Link(sysc.inter_bps, sysc.inter_latency_s)     # two-level topology only
         self.links = {"nvl": self.link, "ib": self.ib}
@@ -491,10 +595,13 @@ class Engine:
         rho = 0.0
         rates = [0.0] * len(active)
         used = 0.0
+        if hasattr(self.mem, "observe"):
+            self.mem.observe(active)
         for _ in range(8):                      # fixed point: stall <-> utilisation
-            q = queue_factor(rho)
+            qc = self.mem.stall_factor(rho, "compute")
+            qm = self.mem.stall_factor(rho, "comm")
             for idx, j in enumerate(active):
-                d = cu_time[idx] + j.stall_s * q
+                d = cu_time[idx] + j.stall_s * (qc if j.cls == "compute" else qm)
                 rates[idx] = 1.0 / d if d > 0 else math.inf
             # each link: share by demand
             for lname, lk in self.links.items():

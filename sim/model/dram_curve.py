@@ -1,0 +1,390 @@
+"""Measured service of the DRAM timing model for the access patterns of the RTL's engines.
+
+The fluid engine does not simulate memory requests. On DRAM timing it needs, for each kind of
+job, how long its memory part takes: that depends on row hits and conflicts, read/write
+turnarounds and refresh, which only a cycle-level DRAM can tell. This module **measures** it:
+it drives the cycle-level reference of the DRAM model (:class:`sim.ref.dram.DramRef`, which the
+DRAM bench checks cycle by cycle against ``hw/dram.py``) through a small port that behaves like
+the unit's memory port (``hw/memport.py``: at most one single-beat request per cycle, at most
+``outstanding`` in flight, an UPDATE as a read and, when its data is back, a write of the same
+beat; reads carry their class's AXI ID, writes one ID), with one access pattern at a time:
+
+* :func:`gemm_tile`: the producer's GEMM engine on a few consecutive tiles (``reads`` input reads,
+  wait for them, ``compute`` idle cycles, the tile's ``beats`` stores or updates);
+* :func:`reduction`: the reduction kernel on one tile (read the local and the staged copy of a
+  beat, write the sum once both are back, at most ``credits`` beats in flight);
+* :func:`transfer`: a DMA send and, by ring symmetry, the matching receive on the same memory
+  (DMA reads of the source tile at most ``credits`` in flight, the incoming beats written or
+  updated into the destination tile at the link rate).
+
+Each returns cycles (per tile, or per transfer). Results are cached by the pattern's canonical
+form (rows relabelled in order of appearance, which keeps bank and row relations), so a scale
+scenario measures a handful of patterns, each a few thousand DRAM cycles.
+"""
+from __future__ import annotations
+
+from collections import deque
+from functools import lru_cache
+
+__all__ = ["Port", "gemm_tile", "reduction", "transfer", "dram_params"]
+
+ID_COMPUTE, ID_COMM, ID_UPDATE, ID_WRITE = 0, 1, 2, 3
+
+
+def dram_params(rows=64):
+    """The DRAM model's default timing and geometry (what ``T3Ring(memory="dram")`` uses), with
+    room for the relabelled rows."""
+    from hw.dram_params import DramParams
+    return DramParams(rows=rows, addr_width=32)
+
+
+class Port:
+    """A memory-port-like driver of :class:`~sim.ref.dram.DramRef`; :meth:`run` steps it."""
+
+    def __init__(self, params, outstanding=16):
+        from sim.ref.dram import DramRef
+        self.p = params
+        self.ref = DramRef(params)
+        self.size = params.data_width // 8
+        self.shift = self.size.bit_length() - 1
+        self.outstanding = outstanding
+        self.inflight = 0
+        self.c = 0
+        self.cur = None               # (kind, beat, id, callback)
+        self.upd = deque()            # update sums to write: (beat, callback)
+        self.wq = deque()
+        self.reads = {}               # id -> deque of (beat, callback, is_update)
+        self.writes = deque()         # callbacks of writes in AW order (B responses in order)
+        self.sources = []             # callables: (port) -> request or None
+        self.busy = {}                # beat -> writes (STORE, UPDATE) in flight to it
+
+    def _pick(self):
+        if self.upd:
+            beat, cb = self.upd.popleft()
+            return ("W", beat, ID_WRITE, cb, False, True)
+        if self.inflight >= self.outstanding:
+            return None
+        for src in self.sources:
+            r = src(self)
+            if r is not None:
+                kind, beat, rid, cb = r
+                self.inflight += 1
+                if kind == "U":
+                    return ("R", beat, ID_UPDATE, cb, True, False)
+                return (kind, beat, rid if kind == "R" else ID_WRITE, cb, False, False)
+        return None
+
+    def step(self):
+        if self.cur is None:
+            self.cur = self._pick()
+        # the memory port holds a request (and, in order, all behind it) while a write to its
+        # beat is in flight (hw/memport.py); an update's own write half is exempt
+        held = (self.cur is not None and not self.cur[5]
+                and self.busy.get(self.cur[1], 0) > 0)
+        inp = {"arvalid": 0, "araddr": 0, "arlen": 0, "arsize": self.shift, "arburst": 1,
+               "arid": 0, "awvalid": 0, "awaddr": 0, "awlen": 0, "awsize": self.shift,
+               "awburst": 1, "awid": ID_WRITE, "wvalid": int(bool(self.wq)), "wdata": 0,
+               "wstrb": (1 << self.size) - 1, "wlast": 1, "rready": 1, "bready": 1}
+        if self.cur is not None and not held:
+            kind, beat, rid, _, _, _ = self.cur
+            if kind == "R":
+                inp.update(arvalid=1, araddr=beat << self.shift, arid=rid)
+            else:
+                inp.update(awvalid=1, awaddr=beat << self.shift)
+        out = self.ref.step(inp)
+        if self.cur is not None and not held:
+            kind, beat, rid, cb, is_upd, second = self.cur
+            if kind == "R" and out["arready"]:
+                self.reads.setdefault(rid, deque()).append((beat, cb, is_upd))
+                if is_upd:
+                    self.busy[beat] = self.busy.get(beat, 0) + 1
+                self.cur = None
+            elif kind == "W" and out["awready"]:
+                self.wq.append(beat)
+                self.writes.append((beat, cb, second))
+                if not second:
+                    self.busy[beat] = self.busy.get(beat, 0) + 1
+                self.cur = None
+        if self.wq and out["wready"]:
+            self.wq.popleft()
+        if out["rvalid"]:
+            beat, cb, is_upd = self.reads[out["rid"]].popleft()
+            if is_upd:
+                self.upd.append((beat, cb))
+            else:
+                self.inflight -= 1
+                if cb:
+                    cb(self.c)
+        if out["bvalid"]:
+            self.inflight -= 1
+            beat, cb, _ = self.writes.popleft()
+            self.busy[beat] -= 1
+            if cb:
+                cb(self.c)
+        self.c += 1
+
+    def run(self, done, cap=200_000):
+        while not done():
+            if self.c >= cap:
+                raise RuntimeError(f"DRAM pattern did not finish in {cap} cycles")
+            self.step()
+        return self.c
+
+
+def _canon(beats, p):
+    """Relabel rows in order of appearance (keeps banks and same-row relations)."""
+    per_row = p.banks * p.cols
+    rows = {}
+    out = []
+    for b in beats:
+        r = rows.setdefault(b // per_row, len(rows))
+        out.append(r * per_row + b % per_row)
+    return tuple(out)
+
+
+def gemm_tile(reads, compute, beats, inputs, outs, update):
+    """Cycles per tile of the GEMM engine on DRAM: ``inputs[i]``/``outs[i]`` are the first input
+    and output beat of tile ``i`` (a few consecutive tiles, the first one not counted)."""
+    p = dram_params()
+    key = _canon(tuple(inputs) + tuple(outs), p)
+    n = len(outs)
+    return _gemm(reads, compute, beats, key[:n], key[n:], update)
+
+
+@lru_cache(maxsize=None)
+def _gemm(reads, compute, beats, inputs, outs, update):
+    port = Port(dram_params())
+    st = {"tile": 0, "phase": "R", "k": 0, "wait": 0, "cnt": 0, "t1": None}
+
+    def got(_c):
+        st["wait"] -= 1
+
+    def src(pt):
+        if st["tile"] >= len(outs):
+            return None
+        if st["phase"] == "R" and st["k"] < reads:
+            st["k"] += 1
+            st["wait"] += 1
+            return ("R", inputs[st["tile"]] + st["k"] - 1, ID_COMPUTE, got)
+        if st["phase"] == "W" and st["k"] < beats:
+            st["k"] += 1
+            return ("U" if update else "W", outs[st["tile"]] + st["k"] - 1, 0, None)
+        return None
+
+    port.sources = [src]
+
+    def done():
+        # the engine's state machine, one step per cycle after the port's
+        if st["phase"] == "R" and st["k"] == reads and st["wait"] == 0:
+            st["phase"], st["cnt"] = "C", max(compute, 1)
+        elif st["phase"] == "C":
+            st["cnt"] -= 1
+            if st["cnt"] == 0:
+                st["phase"], st["k"] = "W", 0
+        elif st["phase"] == "W" and st["k"] == beats:
+            st["tile"] += 1
+            st["phase"], st["k"] = "R", 0
+            if st["tile"] == 1:
+                st["t1"] = port.c
+        return st["tile"] >= len(outs)
+
+    end = port.run(done)
+    return (end - st["t1"]) / (len(outs) - 1)
+
+
+def reduction(beats, out, stage, credits):
+    """Cycles of the reduction kernel on one tile on DRAM (``out``/``stage``: first beats)."""
+    p = dram_params()
+    o, s = _canon((out, stage), p)
+    return _reduction(beats, o, s, credits)
+
+
+@lru_cache(maxsize=None)
+def _reduction(beats, out, stage, credits):
+    port = Port(dram_params())
+    st = {"rd": 0, "phase": 0, "cred": credits, "back": deque(), "half": {}, "wr": 0,
+          "written": 0}
+
+    def got(c, b=None):
+        pass
+
+    def src(pt):
+        if st["back"]:                          # a sum ready: its write first
+            b = st["back"].popleft()
+            st["cred"] += 0
+            return ("W", out + b, 0, wrote)
+        if st["rd"] < beats and (st["phase"] == 1 or st["cred"] > 0):
+            b = st["rd"]
+            if st["phase"] == 0:
+                st["cred"] -= 1
+                st["phase"] = 1
+                return ("R", out + b, ID_COMPUTE, lambda c, b=b: arrive(b))
+            st["phase"] = 0
+            st["rd"] += 1
+            return ("R", stage + b, ID_COMPUTE, lambda c, b=b: arrive(b))
+        return None
+
+    def arrive(b):
+        st["half"][b] = st["half"].get(b, 0) + 1
+        if st["half"][b] == 2:
+            st["back"].append(b)
+
+    def wrote(c):
+        st["written"] += 1
+        st["cred"] += 1
+
+    port.sources = [src]
+    return port.run(lambda: st["written"] >= beats)
+
+
+def transfer(beats, src_beat, dst_beat, update, credits, link_bw=1.0, header=1):
+    """Cycles of one DMA send of a tile plus the matching receive into ``dst_beat`` (written,
+    or updated), on one DRAM (ring symmetry: every device sends and receives alike)."""
+    p = dram_params()
+    s, d = _canon((src_beat, dst_beat), p)
+    return _transfer(beats, s, d, update, credits, link_bw, header)
+
+
+@lru_cache(maxsize=None)
+def _transfer(beats, src_beat, dst_beat, update, credits, link_bw, header):
+    port = Port(dram_params())
+    st = {"rd": 0, "cred": credits, "data": 0, "sent": 0, "rx": 0, "tok": 0.0, "done": 0,
+          "hdr": header}
+
+    def read_back(c):
+        st["data"] += 1
+
+    def dma(pt):
+        if st["rd"] < beats and st["cred"] > 0:
+            st["rd"] += 1
+            st["cred"] -= 1
+            return ("R", src_beat + st["rd"] - 1, ID_COMM, read_back)
+        return None
+
+    def rx(pt):
+        if st["rx"] < st["sent"]:
+            st["rx"] += 1
+            return ("U" if update else "W", dst_beat + st["rx"] - 1, 0, landed)
+        return None
+
+    def landed(c):
+        st["done"] += 1
+
+    port.sources = [rx, dma]
+
+    def done():
+        # the link: one beat per 1/link_bw cycles, the header first, then the data read back
+        st["tok"] = min(st["tok"] + link_bw, 1.0)
+        if st["tok"] >= 1.0:
+            if st["hdr"]:
+                st["hdr"] -= 1
+                st["tok"] -= 1.0
+            elif st["data"] > 0:
+                st["data"] -= 1
+                st["cred"] += 1
+                st["sent"] += 1
+                st["tok"] -= 1.0
+        return st["done"] >= beats
+
+    return port.run(done)
+
+
+def mixed(reads, compute, beats, inputs, outs, update, xfers, credits, link_bw=1.0, header=1):
+    """Cycles of GEMM tiles (as :func:`gemm_tile`) and DMA transfers (``xfers``: ``(src, dst,
+    update)`` first beats, as :func:`transfer`, one after the other) run *together* on one DRAM
+    through one port, compute and communication requests alternating when both are pending (the
+    unit's round-robin arbiter); returns ``(together, gemm alone, transfers alone)``."""
+    p = dram_params()
+    flat = tuple(inputs) + tuple(outs) + tuple(b for x in xfers for b in x[:2])
+    key = _canon(flat, p)
+    n = len(outs)
+    ins, os_ = key[:n], key[n:2 * n]
+    xs = tuple((key[2 * n + 2 * i], key[2 * n + 2 * i + 1], xfers[i][2]) for i in range(len(xfers)))
+    return _mixed(reads, compute, beats, ins, os_, update, xs, credits, link_bw, header)
+
+
+@lru_cache(maxsize=None)
+def _mixed(reads, compute, beats, inputs, outs, update, xfers, credits, link_bw, header):
+    def build(with_gemm, with_xfer):
+        port = Port(dram_params())
+        g = {"tile": 0, "phase": "R", "k": 0, "wait": 0, "cnt": 0}
+        x = {"i": 0, "rd": 0, "cred": credits, "data": 0, "sent": 0, "rx": 0, "tok": 0.0,
+             "done": 0, "hdr": header}
+
+        def got(_c):
+            g["wait"] -= 1
+
+        def gsrc(pt):
+            if not with_gemm or g["tile"] >= len(outs):
+                return None
+            if g["phase"] == "R" and g["k"] < reads:
+                g["k"] += 1
+                g["wait"] += 1
+                return ("R", inputs[g["tile"]] + g["k"] - 1, ID_COMPUTE, got)
+            if g["phase"] == "W" and g["k"] < beats:
+                g["k"] += 1
+                return ("U" if update else "W", outs[g["tile"]] + g["k"] - 1, 0, None)
+            return None
+
+        def landed(_c):
+            x["done"] += 1
+
+        def read_back(_c):
+            x["data"] += 1
+
+        def xsrc(pt):
+            if not with_xfer or x["i"] >= len(xfers):
+                return None
+            src, dst, upd = xfers[x["i"]]
+            if x["rx"] < x["sent"]:
+                x["rx"] += 1
+                return ("U" if upd else "W", dst + x["rx"] - 1, 0, landed)
+            if x["rd"] < beats and x["cred"] > 0:
+                x["rd"] += 1
+                x["cred"] -= 1
+                return ("R", src + x["rd"] - 1, ID_COMM, read_back)
+            return None
+
+        last = {"comm": False}
+
+        def arb(pt):
+            order = (gsrc, xsrc) if last["comm"] else (xsrc, gsrc)
+            for f in order:
+                r = f(pt)
+                if r is not None:
+                    last["comm"] = f is xsrc
+                    return r
+            return None
+
+        port.sources = [arb]
+
+        def done():
+            if with_gemm and g["tile"] < len(outs):
+                if g["phase"] == "R" and g["k"] == reads and g["wait"] == 0:
+                    g["phase"], g["cnt"] = "C", max(compute, 1)
+                elif g["phase"] == "C":
+                    g["cnt"] -= 1
+                    if g["cnt"] == 0:
+                        g["phase"], g["k"] = "W", 0
+                elif g["phase"] == "W" and g["k"] == beats:
+                    g["tile"] += 1
+                    g["phase"], g["k"] = "R", 0
+            if with_xfer and x["i"] < len(xfers):
+                x["tok"] = min(x["tok"] + link_bw, 1.0)
+                if x["tok"] >= 1.0:
+                    if x["hdr"]:
+                        x["hdr"] -= 1
+                        x["tok"] -= 1.0
+                    elif x["data"] > 0:
+                        x["data"] -= 1
+                        x["cred"] += 1
+                        x["sent"] += 1
+                        x["tok"] -= 1.0
+                if x["done"] >= beats:
+                    x.update(i=x["i"] + 1, rd=0, data=0, sent=0, rx=0, done=0, hdr=header)
+            return ((not with_gemm or g["tile"] >= len(outs))
+                    and (not with_xfer or x["i"] >= len(xfers)))
+
+        return port.run(done)
+
+    return build(True, True), build(True, False), build(False, True)

@@ -1,0 +1,283 @@
+"""The RTL ring as a system for the fluid engine: the same scenarios ``make scale`` runs on the RTL.
+
+Level: **flow-level, tile-group** (here one group = one tile). The engine is
+:class:`sim.model.engine.Engine`, the one behind the paper table and the GPU predictions; this
+module only *describes* the RTL platform to it and builds the job graph of the RTL producers'
+protocol (``hw/producer.py``: sequential, Domino, T3, T3-MCA) for a scale scenario
+(:mod:`sim.scale`). Nothing here is fitted to an RTL result; every number is read from the
+hardware classes or from a measurement named where it is used:
+
+=========================  =======================================================================
+quantity                   source
+=========================  =======================================================================
+memory requests per cycle  one arbiter grant per cycle (:class:`hw.arbiter.Arbiter`); on DRAM
+                           timing, the DRAM model's service rate for the mix (:func:`dram_rate`)
+GEMM read round trip       ``MemPort.ISSUE_LATENCY + mem_latency + AxiSram.READ_EXTRA +
+                           MemPort.RESP_LATENCY`` + the producer's request register (1)
+GEMM tile, idle memory     ``1`` (set-up) + ``READS`` issue + round trip + ``COMPUTE`` + ``BEATS``
+                           issue (the producer's GEMM state machine)
+reduction kernel           2 reads + 1 write per beat through the compute port, at most
+                           ``Producer.reduce_credits`` beats in flight
+DMA                        one header beat per packet (:class:`hw.dma.DmaEngine`), the comm class
+                           issues one request per cycle (the registered comm merge)
+link                       ``link_bw`` beats per cycle, ``link_latency`` cycles (:class:`hw.ring`)
+CSR costs                  AXI4-Lite write 5 cycles, read 3 (measured on the CSR block by
+                           ``tb/xval/axil_probe.py``)
+tracker                    ``tracker_entries``
+=========================  =======================================================================
+
+Time unit: one clock cycle is 1 ns of engine time (a 1 GHz clock); bytes are beats x beat bytes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config import SystemConfig
+from .engine import ArbitratedMemory, Engine, Job
+
+__all__ = ["RtlPlatform", "simulate", "MODES"]
+
+MODES = ("sequential", "domino", "t3", "t3-mca")
+CYCLE = 1e-9
+#: AXI4-Lite access costs in cycles (write, read), measured on the CSR block
+AXIL_WRITE, AXIL_READ = 5, 3
+
+
+@dataclass(frozen=True)
+class RtlPlatform:
+    """One device of the RTL ring (every device is alike), in cycles and beats."""
+    devices: int
+    beat_bytes: int
+    memory: str                 # "ideal" or "dram"
+    capacity: float             # memory requests served per cycle
+    gemm_rtt: int               # GEMM read: last read issued -> its data used
+    red_rtt: int                # reduction kernel: read issued -> its sum written
+    reduce_credits: int
+    dma_credits: int
+    link_bw: float              # beats per cycle
+    link_latency: int
+    header_beats: int
+    tracker_entries: int
+    mca_threshold: int
+    mca_starvation: int
+    comm_occupancy: float       # cycles a T3 communication request (DMA read, update) holds a slot
+
+    @classmethod
+    def from_scenario(cls, s) -> "RtlPlatform":
+        from hw.memport import MemPort
+        from hw.sram import AxiSram
+        from hw.unit import T3Unit
+        issue = MemPort.ISSUE_LATENCY
+        sram_read = s.mem_latency + AxiSram.READ_EXTRA
+        read = issue + sram_read + MemPort.RESP_LATENCY
+        # a slot is held from the cycle after the port's input register to the R beat (READ), or
+        # to the B response of the write half (UPDATE: its read, then AW/W)
+        occ_read = issue + sram_read + 1
+        occ_update = occ_read + issue + AxiSram.WRITE_RESPONSE_LATENCY
+        credits = _producer_default("reduce_credits")
+        return cls(devices=s.devices, beat_bytes=s.data_width // 8, memory=s.memory,
+                   capacity=1.0, gemm_rtt=read + 1, red_rtt=read + 1,
+                   reduce_credits=credits,
+                   dma_credits=T3Unit.MEM_OUTSTANDING + T3Unit.DMA_CREDIT_MARGIN,
+                   link_bw=s.link_bw[0] / s.link_bw[1], link_latency=s.link_latency,
+                   header_beats=1, tracker_entries=s.tracker_entries,
+                   mca_threshold=s.mca_threshold, mca_starvation=s.mca_starvation,
+                   comm_occupancy=(occ_read + occ_update) / 2)
+
+    def system(self) -> SystemConfig:
+        bb = self.beat_bytes
+        return SystemConfig(
+            name="rtl", n_cu=2, comm_cus=1, clock_ghz=1.0,
+            hbm_bandwidth_gbps=self.capacity * bb, hbm_max_utilization=1.0,
+            link_bandwidth_gbps=2 * self.link_bw * bb, link_latency_ns=self.link_latency,
+            tracker_entries=self.tracker_entries).validate()
+
+
+def _producer_default(name):
+    import inspect
+
+    from hw.producer import Producer
+    return inspect.signature(Producer.__init__).parameters[name].default
+
+
+class _Build:
+    def __init__(self, s, plat: RtlPlatform, policy: str):
+        self.s, self.p = s, plat
+        mca = policy == "t3-mca"
+        free = plat.mca_threshold / plat.comm_occupancy * plat.beat_bytes / CYCLE
+        from sim.scale import layout
+        self.L = layout(s)
+        mix = self._mix_factors() if plat.memory == "dram" else None
+        mem = ArbitratedMemory(plat.capacity * plat.beat_bytes / CYCLE, policy,
+                               starvation=plat.mca_starvation if mca else 0,
+                               comm_free_rate=free if mca else None, mix_factor=mix)
+        self.e = Engine(plat.system(), record=False, memory=mem)
+        self.e.cu.fixed_reserved = 1
+        self.bb = plat.beat_bytes
+
+    def _mix_factors(self):
+        """Measured on the DRAM reference: GEMM tiles of step 2 (updates) beside the DMA
+        transfers of the tiles before them, against the same work one after the other."""
+        from . import dram_curve
+        s, p = self.s, self.p
+        n, T = s.devices, s.tiles
+        c2, c3 = (-2) % n, (-3) % n
+        tiles = range(1, min(T, 9))
+        together, g_alone, x_alone = dram_curve.mixed(
+            s.reads, s.compute, s.beats, [self.inp(c2 * T + t) for t in tiles],
+            [self.out(c2 * T + t) for t in tiles], True,
+            [(self.out(c2 * T + t - 1), self.out(c3 * T + t - 1), True) for t in tiles],
+            p.dma_credits, p.link_bw, p.header_beats)
+        busy = g_alone - len(tiles) * (1 + max(s.compute, 1)) + x_alone
+        return {("gemm", "dma"): together / busy}
+
+    # addresses (beats) of the producers' layout (sim.scale.layout)
+    def out(self, i):
+        return self.L["out_base"] + i * self.s.beats
+
+    def stage(self, i):
+        return self.L["stage_base"] + i * self.s.beats
+
+    def inp(self, i):
+        return self.L["input_base"] + ((i * self.s.reads) & self.L["input_mask"])
+
+    def gemm(self, name, i, update=False):
+        """GEMM tile ``i`` (index ``c*T + t``): set-up, reads, wait, compute, stores/updates."""
+        s, p, bb = self.s, self.p, self.bb
+        R, B, C = s.reads, s.beats, max(s.compute, 1)
+        if p.memory == "ideal":
+            lat = p.gemm_rtt if R else 0
+            cu, mem = 1 + lat + C, R + B
+        else:
+            from . import dram_curve
+            idx = [max(i - 1, 0) + k for k in range(5)]
+            t = dram_curve.gemm_tile(R, s.compute, B, [self.inp(x) for x in idx],
+                                     [self.out(x) for x in idx], update)
+            cu, mem = 1 + C, t - 1 - C
+        j = Job(name, "gemm", "compute", cu_s=cu * CYCLE, stall_s=mem * CYCLE,
+                dram_c=mem * bb, rd=R * bb, tag=("gemm", i), wr=0 if update else B * bb,
+                nmc=B * bb if update else 0)
+        return self.e.add(j)
+
+    def dma(self, name, src, dst, update=False):
+        """A DMA send of tile ``src`` and (ring symmetry) the receive into ``dst``."""
+        s, p, bb = self.s, self.p, self.bb
+        B = s.beats
+        if p.memory == "ideal":
+            mem = 2 * B
+        else:
+            from . import dram_curve
+            mem = dram_curve.transfer(B, src, dst, update, p.dma_credits, p.link_bw,
+                                      p.header_beats)
+        j = Job(name, "link", "comm", stall_s=mem * CYCLE, dram_m=mem * bb, tag=("dma", src),
+                link_bytes=(B + p.header_beats) * bb, link_payload=(B + p.header_beats) * bb,
+                rd=B * bb, wr=0 if update else B * bb, nmc=B * bb if update else 0)
+        return self.e.add(j)
+
+    def reduce(self, name, i, doorbell):
+        s, p, bb = self.s, self.p, self.bb
+        B = s.beats
+        over = 1 + AXIL_READ + (AXIL_WRITE if doorbell else 0)
+        if p.memory == "ideal":
+            per_beat = max(3.0, p.red_rtt / p.reduce_credits)
+            cu, mem = over + p.red_rtt, per_beat * B
+        else:
+            from . import dram_curve
+            cu, mem = over, dram_curve.reduction(B, self.out(i), self.stage(i), p.reduce_credits)
+        j = Job(name, "local", "compute", cu_s=cu * CYCLE, stall_s=mem * CYCLE,
+                dram_c=mem * bb, tag=("red", i), rd=2 * B * bb, wr=B * bb)
+        return self.e.add(j)
+
+
+def _software(b, slices):
+    """Sequential (one slice) and Domino: the GEMM by slices, the software reduce-scatter."""
+    s = b.s
+    n, T = s.devices, s.tiles
+    g = 0                        # the representative device (every device is alike)
+    tps = T // slices
+    lat = s.link_latency * CYCLE
+    gemm_end, rs_end = [], []
+    prev_g = None
+    prev_sw = None
+    for sl in range(slices):
+        tiles = range(sl * tps, (sl + 1) * tps)
+        first = None
+        for c in range(n):
+            for t in tiles:
+                j = b.gemm(f"gemm[{sl},{c},{t}]", c * T + t)
+                if first is None:
+                    first = j
+                prev_g = j
+        if sl >= 2:
+            first.after(rs_end[sl - 2])
+        gemm_end.append(prev_g)
+        # software: doorbells of chunk g-1 (step 1), then steps 1..n-1 per tile
+        sends = {}
+        for i, t in enumerate(tiles):
+            c1 = (g - 1) % n
+            d = b.dma(f"dma[{sl},1,{t}]", b.out(c1 * T + t), b.stage(c1 * T + t))
+            d.after(prev_g, (i + 1) * AXIL_WRITE * CYCLE)
+            if prev_sw is not None:
+                d.after(prev_sw, (i + 1) * AXIL_WRITE * CYCLE)
+            sends[(1, t)] = d
+        sw = prev_sw
+        db0 = len(tiles) * AXIL_WRITE * CYCLE
+        for k in range(1, n):
+            for t in tiles:
+                c = (g - 1 - k) % n
+                r = b.reduce(f"red[{sl},{k},{t}]", c * T + t, doorbell=k < n - 1)
+                r.after(sends[(k, t)], lat)          # the upstream's matching send arrives
+                r.after(prev_g, db0)
+                if sw is not None:
+                    r.after(sw)
+                sw = r
+                if k < n - 1:
+                    d = b.dma(f"dma[{sl},{k + 1},{t}]", b.out(c * T + t), b.stage(c * T + t))
+                    d.after(r)
+                    sends[(k + 1, t)] = d
+        prev_sw = sw
+        rs_end.append(sw)
+
+
+def _t3(b):
+    s = b.s
+    n, T = s.devices, s.tiles
+    lat = s.link_latency * CYCLE
+    g = 0                        # the representative device (every device is alike)
+    gem = {}
+    for k in range(1, n + 1):
+        for t in range(T):
+            c = (g - k) % n
+            gem[(k, t)] = b.gemm(f"gemm[{k},{t}]", c * T + t, update=k > 1)
+    sends = {}
+    for k in range(1, n + 1):
+        for t in range(T):
+            if k < n:
+                c = (g - k) % n
+                d = b.dma(f"dma[{k},{t}]", b.out(c * T + t), b.out(((g - k - 1) % n) * T + t),
+                          update=True)
+            else:
+                d = b.e.add(Job(f"done[{t}]", "sync"))
+            d.after(gem[(k, t)])
+            if k > 1:
+                d.after(sends[(k - 1, t)], lat)
+            sends[(k, t)] = d
+
+
+def simulate(s, mode: str, plat: RtlPlatform | None = None) -> dict:
+    """Cycles and beat counts of ``mode`` on scale scenario ``s`` (:class:`sim.scale.ScaleScenario`),
+    per the fluid engine; counts are totals over the ring (every device alike)."""
+    if mode not in MODES:
+        raise ValueError(f"mode: must be one of {', '.join(MODES)}, got {mode!r}")
+    plat = plat or RtlPlatform.from_scenario(s)
+    b = _Build(s, plat, "t3-mca" if mode == "t3-mca" else "round-robin")
+    if mode in ("sequential", "domino"):
+        _software(b, 1 if mode == "sequential" else s.slices)
+    else:
+        _t3(b)
+    end = b.e.run()
+    e, bb, n = b.e, plat.beat_bytes, s.devices
+    return {"cycles": end / CYCLE,
+            "mem_beats": round(n * (e.mem.rd + e.mem.wr + e.mem.nmc) / bb),
+            "link_beats": round(n * e.link.bytes / bb),
+            "events": e.events}

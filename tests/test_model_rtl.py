@@ -1,0 +1,81 @@
+"""The fluid engine's RTL platform (sim/model/rtl.py), its arbitrated memory and the DRAM
+measurements it uses: expected values from the arbitration rules and the DRAM timing."""
+import pytest
+
+from hw.dram_params import DramParams
+from sim import scale as sc
+from sim.model import dram_curve
+from sim.model import rtl
+from sim.model.engine import ArbitratedMemory
+
+
+def test_round_robin_shares():
+    m = ArbitratedMemory(1.0, "round-robin")
+    assert m._shares(0.3, 0.4) == (0.3, 0.4)            # under capacity: both served
+    assert m._shares(1.0, 1.0) == (0.5, 0.5)            # both saturating: alternate
+    c, k = m._shares(1.0, 0.2)                          # the light class gets all it asks
+    assert k == pytest.approx(0.2) and c == pytest.approx(0.8)
+
+
+def test_t3_mca_floor_and_free_rate():
+    m = ArbitratedMemory(1.0, "t3-mca", starvation=32, comm_free_rate=0.25)
+    c, k = m._shares(1.0, 1.0)          # compute saturates: comm gets the starvation floor
+    assert k == pytest.approx(1 / 33) and c == pytest.approx(1 - 1 / 33)
+    c, k = m._shares(0.0, 1.0)          # compute idle: comm limited by its own occupancy
+    assert (c, k) == (0.0, pytest.approx(0.25))
+    with pytest.raises(ValueError, match="policy"):
+        ArbitratedMemory(1.0, "fifo")
+
+
+def test_mix_factor_lowers_capacity():
+    class J:
+        def __init__(self, cls, tag):
+            self.cls, self.tag = cls, tag
+    m = ArbitratedMemory(1.0, "round-robin", mix_factor={("gemm", "dma"): 1.25})
+    m.observe([J("compute", ("gemm", 0)), J("comm", ("dma", 0))])
+    assert m.Beff == pytest.approx(0.8)
+    m.observe([J("compute", ("gemm", 0))])
+    assert m.Beff == pytest.approx(1.0)
+
+
+def test_dram_patterns_follow_the_timing():
+    p = DramParams()
+    per_row = p.banks * p.cols
+    # a tile's stores in one open row: about one beat per cycle plus the fixed costs
+    t = dram_curve.gemm_tile(0, 1, 32, [0] * 3, [0, 32, 64], False)
+    assert 32 <= t < 64
+    # updates (read, then write of the same beat) cost more than stores
+    u = dram_curve.gemm_tile(0, 1, 32, [0] * 3, [0, 32, 64], True)
+    assert u > 1.5 * t
+    # the reduction's two reads in the same bank, different rows: every access a row conflict,
+    # at least tRP + tRCD per access pair; in different banks far cheaper
+    same = dram_curve.reduction(32, 0, 4 * per_row, 8)
+    other = dram_curve.reduction(32, 0, 4 * per_row + p.cols, 8)
+    assert same > 32 * (p.tRP + p.tRCD) and other < same / 2
+
+
+def test_platform_from_hardware_attributes():
+    from hw.memport import MemPort
+    from hw.sram import AxiSram
+    s = sc.load_all(names=["ring4_64"])[0]
+    plat = rtl.RtlPlatform.from_scenario(s)
+    assert plat.gemm_rtt == (MemPort.ISSUE_LATENCY + s.mem_latency + AxiSram.READ_EXTRA
+                             + MemPort.RESP_LATENCY + 1)
+    assert plat.link_bw == 1.0 and plat.beat_bytes == 8 and plat.capacity == 1.0
+
+
+def test_counts_are_the_protocols():
+    # closed forms per device: GEMM R+B per tile; software: DMA read + receive write per
+    # tile sent, reduction 3B per tile reduced; T3: DMA read + incoming update per tile sent
+    s = sc.load_all(names=["toy4_ringbench"])[0]
+    n, T, B, R = s.devices, s.tiles, s.beats, s.reads
+    gemm = n * T * (R + B)
+    sent = (n - 1) * T
+    want = {"sequential": gemm + sent * 2 * B + (n - 1) * T * 3 * B,
+            "t3": gemm + sent * 2 * B}
+    for mode, per_dev in want.items():
+        r = rtl.simulate(s, mode)
+        assert r["mem_beats"] == n * per_dev, mode
+        assert r["link_beats"] == n * sent * (B + 1), mode
+    with pytest.raises(ValueError, match="mode"):
+        rtl.simulate(s, "nccl")

@@ -1,0 +1,43 @@
+"""The fluid engine against the RTL at scale, small instance (``make validate``: the whole set,
+``tools/validate_scale.py``).
+
+``ring4_64`` (4 devices x 64 tiles x 32 beats, ideal memory) runs on the RTL ring with the RTL
+producers (bare Verilator harness of ``make scale``, checksums checked) and on the fluid engine
+given the RTL platform (:mod:`sim.model.rtl`). Required: cycles within 10 %, memory and link
+beat counts equal. The same comparison with a wrong platform (twice the memory's grants per
+cycle) must fail it, so the check can fail."""
+from dataclasses import replace
+
+import pytest
+
+from sim import scale as sc
+from sim.model import rtl as fluid
+from tools.validate_scale import BOUND, compare
+
+
+@pytest.fixture(scope="module")
+def rtl_rows():
+    import tools.scale as ts
+    s = sc.load_all(names=["ring4_64"])[0]
+    exe = ts.build(s)
+    rows = [ts.run(s, m, exe, timeout=600) for m in sc.MODES]
+    for r in rows:
+        assert r["checksum_ok"], f"{r['mode']}: {sc.status(r)}"
+    return s, rows
+
+
+def test_fluid_matches_rtl_at_scale(rtl_rows):
+    s, rows = rtl_rows
+    for r in compare(s, rows):
+        assert abs(r["error"]) <= BOUND, (
+            f"{r['mode']}: fluid {r['fluid']:.0f} vs RTL {r['rtl']} cycles ({100 * r['error']:+.1f}%)")
+        assert r["mem_equal"], f"{r['mode']}: memory beats {r['fluid_mem']} vs RTL {r['rtl_mem']}"
+        assert r["link_equal"], f"{r['mode']}: link beats {r['fluid_link']} vs RTL {r['rtl_link']}"
+
+
+def test_wrong_platform_fails_the_bound(rtl_rows):
+    s, rows = rtl_rows
+    t3 = next(r for r in rows if r["mode"] == "t3")
+    wrong = replace(fluid.RtlPlatform.from_scenario(s), capacity=2.0)
+    f = fluid.simulate(s, "t3", wrong)
+    assert abs(f["cycles"] - t3["cycles"]) / t3["cycles"] > BOUND
