@@ -27,26 +27,51 @@ def summary(sweep):
     return summarize(sweep)
 
 
+@pytest.fixture(scope="module")
+def fit_summary():
+    return summarize(paper_sweep("t3-paper-fit"))
+
+
 def test_sweep_covers_the_paper(sweep):
     assert len(sweep) == 16
     assert {(p.model, p.tp) for p in sweep} == {("mega-gpt-2", 8), ("mega-gpt-2", 16),
                                                 ("t-nlg", 8), ("t-nlg", 16)}
 
 
-@pytest.mark.parametrize("cfg,paper", [("t3-mca", 0.30), ("t3", 0.20), ("ideal", 0.35)])
-def test_geomean_speedup_within_5pp(summary, cfg, paper):
+# -- the prediction: t3-paper, HBM contention constants measured on the RTL's DRAM timing --------
+@pytest.mark.parametrize("cfg,paper", [("t3", 0.20), ("ideal", 0.35)])
+def test_prediction_sanity_band(summary, cfg, paper):
+    """Not a fitting target: a loose band (+-10 pp) around the paper's geomean."""
     g, _ = summary[cfg]
+    assert abs((g - 1) - paper) <= 0.10, f"{cfg}: model {100 * (g - 1):.1f}% vs paper {100 * paper}%"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "measured miss: with the T3-MCA constants measured on this RTL's arbiter and DRAM timing "
+    "(4.35 compute requests displaced per communication request, against 2.81 under "
+    "round-robin), the predicted T3-MCA geomean is about 19%, 11 pp below the paper's 30% "
+    "(docs/model.md, 'The paper table as a prediction')"))
+def test_prediction_t3_mca_band(summary):
+    g, _ = summary["t3-mca"]
+    assert abs((g - 1) - 0.30) <= 0.10, f"t3-mca: model {100 * (g - 1):.1f}% vs paper 30%"
+
+
+def test_prediction_bounds_on_every_sublayer(summary):
+    # the ideal (with NMC's shorter RS) bounds both T3 modes, both beat sequential; T3-MCA
+    # against plain T3 is a result (listed in docs/results.md), not asserted
+    assert summary["bounds_ok"]
+
+
+# -- the fit: t3-paper-fit, v0.1's constants chosen against the paper ------------------------------
+@pytest.mark.parametrize("cfg,paper", [("t3-mca", 0.30), ("t3", 0.20), ("ideal", 0.35)])
+def test_fit_within_5pp(fit_summary, cfg, paper):
+    """``t3-paper-fit`` is a fit: ``interference`` was chosen against the T3 geomean."""
+    g, _ = fit_summary[cfg]
     assert abs((g - 1) - paper) <= 0.05, f"{cfg}: model {100 * (g - 1):.1f}% vs paper {100 * paper}%"
 
 
-def test_ordering_on_every_sublayer(sweep):
-    for p in sweep:
-        t = {c: r.time_s for c, r in p.results.items()}
-        where = f"{p.model} TP{p.tp} {p.sublayer}"
-        assert t["ideal"] <= t["t3-mca"], where
-        assert t["t3-mca"] <= t["t3"], where
-        assert t["t3"] < t["sequential"], where
-        assert t["ideal-rs-nmc"] <= t["ideal"] * (1 + 1e-12), where
+def test_fit_ordering_on_every_sublayer(fit_summary):
+    assert fit_summary["ordering_ok"]
 
 
 def test_data_movement_reduction(summary):
@@ -107,7 +132,7 @@ def test_results_move_with_tokens():
     for t in s:
         # away from the default token count t3-mca may beat `ideal` by a hair where NMC
         # shortens the RS tail (see docs/results.md); ideal-rs-nmc always bounds it
-        assert s[t]["ordering_nmc_ok"], t
+        assert s[t]["bounds_ok"], t
         assert all(gain < 0.01 for *_, gain in s[t]["t3mca_beats_ideal"]), t
 
 

@@ -1,8 +1,9 @@
-"""Fluid discrete-event engine: cycle-approximate, tile-level (tile groups).
+"""Fluid discrete-event engine: flow-level, tile-group.
 
 Level of detail
 ---------------
-*Cycle-approximate, tile-level.* Work is a graph of **jobs** (a group of GEMM output tiles, a DMA
+*Flow-level, tile-group* (the *fluid* level of the model's three: FL block references in
+``sim/ref``, the cycle-level ring model in ``sim/xval``, this engine). Work is a graph of **jobs** (a group of GEMM output tiles, a DMA
 transfer of a group of tiles, a ring step of a reduction kernel). Jobs belong to in-order
 **streams** (``gemm``, ``link``, ``local``); the head of each stream runs once its dependencies
 have arrived. Running jobs share the device's resources *analytically* (fluid rates, recomputed at

@@ -92,6 +92,21 @@ def summarize(points: list[Point]) -> dict:
         p.results["ideal-rs-nmc"].time_s <= p.results["t3-mca"].time_s * (1 + 1e-9)
         and p.results["t3-mca"].time_s <= p.results["t3"].time_s * (1 + 1e-9)
         and p.results["t3"].time_s < p.results["sequential"].time_s for p in points)
+    # what holds whatever the arbitration constants: the ideal (with NMC's shorter RS) bounds
+    # both T3 modes, and T3 beats sequential; where T3-MCA ends after plain T3 (or after
+    # sequential: an arbiter that starves communication can) is listed
+    s["bounds_ok"] = all(
+        p.results["ideal-rs-nmc"].time_s <= min(p.results["t3-mca"].time_s,
+                                                p.results["t3"].time_s) * (1 + 1e-9)
+        and p.results["t3"].time_s < p.results["sequential"].time_s for p in points)
+    s["t3mca_after_seq"] = [(p.model, p.tp, p.sublayer,
+                             p.results["t3-mca"].time_s / p.results["sequential"].time_s - 1)
+                            for p in points
+                            if p.results["t3-mca"].time_s >= p.results["sequential"].time_s]
+    s["t3mca_after_t3"] = [(p.model, p.tp, p.sublayer,
+                            p.results["t3-mca"].time_s / p.results["t3"].time_s - 1)
+                           for p in points
+                           if p.results["t3-mca"].time_s > p.results["t3"].time_s * (1 + 1e-9)]
     s["t3mca_beats_ideal"] = [(p.model, p.tp, p.sublayer,
                                p.results["ideal"].time_s / p.results["t3-mca"].time_s - 1)
                               for p in points
