@@ -64,8 +64,9 @@ coverage: $(STAMP) ## functional coverage report of the last bench runs (build/c
 paper: $(STAMP) ## system model: the T3 paper's sweep -> docs/results.md and docs/img/*.png
 	$(PY) -m sim paper
 
-validate: $(STAMP) ## RTL ring vs system model on every scenario x mode: cycles and byte counts
+validate: $(STAMP) ## RTL vs CL model (toy ring) and RTL vs fluid engine (scale set): cycles and byte counts
 	$(PY) tools/validate.py
+	$(PY) tools/validate_scale.py --md docs/validation-scale.md
 
 scale: $(STAMP) ## the ring with RTL producers at scale on a bare Verilator harness (docs/scale.md): cycles, speedup, beats, checksums
 	$(PY) tools/scale.py --jobs 2

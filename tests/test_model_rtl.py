@@ -60,7 +60,7 @@ def test_platform_from_hardware_attributes():
     s = sc.load_all(names=["ring4_64"])[0]
     plat = rtl.RtlPlatform.from_scenario(s)
     assert plat.gemm_rtt == (MemPort.ISSUE_LATENCY + s.mem_latency + AxiSram.READ_EXTRA
-                             + MemPort.RESP_LATENCY + 1)
+                             + MemPort.RESP_LATENCY + 2)
     assert plat.link_bw == 1.0 and plat.beat_bytes == 8 and plat.capacity == 1.0
 
 

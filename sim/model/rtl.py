@@ -13,7 +13,8 @@ quantity                   source
 memory requests per cycle  one arbiter grant per cycle (:class:`hw.arbiter.Arbiter`); on DRAM
                            timing, the DRAM model's service rate for the mix (:func:`dram_rate`)
 GEMM read round trip       ``MemPort.ISSUE_LATENCY + mem_latency + AxiSram.READ_EXTRA +
-                           MemPort.RESP_LATENCY`` + the producer's request register (1)
+                           MemPort.RESP_LATENCY`` + the producer's request register (1) + its
+                           registered exit from the wait (1)
 GEMM tile, idle memory     ``1`` (set-up) + ``READS`` issue + round trip + ``COMPUTE`` + ``BEATS``
                            issue (the producer's GEMM state machine)
 reduction kernel           2 reads + 1 write per beat through the compute port, at most
@@ -76,7 +77,9 @@ class RtlPlatform:
         occ_update = occ_read + issue + AxiSram.WRITE_RESPONSE_LATENCY
         credits = _producer_default("reduce_credits")
         return cls(devices=s.devices, beat_bytes=s.data_width // 8, memory=s.memory,
-                   capacity=1.0, gemm_rtt=read + 1, red_rtt=read + 1,
+                   # the producer's request register, and (GEMM) its registered exit from
+                   # waiting on the last read: hw/producer.py's state machine
+                   capacity=1.0, gemm_rtt=read + 2, red_rtt=read + 1,
                    reduce_credits=credits,
                    dma_credits=T3Unit.MEM_OUTSTANDING + T3Unit.DMA_CREDIT_MARGIN,
                    link_bw=s.link_bw[0] / s.link_bw[1], link_latency=s.link_latency,
