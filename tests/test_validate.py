@@ -69,7 +69,7 @@ def test_scenario_errors_name_the_field(edit, field):
 def test_axil_costs_match_model():
     """The model's AXI4-Lite costs are the measured ones (steady state: after the first access)."""
     import sim.xval.model as model
-    from sim.xval.axil_probe import measure
+    from tb.xval.axil_probe import measure
     got = measure("verilator")
     for kind in ("doorbell", "arm"):
         for m in got[kind][1:]:

@@ -54,7 +54,7 @@ def compare(scenario, mode, rtl, model):
 
 def validate(scenarios, sim="verilator", log=print):
     """Run RTL and model for every scenario x mode; returns (rows, timing)."""
-    from sim.xval.rtl import run_group
+    from tb.xval.rtl import run_group
     rows, timing = [], {}
     # group by hardware parameters: one export + build each, reused by the following runs
     groups = {}
@@ -127,7 +127,7 @@ def markdown(rows, scenarios, sim, seconds):
            "credits cannot run out with always-ready consumers), tracker/trigger "
            "back-pressure, the AXI4-Lite handshake (a fixed cost per access: write 5 cycles, "
            "effect after 3; read 3 cycles, sampled after 2 -- measured on the CSR block by "
-           "`python -m sim.xval.axil_probe`, and checked by the test), and the order in which "
+           "`python -m tb.xval.axil_probe`, and checked by the test), and the order in which "
            "cocotb resumes coroutines at one clock edge (a fixed convention: a request queued "
            "by software is offered the next cycle).",
            "",

@@ -1,7 +1,7 @@
 """Cross-validation of the system model against the RTL ring bench (``tb/ring``).
 
 A scenario file (TOML, :mod:`sim.xval.scenario`) is read both by the RTL launcher
-(:mod:`sim.xval.rtl`, which elaborates :class:`hw.ring.T3Ring` with its hardware parameters and
+(:mod:`tb.xval.rtl`, which elaborates :class:`hw.ring.T3Ring` with its hardware parameters and
 runs ``tb.ring.ring_bench`` with its workload) and by the cycle-level model
 (:func:`sim.xval.model.model_scenario`). ``tools/validate.py`` compares them.
 """

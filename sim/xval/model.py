@@ -48,7 +48,7 @@ from .scenario import BEAT_BYTES, MODES
 __all__ = ["model_scenario", "expected_counts", "AXIL_WRITE", "AXIL_READ"]
 
 # AXI4-Lite access costs of the bench's driver (cocotbext-axi AxiLiteMaster on the CSR slave),
-# measured by ``python -m sim.xval.axil_probe`` (checked by tests/test_validate.py): a write
+# measured by ``python -m tb.xval.axil_probe`` (checked by tests/test_validate.py): a write
 # returns AXIL_WRITE cycles after the call and takes effect (arm/doorbell stream transfer)
 # AXIL_WRITE_EFFECT cycles after it; a read returns after AXIL_READ cycles and samples the
 # register (AR handshake) AXIL_READ_SAMPLE cycles after the call.
