@@ -3,12 +3,12 @@
 For every scenario of ``sim/xval/scenarios/*.toml`` and every mode (sequential, Domino, T3,
 T3-MCA) this runs the RTL bench (``tb/ring/ring_bench.py`` on ``hw.ring.T3Ring``, one simulator
 build per set of hardware parameters, the four modes in one run) and the cycle-level model
-(``sim.xval.model``), prints the table (RTL cycles, model cycles, error, bytes equal) and writes
+(``sim.xval.model``, cycle-level), prints the table (RTL cycles, model cycles, error, bytes equal) and writes
 ``build/validate/report.json`` and ``docs/validation.md``.
 
     python tools/validate.py [--sim verilator|icarus] [--scenario NAME ...] [--no-docs]
 
-Exit status 1 if any (scenario, mode) misses the cycle tolerance (10 %) or a byte count differs.
+Exit status 1 if any (scenario, mode) misses the cycle tolerance (5 %) or a byte count differs.
 """
 
 import argparse
@@ -24,7 +24,7 @@ if str(ROOT) not in sys.path:
 from sim.xval.model import expected_counts, model_scenario  # noqa: E402
 from sim.xval.scenario import BEAT_BYTES, MODES, load_scenarios  # noqa: E402
 
-TOLERANCE = 0.10
+TOLERANCE = 0.05
 COUNT_KEYS = ("mem_reads", "mem_writes", "link_beats")
 CLASS_KEYS = ("rd_beats_compute", "rd_beats_comm", "wr_beats_compute", "wr_beats_comm",
               "link_tx_beats", "notifications", "updates_applied")
@@ -112,29 +112,43 @@ def markdown(rows, scenarios, sim, seconds):
                   f"| {s.slices} | {s.mem_latency} | {s.link_latency} | "
                   f"{s.link_bw[0]}/{s.link_bw[1]} | {s.mca_threshold}/{s.mca_starvation} | "
                   f"{s.description} |")
-    md += ["", "## What the model abstracts", "",
-           "`sim/xval/model.py` is a cycle-stepped model written from the documented behaviour "
-           "of the blocks (`hw/*.py` docstrings) and of the bench protocol "
-           "(`tb/ring/ring_bench.py`); it does not replay RTL traces. It keeps the compute-port "
-           "FIFO, the arbiter policies (round-robin; T3-MCA with the registered memory "
-           "occupancy, the threshold and the starvation counter), the registered comm merge, "
-           "1 memory request per cycle with fixed latencies, the tracker and trigger latencies, "
-           "the DMA engine (credits, header + data beats), the link (latency, token-bucket "
-           "bandwidth, FIFO back-pressure), the link receiver, and the bench software (GEMM "
-           "producer, reduction kernel, arms/doorbells, notification polling).",
+    md += ["", "## The cycle-level model", "",
+           "`sim/xval/model.py` is a cycle-level (CL) model of the ring, *composed from the "
+           "per-block references* the cocotb block benches score the RTL against: the arbiter "
+           "is `sim.ref.arbiter.ArbiterRef` (round-robin; T3-MCA on the registered memory "
+           "occupancy, threshold, starvation counter; its two-entry skid buffer, back-pressured "
+           "by the memory port), the tracker `sim.ref.tracker.TrackerRef`, the DMA engine's "
+           "reads and packets `sim.ref.dma.command_reads` / `command_packet`, the link "
+           "receiver's writes `sim.ref.dma.receive`. Beside them, written from the documented "
+           "behaviour of `hw.memport.MemPort` and `hw.sram.AxiSram`: a cycle-level memory "
+           "port (input register, outstanding slots holding each request's address until its "
+           "R beat or B response, the same-address hazard, a STORE refused in the cycle an "
+           "UPDATE's sum enters the write queue, per-class read credits); the comm merge; the "
+           "trigger; the link (latency, token-bucket bandwidth, FIFO depth). Every depth, "
+           "latency and credit is read from the hardware components of the same build "
+           "(`sim.xval.model.platform`: `MemPort.ISSUE_LATENCY`, `RESP_LATENCY`, "
+           "`outstanding`, `resp_depth`, `AxiSram.READ_EXTRA`, `WRITE_RESPONSE_LATENCY`, "
+           "`DmaEngine.PACKET_QUEUE_DEPTH`, the Trigger's queue depth, the LinkModel's depth, "
+           "...). The bench's protocol (address map, DMA command table, arms, chunk order) is "
+           "written once in `sim/xval/protocol.py`: the cocotb driver programs the RTL with it "
+           "and the model interprets it. The model does not replay RTL traces.",
            "",
-           "Abstracted: the arbiter's skid buffer (the memory never refuses a request: read "
-           "credits cannot run out with always-ready consumers), tracker/trigger "
-           "back-pressure, the AXI4-Lite handshake (a fixed cost per access: write 5 cycles, "
+           "Abstracted: the AXI4 channels between the memory port and the ideal memory (never "
+           "refused: the port issues at most one AR and one AW per cycle), tracker/trigger "
+           "back-pressure, the AXI4-Lite handshake (a fixed cost per access: write 4 cycles, "
            "effect after 3; read 3 cycles, sampled after 2 -- measured on the CSR block by "
-           "`python -m tb.xval.axil_probe`, and checked by the test), and the order in which "
-           "cocotb resumes coroutines at one clock edge (a fixed convention: a request queued "
-           "by software is offered the next cycle).",
+           "`python -m tb.xval.axil_probe`, and checked by the test), the tracker's and "
+           "trigger's pipeline latencies (3 cycles each, from their documented timing), and "
+           "the order in which cocotb resumes coroutines at one clock edge (a fixed "
+           "convention: a request queued by software is offered the next cycle).",
            "",
-           "Sensitivity: T3-MCA depends on the occupancy the arbiter sees; counting a READ (or a "
-           "write) one cycle longer or shorter than documented moves the T3-MCA cycle counts "
-           "by up to about +/-10 %, the documented window fits best. The other modes move by "
-           "a few percent with the AXI4-Lite costs (e.g. -1 cycle per access: worst -6.7 %).",
+           "What moved the error under 5 %: the previous model kept no addresses and let the "
+           "memory port take every granted request; it was off by up to -6.3 % (base, "
+           "T3-MCA) and -5.7 % (slow_link, T3). Modelling the port's same-address hazard "
+           "(an UPDATE from the link waits for the B response of the local GEMM's UPDATE of "
+           "the same beat, and a fired tile's DMA reads wait for its last write), its slots "
+           "and the STORE/UPDATE write-queue conflict, and letting the arbiter's skid buffer "
+           "feel that back-pressure, removed the bias; no constant was tuned against the RTL.",
            "",
            "The beat counts are not fitted: they come out of the modelled protocol and also "
            "equal the closed form `sim.xval.model.expected_counts`.", ""]

@@ -59,7 +59,7 @@ from sim.ref.tracker import TrackerRef
 from .protocol import RingProtocol
 from .scenario import BEAT_BYTES, MODES
 
-__all__ = ["model_scenario", "expected_counts", "platform", "Platform", "MemPortCL",
+__all__ = ["model_scenario", "expected_counts", "platform", "Platform", "MemPortCL", "MemReq",
            "AXIL_WRITE", "AXIL_READ"]
 
 # AXI4-Lite access costs of the bench's driver (cocotbext-axi AxiLiteMaster on the CSR slave),
@@ -160,7 +160,6 @@ class MemPortCL:
         self.slots = []            # [accept, free, addr, write]
         self.pushes = set()        # cycles an UPDATE's sum enters the write queues
         self.credit = {ReqClass.COMPUTE: [], ReqClass.COMM: []}   # response pop cycles
-        self.accepts = deque()     # (accept, free) for the occupancy
 
     def _accept_ok(self, t):
         r = self.in_r
@@ -198,7 +197,6 @@ class MemPortCL:
             self.pushes.add(t + self.update_push)
             free = t + self.update_free
         self.slots.append([t, free, r["addr"], r["op"] is not READ])
-        self.accepts.append((t, free))
         return True, r, rbeat
 
     def load(self, req):
@@ -206,25 +204,23 @@ class MemPortCL:
         self.in_r = req
 
     def occupancy(self, t):
-        return sum(1 for a, f in self.accepts if a < t <= f)
+        return sum(1 for a, f, _, _ in self.slots if a < t <= f)
 
     def prune(self, t):
         """Forget what can no longer matter (called once per cycle, after cycle ``t``)."""
-        self.slots = [s for s in self.slots if s[1] >= t - 1]
-        while self.accepts and self.accepts[0][1] < t - 2 and len(self.accepts) > 64:
-            self.accepts.popleft()
-        if len(self.accepts) > 256:
-            self.accepts = deque(x for x in self.accepts if x[1] >= t - 2)
-        for k in self.credit:
-            self.credit[k] = [x for x in self.credit[k] if x >= t]
-        self.pushes = {x for x in self.pushes if x >= t}
+        if any(s[1] < t - 1 for s in self.slots):
+            self.slots = [s for s in self.slots if s[1] >= t - 1]
+        for pops in self.credit.values():
+            while pops and pops[0] < t:          # appended in order: pop times increase
+                pops.pop(0)
+        self.pushes.discard(t - 1)
 
     def idle(self):
         return self.in_r is None
 
 
 # -- one device ------------------------------------------------------------------------------------
-class _Req(dict):
+class MemReq(dict):
     """A memory request: the payload mapping the arbiter reference carries (``op, cls, addr,
     tile, tracked``) plus the model's bookkeeping (``ready_at``, ``done``)."""
 
@@ -326,20 +322,20 @@ class RingModel:
     def gemm_tile(self, g, c, t, op, tracked):
         P = self.proto
         if self.R:
-            reqs = [self.enqueue(g, _Req(READ, ReqClass.COMPUTE, a)) for a in P.input_addrs(c, t)]
+            reqs = [self.enqueue(g, MemReq(READ, ReqClass.COMPUTE, a)) for a in P.input_addrs(c, t)]
             yield self.reads_done(reqs)
         yield self.s.compute
         for b in range(self.B):
-            self.enqueue(g, _Req(op, ReqClass.COMPUTE, P.out_addr(c, t, b), tile=P.out_tile(c, t),
+            self.enqueue(g, MemReq(op, ReqClass.COMPUTE, P.out_addr(c, t, b), tile=P.out_tile(c, t),
                                  tracked=tracked))
 
     def reduce_tile(self, g, c, t):
         P = self.proto
         addrs = [a for b in range(self.B) for a in (P.out_addr(c, t, b), P.stage_addr(c, t, b))]
-        reqs = [self.enqueue(g, _Req(READ, ReqClass.COMPUTE, a)) for a in addrs]
+        reqs = [self.enqueue(g, MemReq(READ, ReqClass.COMPUTE, a)) for a in addrs]
         yield self.reads_done(reqs)
         for b in range(self.B):
-            self.enqueue(g, _Req(STORE, ReqClass.COMPUTE, P.out_addr(c, t, b)))
+            self.enqueue(g, MemReq(STORE, ReqClass.COMPUTE, P.out_addr(c, t, b)))
         yield self.port_idle(g)
 
     def software_rs(self, g, tiles, arrived):
@@ -462,7 +458,7 @@ class RingModel:
         if (a_valid or b_valid) and d.merge_skid is None:
             d.merge_last_b = pick_b
             if pick_b:
-                chosen = _Req(READ, ReqClass.COMM, d.reads.popleft())
+                chosen = MemReq(READ, ReqClass.COMM, d.reads.popleft())
                 d.credits -= 1
                 d.read_ready_at = t + 1
             else:
@@ -490,7 +486,7 @@ class RingModel:
         elif rx_free:
             link.beats.popleft()
             op, addr, tile, _ = d.rx_writes.popleft()
-            d.rx_req = _Req(UPDATE if op == MEMOP_UPDATE else STORE, ReqClass.COMM, addr,
+            d.rx_req = MemReq(UPDATE if op == MEMOP_UPDATE else STORE, ReqClass.COMM, addr,
                             tile=tile, tracked=True, ready_at=t + 1)
             d.cnt["link_rx_beats"] += 1
 

@@ -26,29 +26,38 @@ STAGE_TILE = 128
 
 class RingProtocol:
     """The protocol of one ring workload (``devices``, ``tiles`` per chunk, ``beats`` per tile,
-    ``reads`` GEMM input reads per tile)."""
+    ``reads`` GEMM input reads per tile). The address map defaults to the ring bench's
+    (``OUT_BASE`` ...); another layout (e.g. the scale runs' larger memories) passes its own
+    ``out_base``, ``stage_base``, ``input_base``, ``input_span`` and ``stage_tile``."""
 
-    def __init__(self, devices, tiles, beats, reads):
-        if devices * tiles > STAGE_TILE:
-            raise ValueError(f"devices x tiles = {devices * tiles} must be <= {STAGE_TILE}")
+    def __init__(self, devices, tiles, beats, reads, *, out_base=OUT_BASE, stage_base=STAGE_BASE,
+                 input_base=INPUT_BASE, input_span=INPUT_SPAN, stage_tile=STAGE_TILE):
+        for name, v in (("devices", devices), ("tiles", tiles), ("beats", beats)):
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, not {v!r}")
+        if devices * tiles > stage_tile:
+            raise ValueError(f"devices x tiles = {devices * tiles} must be <= stage_tile = "
+                             f"{stage_tile}")
         self.n, self.T, self.B, self.R = devices, tiles, beats, reads
+        self.out_base, self.stage_base = out_base, stage_base
+        self.input_base, self.input_span, self.stage_tile_base = input_base, input_span, stage_tile
 
     # -- addresses and ids --------------------------------------------------------------------
     def out_addr(self, c, t, b=0):
-        return OUT_BASE + (c * self.T + t) * self.B + b
+        return self.out_base + (c * self.T + t) * self.B + b
 
     def stage_addr(self, c, t, b=0):
-        return STAGE_BASE + (c * self.T + t) * self.B + b
+        return self.stage_base + (c * self.T + t) * self.B + b
 
     def out_tile(self, c, t):
         return c * self.T + t
 
     def stage_tile(self, c, t):
-        return STAGE_TILE + c * self.T + t
+        return self.stage_tile_base + c * self.T + t
 
     def input_addrs(self, c, t):
         """The GEMM's input reads for output tile ``(c, t)``."""
-        return [INPUT_BASE + (self.out_tile(c, t) * self.R + i) % INPUT_SPAN
+        return [self.input_base + (self.out_tile(c, t) * self.R + i) % self.input_span
                 for i in range(self.R)]
 
     # -- chunk order --------------------------------------------------------------------------
