@@ -83,7 +83,7 @@ class Platform:
     mem_latency: int
     issue_latency: int            # MemPort.ISSUE_LATENCY: req handshake -> AR/AW valid
     resp_latency: int             # MemPort.RESP_LATENCY: R handshake -> data on *_resp
-    read_extra: int               # AxiSram.READ_EXTRA: AR -> R is mem_latency + this
+    read_latency: int             # AxiSram.read_latency: AR -> R (mem_latency + READ_EXTRA)
     write_response: int           # AxiSram.WRITE_RESPONSE_LATENCY: AW -> B
     outstanding: int              # MemPort slots
     resp_depth: int               # MemPort read credits per class
@@ -105,7 +105,6 @@ def platform(mem_latency, link_latency, link_bw):
     from hw.dma import DmaEngine
     from hw.link import LinkModel
     from hw.ring import T3Ring
-    from hw.sram import AxiSram
     from hw.trigger import Trigger
     from hw.unit import T3Unit
 
@@ -117,9 +116,9 @@ def platform(mem_latency, link_latency, link_bw):
         unit, link, mem = ring._units[0], ring._links[0], ring._mems[0]
         port = unit.mem_port
         p = Platform(
-            mem_latency=mem.params.mem_latency if hasattr(mem, "params") else mem_latency,
+            mem_latency=mem.params.mem_latency, read_latency=mem.read_latency,
             issue_latency=port.ISSUE_LATENCY, resp_latency=port.RESP_LATENCY,
-            read_extra=AxiSram.READ_EXTRA, write_response=AxiSram.WRITE_RESPONSE_LATENCY,
+            write_response=mem.WRITE_RESPONSE_LATENCY,
             outstanding=port.outstanding, resp_depth=port.resp_depth, alu_stages=port.alu_stages,
             dma_credits=port.outstanding + T3Unit.DMA_CREDIT_MARGIN,
             packet_queue=DmaEngine.PACKET_QUEUE_DEPTH,
@@ -152,7 +151,7 @@ class MemPortCL:
     def __init__(self, plat):
         self.p = plat
         q = plat.issue_latency - 1                         # the AR/AW queue
-        self.read_r = q + plat.mem_latency + plat.read_extra      # accept -> R beat
+        self.read_r = q + plat.read_latency                # accept -> R beat
         self.store_free = q + plat.write_response
         self.update_push = self.read_r + 1 + plat.alu_stages
         self.update_free = self.update_push + q + plat.write_response
@@ -207,13 +206,14 @@ class MemPortCL:
         return sum(1 for a, f, _, _ in self.slots if a < t <= f)
 
     def prune(self, t):
-        """Forget what can no longer matter (called once per cycle, after cycle ``t``)."""
+        """Forget what can no longer matter after cycle ``t`` (any time: what it drops is
+        ignored by every check from cycle ``t + 1`` on)."""
         if any(s[1] < t - 1 for s in self.slots):
             self.slots = [s for s in self.slots if s[1] >= t - 1]
         for pops in self.credit.values():
             while pops and pops[0] < t:          # appended in order: pop times increase
                 pops.pop(0)
-        self.pushes.discard(t - 1)
+        self.pushes = {x for x in self.pushes if x > t}
 
     def idle(self):
         return self.in_r is None
@@ -279,6 +279,7 @@ class RingModel:
         self.proto = RingProtocol(s.devices, s.tiles, s.beats, s.reads)
         self.n, self.T, self.B, self.R = s.devices, s.tiles, s.beats, s.reads
         self.policy = ArbPolicy.T3_MCA if mode == "t3-mca" else ArbPolicy.ROUND_ROBIN
+        self.mca = self.policy is ArbPolicy.T3_MCA     # only T3-MCA reads the occupancy
         self.fused = mode in ("t3", "t3-mca")
         self.dev = [_Dev(self.plat, self.plat.tracker_entries) for _ in range(self.n)]
         self.link = [_Link(self.plat) for _ in range(self.n)]
@@ -435,20 +436,27 @@ class RingModel:
         # 4. arbitration (sim.ref.arbiter), back-pressured by the memory port
         cv = bool(d.port) and d.port[0].ready_at <= t
         mv = d.merge_out is not None
+        if not (cv or mv) and d.arb.main is None and d.arb.skid is None:
+            d.arb.step_idle()
+            return self.step_merge(d, t)
         out = d.arb.step(compute_valid=cv, compute_payload=d.port[0] if cv else None,
                          comm_valid=mv, comm_payload=d.merge_out, out_ready=ready,
                          policy=self.policy, threshold=self.s.mca_threshold,
                          starvation_limit=self.s.mca_starvation,
-                         occupancy=d.mem.occupancy(t - 1))
+                         occupancy=d.mem.occupancy(t - 1) if self.mca else 0)
         if out.starved:
             d.cnt["starvation_grants"] += 1
         if out.out_valid and ready:
             self.handshake(g, out.out_payload)
         if out.compute_ready:
             d.port.popleft()
-        merge_taken = out.comm_ready
-        if merge_taken:
+        if out.comm_ready:
             d.merge_out = None
+        return self.step_merge(d, t)
+
+    def step_merge(self, d, t):
+        """The comm merge of device ``d`` in cycle ``t`` (after the arbiter took its output or
+        not); returns whether the link receiver's write register was taken."""
         # 5. comm merge (two-entry skid buffer, round-robin between rx writes and DMA reads)
         a_valid = d.rx_req is not None and d.rx_req.ready_at <= t
         b_valid = bool(d.reads) and d.credits > 0 and d.read_ready_at <= t
@@ -470,7 +478,8 @@ class RingModel:
                 d.merge_out = chosen
         elif chosen is not None:
             d.merge_skid = chosen
-        d.mem.prune(t)
+        if t % 16 == 0:
+            d.mem.prune(t)
         return rx_taken
 
     def step_rx(self, g, rx_free):
