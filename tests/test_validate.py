@@ -197,3 +197,32 @@ def test_protocol_arms_cover_what_is_sent(n, T, fused):
             assert arms[cmd["dst_dev"]].get(cmd["tile"]) == want, (g, index, cmd)
     if not fused:                                # each device receives n-1 chunks of T tiles
         assert all(len(a) == (n - 1) * T for a in arms)
+
+
+def test_arbiter_step_idle_is_step_without_requests():
+    """``ArbiterRef.step_idle`` (the CL model's shortcut) leaves the reference in the state
+    ``step`` with no valid input does, along a random run under every policy."""
+    import random
+
+    from hw.params import ArbPolicy
+    from sim.ref.arbiter import ArbiterRef
+    rng = random.Random(3)
+    a, b = ArbiterRef(), ArbiterRef()
+    idle = 0
+    for _ in range(3000):
+        cv, mv = rng.random() < 0.3, rng.random() < 0.3
+        kw = dict(compute_valid=cv, compute_payload={"x": 1}, comm_valid=mv,
+                  comm_payload={"x": 2}, out_ready=rng.random() < 0.7,
+                  policy=rng.choice(list(ArbPolicy)), threshold=rng.randrange(4),
+                  starvation_limit=rng.randrange(6), occupancy=rng.randrange(6))
+        a.step(**kw)
+        if not (cv or mv) and b.main is None and b.skid is None:
+            b.step_idle()
+            idle += 1
+        else:
+            b.step(**kw)
+        assert vars(a) == vars(b)
+    assert idle > 100
+    b.step(**dict(kw, compute_valid=True, out_ready=False))
+    with pytest.raises(ValueError, match="step_idle"):
+        b.step_idle()
