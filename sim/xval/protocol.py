@@ -28,10 +28,12 @@ class RingProtocol:
     """The protocol of one ring workload (``devices``, ``tiles`` per chunk, ``beats`` per tile,
     ``reads`` GEMM input reads per tile). The address map defaults to the ring bench's
     (``OUT_BASE`` ...); another layout (e.g. the scale runs' larger memories) passes its own
-    ``out_base``, ``stage_base``, ``input_base``, ``input_span`` and ``stage_tile``."""
+    ``out_base``, ``stage_base``, ``input_base``, ``input_span`` and ``stage_tile`` (and the op
+    field it writes in notifications, ``notify_op``)."""
 
     def __init__(self, devices, tiles, beats, reads, *, out_base=OUT_BASE, stage_base=STAGE_BASE,
-                 input_base=INPUT_BASE, input_span=INPUT_SPAN, stage_tile=STAGE_TILE):
+                 input_base=INPUT_BASE, input_span=INPUT_SPAN, stage_tile=STAGE_TILE,
+                 notify_op=Kind.UPDATE):
         for name, v in (("devices", devices), ("tiles", tiles), ("beats", beats)):
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"{name} must be a positive integer, not {v!r}")
@@ -41,6 +43,7 @@ class RingProtocol:
         self.n, self.T, self.B, self.R = devices, tiles, beats, reads
         self.out_base, self.stage_base = out_base, stage_base
         self.input_base, self.input_span, self.stage_tile_base = input_base, input_span, stage_tile
+        self.notify_op = notify_op          # the op field of a notification (moves no data)
 
     # -- addresses and ids --------------------------------------------------------------------
     def out_addr(self, c, t, b=0):
@@ -79,9 +82,8 @@ class RingProtocol:
         return [list(range(s * T // slices, (s + 1) * T // slices)) for s in range(slices)]
 
     # -- programming --------------------------------------------------------------------------
-    @staticmethod
-    def notification(g):
-        return dict(src_addr=0, length=0, dst_dev=g, dst_addr=0, tile=0, op=Kind.UPDATE)
+    def notification(self, g):
+        return dict(src_addr=0, length=0, dst_dev=g, dst_addr=0, tile=0, op=self.notify_op)
 
     def commands(self, g, fused):
         """DMA command table of device ``g``: ``[(index, command)]``, a command a dict of
