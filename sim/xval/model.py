@@ -51,7 +51,7 @@ from functools import lru_cache
 
 from amaranth.hdl import UnusedElaboratable
 
-from hw.params import ArbPolicy, Kind, MemOp, ReqClass, T3Params
+from hw.params import ArbPolicy, MemOp, ReqClass, T3Params
 from sim.ref.arbiter import ArbiterRef
 from sim.ref.dma import MEMOP_UPDATE, command_packet, command_reads, receive
 from sim.ref.tracker import TrackerRef
@@ -105,15 +105,18 @@ def platform(mem_latency, link_latency, link_bw):
     from hw.dma import DmaEngine
     from hw.link import LinkModel
     from hw.ring import T3Ring
+    from hw.sram import AxiSram
     from hw.trigger import Trigger
     from hw.unit import T3Unit
 
     params = T3Params(mem_latency=mem_latency)
     with warnings.catch_warnings():
-        # the components are read, never elaborated
+        # the components T3Ring builds per device (ideal memory), read, never elaborated
         warnings.simplefilter("ignore", UnusedElaboratable)
-        ring = T3Ring(params, devices=2, link_latency=link_latency, link_bw=tuple(link_bw))
-        unit, link, mem = ring._units[0], ring._links[0], ring._mems[0]
+        outstanding = inspect.signature(T3Ring).parameters["mem_outstanding"].default
+        unit = T3Unit(params, mem_outstanding=outstanding)
+        link = LinkModel(params, latency=link_latency, bw_num=link_bw[0], bw_den=link_bw[1])
+        mem = AxiSram(params)
         port = unit.mem_port
         p = Platform(
             mem_latency=mem.params.mem_latency, read_latency=mem.read_latency,
@@ -126,7 +129,7 @@ def platform(mem_latency, link_latency, link_bw):
             tracker_entries=params.tracker_entries,
             link_latency=link.latency, link_bw=(link.bw_num, link.bw_den), link_depth=link.depth,
             params=params)
-        del ring, unit, link, mem, port
+        del unit, link, mem, port
         gc.collect()
     return p
 
