@@ -16,7 +16,8 @@ It does not replay RTL traces. Per device:
   earlier conflicting slot), a STORE refused in a cycle where an UPDATE's sum enters the write
   queue, the per-class read credits, the occupancy register T3-MCA compares;
 * the tracker: :class:`sim.ref.tracker.TrackerRef` (arms, one count per tracked write at its
-  memory-port handshake), a fire visible to the trigger ``TRACK_TO_FIRE`` cycles later;
+  memory-port handshake), a fire looked up by the trigger ``TRACK_TO_FIRE`` cycles later (the
+  tracker's documented fire latency plus the unit's fire buffer);
 * the trigger (command table, one fire/doorbell lookup per cycle, in-order queue of the
   Trigger's ``queue_depth``; notifications consumed at once, DMA commands when the DMA reader is
   free and its packet queue has room);
@@ -70,8 +71,16 @@ __all__ = ["model_scenario", "expected_counts", "platform", "Platform", "MemPort
 AXIL_WRITE, AXIL_WRITE_EFFECT = 4, 3
 AXIL_READ, AXIL_READ_SAMPLE = 3, 2
 POLL_GAP = 4                      # ClockCycles(clk, 4) between polls in the bench
-TRACK_TO_FIRE = 3                 # tracker: fire valid 3 cycles after the completing write
-TRIGGER_TO_CMD = 3                # trigger: cmd.valid 3 cycles after the fire/doorbell
+#: A completing tracked write (its memory-port handshake, the tracker's ``track`` transfer) to
+#: the trigger's lookup of the fired tile: ``hw.tracker.Tracker`` raises ``fire.valid`` from the
+#: 4th cycle after the transfer (its docstring: three pipeline stages and the fire queue's output
+#: register), then ``hw.unit.T3Unit`` passes it through ``fire_buf``, an
+#: ``amaranth.lib.fifo.SyncFIFOBuffered`` (an entry written into the empty FIFO is readable two
+#: cycles later: SyncFIFO's one cycle plus its output buffer's one).
+TRACKER_FIRE_LATENCY, FIRE_BUF_LATENCY = 4, 2
+TRACK_TO_FIRE = TRACKER_FIRE_LATENCY + FIRE_BUF_LATENCY
+#: ``hw.trigger.Trigger``: a fire/doorbell accepted in cycle c is on ``cmd`` from c + 3.
+TRIGGER_TO_CMD = 3
 
 READ, STORE, UPDATE = MemOp.READ, MemOp.STORE, MemOp.UPDATE
 
