@@ -182,6 +182,16 @@ class ArbiterRef:
         self.starved = forced
         return outputs
 
+    def step_idle(self):
+        """Advance one cycle in which neither input is valid and both output registers are
+        empty: the same as :meth:`step` with ``compute_valid = comm_valid = False`` in that
+        state (no grant, nothing on ``out``, counters unchanged, ``wait`` back to 0), without
+        building the outputs. For cycle-level models that step many idle cycles."""
+        if self.main is not None or self.skid is not None:
+            raise ValueError("step_idle needs empty output registers; use step")
+        self.wait = 0
+        self.starved = False
+
     def line_trace(self):
         """One-line dump of the state, for debugging."""
         return (f"main={'-' if self.main is None else 'V'} skid={'-' if self.skid is None else 'V'}"

@@ -1,9 +1,10 @@
-"""Cross-validation of the system model against the RTL ring bench (``tb/ring``).
+"""Cross-validation of the cycle-level (CL) ring model against the RTL ring bench (``tb/ring``).
 
 A scenario file (TOML, :mod:`sim.xval.scenario`) is read both by the RTL launcher
-(:mod:`sim.xval.rtl`, which elaborates :class:`hw.ring.T3Ring` with its hardware parameters and
+(:mod:`tb.xval.rtl`, which elaborates :class:`hw.ring.T3Ring` with its hardware parameters and
 runs ``tb.ring.ring_bench`` with its workload) and by the cycle-level model
-(:func:`sim.xval.model.model_scenario`). ``tools/validate.py`` compares them.
+(:func:`sim.xval.model.model_scenario`, composed from the block references of ``sim/ref``). Both
+sides run the one ring protocol of :mod:`sim.xval.protocol`. ``tools/validate.py`` compares them.
 """
 
 from .scenario import MODES, Scenario, ScenarioError, load_scenario, load_scenarios

@@ -1,149 +1,285 @@
-"""Cycle-level model of the RTL ring scenario (``tb/ring/ring_bench.py`` on ``hw.ring.T3Ring``).
+"""Cycle-level (CL) model of the RTL ring scenario (``tb/ring/ring_bench.py`` on ``hw.ring.T3Ring``).
 
-A deterministic, cycle-stepped discrete-event model written from the *documented* behaviour of
-the blocks and of the bench's protocol (docstrings of ``hw/*.py`` and ``tb/ring/ring_bench.py``);
-it does not replay RTL traces. What it keeps, per device:
+A deterministic, cycle-stepped model *composed from the per-block references* of ``sim/ref``
+(the ones the cocotb block benches score the RTL against), with every depth, latency and credit
+read from the hardware components a ring is built of (:func:`platform`), and the bench's
+protocol read from :mod:`sim.xval.protocol` (the list the cocotb driver programs the RTL with).
+It does not replay RTL traces. Per device:
 
-* the compute port: one FIFO of requests (a request is offered the cycle after software queues
-  it, back to back afterwards), read data back to software ``L + 2`` cycles after the grant;
-* the memory-controller arbiter: one grant per cycle between the compute class and the comm
-  class (link-receive writes and DMA reads, merged round-robin), round-robin or T3-MCA
-  (occupancy threshold on the registered memory occupancy, starvation counter); the memory
-  port accepts every granted request the next cycle (1 request per cycle);
-* the memory side (``hw.memport.MemPort`` with the ideal ``hw.sram.AxiSram`` on its AXI4 port):
-  read data ``ISSUE_LATENCY + read_latency + RESP_LATENCY`` cycles after acceptance; the
-  occupancy T3-MCA compares counts a READ until its R beat is registered, a STORE until its B
-  response, an UPDATE (read, add, write) until its B response; every latency is taken from the
-  components' own attributes;
-* the tracker (fire 3 cycles after the completing write), the trigger (fire/doorbell -> command
-  visible 3 cycles later, one lookup per cycle, in-order queue; notifications consumed at once,
-  DMA commands when the DMA reader is free and its packet queue has room);
-* the DMA engine (one read per cycle under ``DmaEngine.buffer_depth`` credits, header then data beats, a data beat
-  sendable 2 cycles after its read data arrives);
-* the link (token bucket ``bw_num/bw_den``, ``latency`` cycles, FIFO back-pressure) and the link
-  receiver (one-entry write register, back-pressured by the arbiter);
-* the bench's software: the GEMM producer (reads, wait, compute, fire-and-forget writes), the
-  reduction kernel (read/read/write, wait for the port to drain), doorbells over AXI4-Lite (a
-  fixed cost per access, measured once on the CSR block; the staging tiles are armed before the
-  start) and the notification poll (counter read + 4 idle cycles).
+* the memory-controller arbiter: :class:`sim.ref.arbiter.ArbiterRef` (round-robin or T3-MCA on
+  the registered memory occupancy, starvation counter, the two-entry output skid buffer),
+  back-pressured by the memory port;
+* the memory port with the ideal memory behind it (:class:`MemPortCL`, written here from the
+  documented behaviour of ``hw.memport.MemPort`` and ``hw.sram.AxiSram``): the input register,
+  ``outstanding`` slots holding every accepted request's address until it completes (READ: its
+  R beat; STORE/UPDATE: its B response), the same-address hazard (a request waits for every
+  earlier conflicting slot), a STORE refused in a cycle where an UPDATE's sum enters the write
+  queue, the per-class read credits, the occupancy register T3-MCA compares;
+* the tracker: :class:`sim.ref.tracker.TrackerRef` (arms, one count per tracked write at its
+  memory-port handshake), a fire looked up by the trigger ``TRACK_TO_FIRE`` cycles later (the
+  tracker's documented fire latency plus the unit's fire buffer);
+* the trigger (command table, one fire/doorbell lookup per cycle, in-order queue of the
+  Trigger's ``queue_depth``; notifications consumed at once, DMA commands when the DMA reader is
+  free and its packet queue has room);
+* the DMA engine: read addresses from :func:`sim.ref.dma.command_reads`, packets from
+  :func:`sim.ref.dma.command_packet` (one read per cycle under ``buffer_depth`` credits; a data
+  beat sendable 2 cycles after its read data arrives);
+* the link (token bucket ``bw_num/bw_den``, ``latency`` cycles, FIFO ``depth``) and the link
+  receiver, whose writes are :func:`sim.ref.dma.receive` of the packet (one-entry write register,
+  back-pressured by the comm merge);
+* the comm merge (``hw.unit.StreamMerge``: round-robin, output + skid register);
+* the bench's software, interpreting :class:`sim.xval.protocol.RingProtocol`: the GEMM producer
+  (reads, wait, compute, fire-and-forget writes), the reduction kernel (read/read/write, wait for
+  the port to drain), doorbells over AXI4-Lite (a fixed cost per access, measured once on the
+  CSR block by ``python -m tb.xval.axil_probe``; arms are done before the start) and the
+  notification poll (counter read + ``POLL_GAP`` idle cycles).
 
-What it abstracts: the arbiter's skid buffer (the memory never refuses a request here: read
-credits never run out with always-ready consumers), the memory port's same-address hazard
-(a request waits for an earlier write to its address: the model keeps no addresses), the
-ideal memory's one beat per cycle shared by reads and writes, tracker/trigger back-pressure, the exact
-AXI4-Lite handshake (a constant per access), the order in which cocotb resumes coroutines at
-one clock edge (a fixed convention).
+What it abstracts: the AXI4 channels between the memory port and the ideal memory (one AR and
+one AW per cycle, never refused: the port issues at most one of each per cycle), tracker/trigger
+back-pressure, the exact AXI4-Lite handshake (a constant per access), the order in which cocotb
+resumes coroutines at one clock edge (a fixed convention: a request queued by software is
+offered the next cycle).
 
 ``model_scenario(scenario, mode)`` returns cycles and the same counters as the bench.
 """
 
+import gc
+import inspect
+import warnings
 from collections import deque
+from dataclasses import dataclass
+from functools import lru_cache
 
-from hw.memport import MemPort
-from hw.sram import AxiSram
-from hw.unit import T3Unit
+from amaranth.hdl import UnusedElaboratable
 
+from hw.params import ArbPolicy, MemOp, ReqClass, T3Params
+from sim.ref.arbiter import ArbiterRef
+from sim.ref.dma import MEMOP_UPDATE, command_packet, command_reads, receive
+from sim.ref.tracker import TrackerRef
+
+from .protocol import RingProtocol
 from .scenario import BEAT_BYTES, MODES
 
-__all__ = ["model_scenario", "expected_counts", "AXIL_WRITE", "AXIL_READ"]
+__all__ = ["model_scenario", "expected_counts", "platform", "Platform", "MemPortCL", "MemReq",
+           "AXIL_WRITE", "AXIL_READ"]
 
 # AXI4-Lite access costs of the bench's driver (cocotbext-axi AxiLiteMaster on the CSR slave),
-# measured by ``python -m sim.xval.axil_probe`` (checked by tests/test_validate.py): a write
+# measured by ``python -m tb.xval.axil_probe`` (checked by tests/test_validate.py): a write
 # returns AXIL_WRITE cycles after the call and takes effect (arm/doorbell stream transfer)
 # AXIL_WRITE_EFFECT cycles after it; a read returns after AXIL_READ cycles and samples the
 # register (AR handshake) AXIL_READ_SAMPLE cycles after the call.
 AXIL_WRITE, AXIL_WRITE_EFFECT = 4, 3
 AXIL_READ, AXIL_READ_SAMPLE = 3, 2
 POLL_GAP = 4                      # ClockCycles(clk, 4) between polls in the bench
-TRACK_TO_FIRE = 3                 # tracker: fire valid 3 cycles after the completing write
-TRIGGER_TO_CMD = 3                # trigger: cmd.valid 3 cycles after the fire/doorbell
-DMA_PACKET_QUEUE = 4
-TRIGGER_QUEUE = 8
-STAGE_TILE = 128
+#: A completing tracked write (its memory-port handshake, the tracker's ``track`` transfer) to
+#: the trigger's lookup of the fired tile: ``hw.tracker.Tracker`` raises ``fire.valid`` from the
+#: 4th cycle after the transfer (its docstring: three pipeline stages and the fire queue's output
+#: register), then ``hw.unit.T3Unit`` passes it through ``fire_buf``, an
+#: ``amaranth.lib.fifo.SyncFIFOBuffered`` (an entry written into the empty FIFO is readable two
+#: cycles later: SyncFIFO's one cycle plus its output buffer's one).
+TRACKER_FIRE_LATENCY, FIRE_BUF_LATENCY = 4, 2
+TRACK_TO_FIRE = TRACKER_FIRE_LATENCY + FIRE_BUF_LATENCY
+#: ``hw.trigger.Trigger``: a fire/doorbell accepted in cycle c is on ``cmd`` from c + 3.
+TRIGGER_TO_CMD = 3
 
-READ, STORE, UPDATE = "R", "S", "U"
-
-
-class _Req:
-    __slots__ = ("op", "cls", "tile", "tracked", "ready_at", "done_at", "dst")
-
-    def __init__(self, op, cls, tile=0, tracked=False, ready_at=0, dst=None):
-        self.op, self.cls, self.tile, self.tracked = op, cls, tile, tracked
-        self.ready_at, self.done_at, self.dst = ready_at, None, dst
+READ, STORE, UPDATE = MemOp.READ, MemOp.STORE, MemOp.UPDATE
 
 
-class MemTiming:
-    """The memory side's timing, read from the components a ring is built of."""
+# -- the hardware's own numbers ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Platform:
+    """Depths, latencies and credits of one ring build, read from its components."""
+    mem_latency: int
+    issue_latency: int            # MemPort.ISSUE_LATENCY: req handshake -> AR/AW valid
+    resp_latency: int             # MemPort.RESP_LATENCY: R handshake -> data on *_resp
+    read_latency: int             # AxiSram.read_latency: AR -> R (mem_latency + READ_EXTRA)
+    write_response: int           # AxiSram.WRITE_RESPONSE_LATENCY: AW -> B
+    outstanding: int              # MemPort slots
+    resp_depth: int               # MemPort read credits per class
+    alu_stages: int               # NMC adder pipeline
+    dma_credits: int              # DmaEngine buffer_depth (T3Unit: slots + DMA_CREDIT_MARGIN)
+    packet_queue: int             # DmaEngine.PACKET_QUEUE_DEPTH
+    trigger_queue: int            # Trigger queue_depth (T3Unit builds it with its default)
+    tracker_entries: int
+    link_latency: int
+    link_bw: tuple
+    link_depth: int               # LinkModel FIFO depth
+    params: T3Params
 
-    def __init__(self, mem_latency):
-        issue, resp = MemPort.ISSUE_LATENCY, MemPort.RESP_LATENCY
-        sram_read = mem_latency + AxiSram.READ_EXTRA
-        #: acceptance -> read data valid on the port's response stream
-        self.read = issue + sram_read + resp
-        #: a request handshaken in cycle k is counted in the occupancy from cycle k + issue (the
-        #: cycle after it leaves the port's input register) ...
-        self.issue = issue
-        #: ... to cycle k + occ_<op>, for a READ / STORE / UPDATE
-        self.occ_read = issue + sram_read + 1
-        self.occ_store = issue + AxiSram.WRITE_RESPONSE_LATENCY
-        self.occ_update = self.occ_read + issue + AxiSram.WRITE_RESPONSE_LATENCY
-        #: the DMA engine's read credits (T3Unit with its default memory port)
-        self.dma_credits = T3Unit.MEM_OUTSTANDING + T3Unit.DMA_CREDIT_MARGIN
+
+@lru_cache(maxsize=None)
+def platform(mem_latency, link_latency, link_bw):
+    """The :class:`Platform` of ``T3Ring(T3Params(mem_latency=...), link_latency=...,
+    link_bw=...)`` (the build ``tb.xval.rtl`` runs), read from the components' attributes."""
+    from hw.dma import DmaEngine
+    from hw.link import LinkModel
+    from hw.ring import T3Ring
+    from hw.sram import AxiSram
+    from hw.trigger import Trigger
+    from hw.unit import T3Unit
+
+    params = T3Params(mem_latency=mem_latency)
+    with warnings.catch_warnings():
+        # the components T3Ring builds per device (ideal memory), read, never elaborated
+        warnings.simplefilter("ignore", UnusedElaboratable)
+        outstanding = inspect.signature(T3Ring).parameters["mem_outstanding"].default
+        unit = T3Unit(params, mem_outstanding=outstanding)
+        link = LinkModel(params, latency=link_latency, bw_num=link_bw[0], bw_den=link_bw[1])
+        mem = AxiSram(params)
+        port = unit.mem_port
+        p = Platform(
+            mem_latency=mem.params.mem_latency, read_latency=mem.read_latency,
+            issue_latency=port.ISSUE_LATENCY, resp_latency=port.RESP_LATENCY,
+            write_response=mem.WRITE_RESPONSE_LATENCY,
+            outstanding=port.outstanding, resp_depth=port.resp_depth, alu_stages=port.alu_stages,
+            dma_credits=port.outstanding + T3Unit.DMA_CREDIT_MARGIN,
+            packet_queue=DmaEngine.PACKET_QUEUE_DEPTH,
+            trigger_queue=inspect.signature(Trigger).parameters["queue_depth"].default,
+            tracker_entries=params.tracker_entries,
+            link_latency=link.latency, link_bw=(link.bw_num, link.bw_den), link_depth=link.depth,
+            params=params)
+        del unit, link, mem, port
+        gc.collect()
+    return p
+
+
+# -- the memory port + ideal memory ----------------------------------------------------------------
+class MemPortCL:
+    """Cycle-level model of ``hw.memport.MemPort`` with ``hw.sram.AxiSram`` behind it.
+
+    Cycle numbering: a request handshaken on ``req`` in cycle *k* is in the input register from
+    *k + 1*; it is *accepted* there in cycle *a >= k + 1* if a slot is free, no earlier slot
+    conflicts with its address (both READs do not), a READ has a response credit of its class,
+    and a STORE does not meet an UPDATE's sum entering the write queues. From acceptance:
+    AR (or a STORE's AW) at ``a + ISSUE_LATENCY - 1`` (the queue), R beat ``mem_latency +
+    READ_EXTRA`` later, registered the next cycle (a READ's slot frees then, its data on the
+    response stream ``RESP_LATENCY`` after the R beat); an UPDATE's sum enters the write queues
+    ``1 + alu_stages`` after its R beat, its AW one cycle later; B ``WRITE_RESPONSE_LATENCY``
+    after the AW frees the slot. A freed slot is taken again from the second cycle after; a
+    hazard clears the cycle after the completion. ``occupancy(t)`` is the port's registered
+    occupancy in cycle *t*: the requests with *a < t <= free*.
+    """
+
+    def __init__(self, plat):
+        self.p = plat
+        q = plat.issue_latency - 1                         # the AR/AW queue
+        self.read_r = q + plat.read_latency                # accept -> R beat
+        self.store_free = q + plat.write_response
+        self.update_push = self.read_r + 1 + plat.alu_stages
+        self.update_free = self.update_push + q + plat.write_response
+        self.in_r = None
+        self.slots = []            # [accept, free, addr, write]
+        self.pushes = set()        # cycles an UPDATE's sum enters the write queues
+        self.credit = {ReqClass.COMPUTE: [], ReqClass.COMM: []}   # response pop cycles
+
+    def _accept_ok(self, t):
+        r = self.in_r
+        busy = 0
+        for a, f, addr, write in self.slots:
+            if a <= t - 1 and f >= t - 1:
+                busy += 1
+            if f >= t and addr == r["addr"] and (write or r["op"] is not READ):
+                return False
+        if busy >= self.p.outstanding:
+            return False
+        if r["op"] is READ:
+            pops = self.credit[r["cls"]]
+            return sum(1 for x in pops if x >= t) < self.p.resp_depth
+        if r["op"] is STORE:
+            return t not in self.pushes
+        return True
+
+    def ready(self, t):
+        """``req.ready`` in cycle ``t``; accepts the input register's request if it can go.
+        Returns ``(ready, accepted request or None, its R-beat cycle or None)``."""
+        if self.in_r is None:
+            return True, None, None
+        if not self._accept_ok(t):
+            return False, None, None
+        r, self.in_r = self.in_r, None
+        rbeat = None
+        if r["op"] is READ:
+            rbeat = t + self.read_r
+            free = rbeat + 1
+            self.credit[r["cls"]].append(rbeat + self.p.resp_latency)
+        elif r["op"] is STORE:
+            free = t + self.store_free
+        else:
+            self.pushes.add(t + self.update_push)
+            free = t + self.update_free
+        self.slots.append([t, free, r["addr"], r["op"] is not READ])
+        return True, r, rbeat
+
+    def load(self, req):
+        assert self.in_r is None
+        self.in_r = req
+
+    def occupancy(self, t):
+        return sum(1 for a, f, _, _ in self.slots if a < t <= f)
+
+    def prune(self, t):
+        """Forget what can no longer matter after cycle ``t`` (any time: what it drops is
+        ignored by every check from cycle ``t + 1`` on)."""
+        if any(s[1] < t - 1 for s in self.slots):
+            self.slots = [s for s in self.slots if s[1] >= t - 1]
+        for pops in self.credit.values():
+            while pops and pops[0] < t:          # appended in order: pop times increase
+                pops.pop(0)
+        self.pushes = {x for x in self.pushes if x > t}
+
+    def idle(self):
+        return self.in_r is None
+
+
+# -- one device ------------------------------------------------------------------------------------
+class MemReq(dict):
+    """A memory request: the payload mapping the arbiter reference carries (``op, cls, addr,
+    tile, tracked``) plus the model's bookkeeping (``ready_at``, ``done``)."""
+
+    def __init__(self, op, cls, addr, tile=0, tracked=False, ready_at=0):
+        super().__init__(op=op, cls=cls, addr=addr, tile=tile, tracked=tracked)
+        self["ref"] = self
+        self.ready_at, self.done_at = ready_at, None
 
 
 class _Dev:
-    def __init__(self, L, timing):
-        self.port = deque()                # compute-port requests (StreamSource queue)
-        self.out = None                    # arbiter output register: granted last cycle
-        self.last_comm = False             # round-robin: most recent grant was comm
-        self.wait = 0                      # T3-MCA comm wait counter
-        hist = timing.occ_update + 2
-        self.acc = deque([None] * hist, maxlen=hist)   # last accepts (occupancy)
-        self.tracker = {}                  # tile -> [count, threshold]
+    def __init__(self, plat, tile_entries):
+        self.port = deque()                # compute-port requests (the bench's StreamSource)
+        self.arb = ArbiterRef()
+        self.mem = MemPortCL(plat)
+        self.tracker = TrackerRef(entries=tile_entries)
         self.table = {}                    # trigger table: index -> command dict
         self.trig_in = deque()             # (time, index) fire/doorbell requests
-        self.trig_q = deque()              # (visible_at, command)
+        self.trig_q = deque()              # (visible_at, index, command)
         self.notify_times = []
         # DMA
-        self.reads_left = 0
-        self.read_cmd = None
+        self.reads = deque()               # addresses left to read for the current command
         self.read_ready_at = 0
-        self.credits = timing.dma_credits
-        self.write_done = {}               # tile -> first cycle a read of it may be accepted
-        self.packets = deque()             # [command, header_sent, beats_sent, ready_at]
+        self.credits = plat.dma_credits
+        self.packets = deque()             # [beats, sent, ready_at, writes]
         self.buffer = deque()              # available-at times of read data beats
         # link receiver
         self.rx_req = None                 # write register (valid from ready_at)
-        self.rx_left = 0                   # data beats left in the current packet
-        self.rx_hdr = None
+        self.rx_writes = deque()           # writes of the packet being received
+        # comm merge (hw.unit.StreamMerge)
         self.merge_last_b = False
-        self.merge_out = None              # comm merge output register (arbiter comm input)
+        self.merge_out = None
         self.merge_skid = None
         self.cnt = dict(rd_beats_compute=0, rd_beats_comm=0, wr_beats_compute=0,
                         wr_beats_comm=0, updates_applied=0, link_tx_beats=0, link_rx_beats=0,
-                        notifications=0, fires=0, arms=0, tracked_beats=0, dma_commands=0,
-                        stall_compute=0, stall_comm=0, starvation_grants=0)
+                        notifications=0, dma_commands=0, starvation_grants=0)
 
 
 class _Link:
-    def __init__(self, latency, num, den):
-        self.latency, self.num, self.den = latency, num, den
-        self.depth = latency + 4
-        self.beats = deque()               # (present_at, None for a header / 1 for data)
-        self.beats_hdr = deque()           # the commands of the headers in flight
-        self.tokens = den
+    def __init__(self, plat):
+        self.latency = plat.link_latency
+        self.num, self.den = plat.link_bw
+        self.depth = plat.link_depth
+        self.beats = deque()               # (present_at, (data, last))
+        self.tokens = self.den
 
     def can_accept(self):
         return len(self.beats) < self.depth and self.tokens >= self.den
-
-
-_TIMINGS = {}
-
-
-def _timing(mem_latency):
-    if mem_latency not in _TIMINGS:
-        _TIMINGS[mem_latency] = MemTiming(mem_latency)
-    return _TIMINGS[mem_latency]
 
 
 class RingModel:
@@ -151,21 +287,16 @@ class RingModel:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         self.s, self.mode = s, mode
+        self.plat = platform(s.mem_latency, s.link_latency, tuple(s.link_bw))
+        self.proto = RingProtocol(s.devices, s.tiles, s.beats, s.reads)
         self.n, self.T, self.B, self.R = s.devices, s.tiles, s.beats, s.reads
-        self.L = s.mem_latency
-        self.tm = _timing(s.mem_latency)
-        self.mca = mode == "t3-mca"
-        self.dev = [_Dev(self.L, self.tm) for _ in range(self.n)]
-        self.link = [_Link(s.link_latency, *s.link_bw) for _ in range(self.n)]
+        self.policy = ArbPolicy.T3_MCA if mode == "t3-mca" else ArbPolicy.ROUND_ROBIN
+        self.mca = self.policy is ArbPolicy.T3_MCA     # only T3-MCA reads the occupancy
+        self.fused = mode in ("t3", "t3-mca")
+        self.dev = [_Dev(self.plat, self.plat.tracker_entries) for _ in range(self.n)]
+        self.link = [_Link(self.plat) for _ in range(self.n)]
         self.t = 0
         self.procs = []                    # [generator, wake_time or predicate, task]
-
-    # -- ids --------------------------------------------------------------------------------
-    def out_tile(self, c, t):
-        return c * self.T + t
-
-    def stage_tile(self, c, t):
-        return STAGE_TILE + c * self.T + t
 
     # -- software primitives (generators; yield int = wait cycles, callable = wait until) ----
     def enqueue(self, g, req):
@@ -202,32 +333,36 @@ class RingModel:
         return lambda: all(r.done_at is not None and r.done_at <= self.t for r in reqs)
 
     def gemm_tile(self, g, c, t, op, tracked):
+        P = self.proto
         if self.R:
-            reqs = [self.enqueue(g, _Req(READ, "compute")) for _ in range(self.R)]
+            reqs = [self.enqueue(g, MemReq(READ, ReqClass.COMPUTE, a)) for a in P.input_addrs(c, t)]
             yield self.reads_done(reqs)
         yield self.s.compute
-        for _ in range(self.B):
-            self.enqueue(g, _Req(op, "compute", tile=self.out_tile(c, t), tracked=tracked))
+        for b in range(self.B):
+            self.enqueue(g, MemReq(op, ReqClass.COMPUTE, P.out_addr(c, t, b), tile=P.out_tile(c, t),
+                                 tracked=tracked))
 
     def reduce_tile(self, g, c, t):
-        reqs = [self.enqueue(g, _Req(READ, "compute")) for _ in range(2 * self.B)]
+        P = self.proto
+        addrs = [a for b in range(self.B) for a in (P.out_addr(c, t, b), P.stage_addr(c, t, b))]
+        reqs = [self.enqueue(g, MemReq(READ, ReqClass.COMPUTE, a)) for a in addrs]
         yield self.reads_done(reqs)
-        for _ in range(self.B):
-            self.enqueue(g, _Req(STORE, "compute"))
+        for b in range(self.B):
+            self.enqueue(g, MemReq(STORE, ReqClass.COMPUTE, P.out_addr(c, t, b)))
         yield self.port_idle(g)
 
     def software_rs(self, g, tiles, arrived):
-        n = self.n
+        P = self.proto
         for t in tiles:
-            yield from self.doorbell(g, self.out_tile((g - 1) % n, t))
-        for k in range(1, n):
-            c = (g - 1 - k) % n
+            yield from self.doorbell(g, P.out_tile(P.first_chunk(g), t))
+        for k in range(1, self.n):
+            c = P.staging_chunk(g, k)
             for t in tiles:
                 arrived += 1
                 yield from self.wait_notifications(g, arrived)
                 yield from self.reduce_tile(g, c, t)
-                if k < n - 1:
-                    yield from self.doorbell(g, self.out_tile(c, t))
+                if k < self.n - 1:
+                    yield from self.doorbell(g, P.out_tile(c, t))
         return arrived
 
     def spawn(self, gen):
@@ -236,11 +371,9 @@ class RingModel:
         return task
 
     def device_sequential(self, g, slices):
-        n, T = self.n, self.T
-        per = [list(range(s * T // slices, (s + 1) * T // slices)) for s in range(slices)]
         arrived, rs = 0, None
-        for tiles in per:
-            for c in range(n):
+        for tiles in self.proto.slices(slices):
+            for c in range(self.n):
                 for t in tiles:
                     yield from self.gemm_tile(g, c, t, STORE, False)
             yield self.port_idle(g)
@@ -251,166 +384,105 @@ class RingModel:
         yield lambda: rs["done"]
 
     def device_t3(self, g):
-        n, T = self.n, self.T
-        for k in range(1, n + 1):
-            c = (g - k) % n
-            for t in range(T):
+        P = self.proto
+        for k in range(1, self.n + 1):
+            c = P.t3_chunk(g, k)
+            for t in range(self.T):
                 yield from self.gemm_tile(g, c, t, STORE if k == 1 else UPDATE, True)
-        yield from self.wait_notifications(g, T)
+        yield from self.wait_notifications(g, self.T)
 
     # -- set-up (before the measured start, as in the bench) --------------------------------
     def setup(self):
-        n, T, B = self.n, self.T, self.B
-        for g in range(n):
-            d, succ = self.dev[g], (g + 1) % n
-            d.last_comm = False            # the bench's clearing writes were compute grants
-            if self.mode in ("sequential", "domino"):
-                for c in range(n):
-                    for t in range(T):
-                        d.table[self.out_tile(c, t)] = dict(length=B, dst=succ, op=STORE,
-                                                             tile=self.stage_tile(c, t))
-                        d.table[self.stage_tile(c, t)] = dict(length=0)
-                for k in range(1, n):          # staging tiles armed before the start
-                    for t in range(T):
-                        d.tracker[self.stage_tile((g - 1 - k) % n, t)] = [0, B]
-                        d.cnt["arms"] += 1
-            else:
-                for k in range(1, n + 1):
-                    c = (g - k) % n
-                    for t in range(T):
-                        if k < n:
-                            d.table[self.out_tile(c, t)] = dict(length=B, dst=succ, op=UPDATE,
-                                                                tile=self.out_tile(c, t))
-                        else:
-                            d.table[self.out_tile(c, t)] = dict(length=0)
-                        d.tracker[self.out_tile(c, t)] = [0, B if k == 1 else 2 * B]
-                        d.cnt["arms"] += 1
+        for g, d in enumerate(self.dev):
+            d.arb.last = ReqClass.COMPUTE   # the bench's clearing writes were compute grants
+            d.table = dict(self.proto.commands(g, self.fused))
+            for tile, threshold in self.proto.arms(g, self.fused):
+                d.tracker.arm(tile, threshold)
 
     # -- hardware, one cycle ------------------------------------------------------------------
-    def track(self, g, tile):
+    def handshake(self, g, req):
+        """The memory port takes ``req`` from the arbiter (the unit's counters and the tracker
+        tap see it in this cycle)."""
         d = self.dev[g]
-        e = d.tracker.get(tile)
-        if e is None:
-            return
-        e[0] += 1
-        d.cnt["tracked_beats"] += 1
-        if e[0] == e[1]:
-            del d.tracker[tile]
-            d.cnt["fires"] += 1
-            d.trig_in.append((self.t + TRACK_TO_FIRE, tile))
-
-    def memory_accept(self, g, req):
-        d, t = self.dev[g], self.t
-        cls = req.cls
-        if req.op == READ:
+        cls = "compute" if req["cls"] is ReqClass.COMPUTE else "comm"
+        if req["op"] is READ:
             d.cnt[f"rd_beats_{cls}"] += 1
-            if cls == "compute":
-                req.done_at = t + self.tm.read + 1
-            else:
-                d.buffer.append(t + self.tm.read + 2)
         else:
             d.cnt[f"wr_beats_{cls}"] += 1
-            if req.op == UPDATE:
+            if req["op"] is UPDATE:
                 d.cnt["updates_applied"] += 1
-            occ = self.tm.occ_update if req.op == UPDATE else self.tm.occ_store
-            d.write_done[req.tile] = max(d.write_done.get(req.tile, 0), t + occ + 1)
-            if req.tracked:
-                self.track(g, req.tile)
-        d.acc.append(req.op)
-
-    def occupancy(self, d):
-        # registered: the occupancy of the previous cycle t-1 counts requests accepted in
-        # cycles k with k + issue <= t - 1 <= k + occ_<op>.
-        acc = list(d.acc)                  # acc[-1] = accepted in cycle t-1, acc[-j] in t-j
-        occ = 0
-        for j in range(2, len(acc) + 1):
-            op = acc[-j]
-            if op is None:
-                continue
-            lim = {READ: self.tm.occ_read, STORE: self.tm.occ_store,
-                   UPDATE: self.tm.occ_update}[op]
-            if self.tm.issue <= j - 1 <= lim:
-                occ += 1
-        return occ
+            if req["tracked"]:
+                ev = d.tracker.track(req["tile"], 1)
+                if ev.fired is not None:
+                    d.trig_in.append((self.t + TRACK_TO_FIRE, ev.fired))
+        d.mem.load(req)
 
     def step_device(self, g):
-        d, t = self.dev[g], self.t
-        # 1. memory accepts last cycle's grant
-        if d.out is not None:
-            self.memory_accept(g, d.out)
-            d.out = None
-        else:
-            d.acc.append(None)
+        d, t, p = self.dev[g], self.t, self.plat
+        # 1. memory port: may the input register's request go (req.ready)
+        ready, acc, rbeat = d.mem.ready(t)
+        if acc is not None and acc["op"] is READ:
+            data = rbeat + p.resp_latency              # data valid on the response stream
+            if acc["cls"] is ReqClass.COMPUTE:
+                acc["ref"].done_at = data + 1          # the bench sees it the next cycle
+            else:
+                d.buffer.append(data + 2)              # DMA buffer -> sendable
         # 2. trigger: one fire/doorbell lookup per cycle
-        if d.trig_in and d.trig_in[0][0] <= t and len(d.trig_q) < TRIGGER_QUEUE:
+        if d.trig_in and d.trig_in[0][0] <= t and len(d.trig_q) < p.trigger_queue:
             _, index = d.trig_in.popleft()
-            cmd = dict(d.table[index], src_tile=index)
-            d.trig_q.append((t + TRIGGER_TO_CMD, cmd))
+            d.trig_q.append((t + TRIGGER_TO_CMD, index, d.table[index]))
         # 3. ready command: notification or to the DMA reader
         if d.trig_q and d.trig_q[0][0] <= t:
-            cmd = d.trig_q[0][1]
+            _, index, cmd = d.trig_q[0]
             if cmd["length"] == 0:
                 d.trig_q.popleft()
                 d.notify_times.append(t)
                 d.cnt["notifications"] += 1
-            elif d.reads_left == 0 and len(d.packets) < DMA_PACKET_QUEUE:
+            elif not d.reads and len(d.packets) < p.packet_queue:
                 d.trig_q.popleft()
-                d.read_cmd = cmd
-                d.reads_left = cmd["length"]
-                # the memory port holds a read of the tile until its last write completed
-                # (accepted two cycles after the merge offers it)
-                d.read_ready_at = max(t + 1, d.write_done.get(cmd["src_tile"], 0) - 2)
-                d.packets.append([cmd, False, 0, t + 1])
-        # 4. requests offered to the arbiter: compute port head; comm = the merge's register
+                d.reads.extend(command_reads(p.params, cmd))
+                d.read_ready_at = t + 1
+                beats = command_packet(p.params, cmd, g, lambda a: 0)
+                writes, _ = receive(p.params, beats, cmd["dst_dev"])
+                d.packets.append([beats, 0, t + 1, writes])
+        # 4. arbitration (sim.ref.arbiter), back-pressured by the memory port
         cv = bool(d.port) and d.port[0].ready_at <= t
         mv = d.merge_out is not None
-        # 5. arbitration
-        grant = None
-        if self.mca:
-            starving = mv and d.wait >= self.s.mca_starvation
-            if starving:
-                grant = "comm"
-                if cv or self.occupancy(d) >= self.s.mca_threshold:
-                    d.cnt["starvation_grants"] += 1
-            elif cv:
-                grant = "compute"
-            elif mv and self.occupancy(d) < self.s.mca_threshold:
-                grant = "comm"
-        else:
-            if cv and mv:
-                grant = "compute" if d.last_comm else "comm"
-            elif cv:
-                grant = "compute"
-            elif mv:
-                grant = "comm"
-        if cv and grant != "compute":
-            d.cnt["stall_compute"] += 1
-        if mv and grant != "comm":
-            d.cnt["stall_comm"] += 1
-        if grant == "compute":
-            d.out = d.port.popleft()
-            d.last_comm = False
-        elif grant == "comm":
-            d.out = d.merge_out
+        if not (cv or mv) and d.arb.main is None and d.arb.skid is None:
+            d.arb.step_idle()
+            return self.step_merge(d, t)
+        out = d.arb.step(compute_valid=cv, compute_payload=d.port[0] if cv else None,
+                         comm_valid=mv, comm_payload=d.merge_out, out_ready=ready,
+                         policy=self.policy, threshold=self.s.mca_threshold,
+                         starvation_limit=self.s.mca_starvation,
+                         occupancy=d.mem.occupancy(t - 1) if self.mca else 0)
+        if out.starved:
+            d.cnt["starvation_grants"] += 1
+        if out.out_valid and ready:
+            self.handshake(g, out.out_payload)
+        if out.compute_ready:
+            d.port.popleft()
+        if out.comm_ready:
             d.merge_out = None
-            d.last_comm = True
-        # 6. comm merge (two-entry skid buffer, round-robin between rx writes and DMA reads)
+        return self.step_merge(d, t)
+
+    def step_merge(self, d, t):
+        """The comm merge of device ``d`` in cycle ``t`` (after the arbiter took its output or
+        not); returns whether the link receiver's write register was taken."""
+        # 5. comm merge (two-entry skid buffer, round-robin between rx writes and DMA reads)
         a_valid = d.rx_req is not None and d.rx_req.ready_at <= t
-        b_valid = d.reads_left > 0 and d.credits > 0 and d.read_ready_at <= t
+        b_valid = bool(d.reads) and d.credits > 0 and d.read_ready_at <= t
         pick_b = b_valid and (not a_valid or not d.merge_last_b)
         rx_taken = False
         chosen = None
         if (a_valid or b_valid) and d.merge_skid is None:
             d.merge_last_b = pick_b
             if pick_b:
-                chosen = _Req(READ, "comm")
-                d.reads_left -= 1
+                chosen = MemReq(READ, ReqClass.COMM, d.reads.popleft())
                 d.credits -= 1
                 d.read_ready_at = t + 1
             else:
-                chosen = d.rx_req
-                d.rx_req = None
-                rx_taken = True
+                chosen, d.rx_req, rx_taken = d.rx_req, None, True
         if d.merge_out is None:                      # empty or taken this cycle
             if d.merge_skid is not None:
                 d.merge_out, d.merge_skid = d.merge_skid, chosen
@@ -418,7 +490,8 @@ class RingModel:
                 d.merge_out = chosen
         elif chosen is not None:
             d.merge_skid = chosen
-        d.wait = 0 if (grant == "comm" or not mv) else d.wait + 1
+        if t % 16 == 0:
+            d.mem.prune(t)
         return rx_taken
 
     def step_rx(self, g, rx_free):
@@ -426,41 +499,40 @@ class RingModel:
         d, link, t = self.dev[g], self.link[(g - 1) % self.n], self.t
         if not link.beats or link.beats[0][0] > t:
             return
-        beat = link.beats[0][1]
-        if beat is None:                                  # header
+        _, beat, writes = link.beats[0]
+        if writes is not None:                            # header: the packet's writes
             link.beats.popleft()
-            d.rx_hdr = link.beats_hdr.popleft()
-            d.rx_left = d.rx_hdr["length"]
+            d.rx_writes = deque(writes)
             d.cnt["link_rx_beats"] += 1
         elif rx_free:
             link.beats.popleft()
-            h = d.rx_hdr
-            d.rx_req = _Req(h["op"], "comm", tile=h["tile"], tracked=True, ready_at=t + 1)
-            d.rx_left -= 1
+            op, addr, tile, _ = d.rx_writes.popleft()
+            d.rx_req = MemReq(UPDATE if op == MEMOP_UPDATE else STORE, ReqClass.COMM, addr,
+                            tile=tile, tracked=True, ready_at=t + 1)
             d.cnt["link_rx_beats"] += 1
 
     def step_dma_tx(self, g):
         d, link, t = self.dev[g], self.link[g], self.t
         sent = False
         if d.packets and link.can_accept():
-            p = d.packets[0]
-            if not p[1]:
-                if p[3] <= t:
-                    p[1] = True
-                    link.beats.append((t + link.latency, None))
-                    link.beats_hdr.append(p[0])
+            pk = d.packets[0]
+            beats, i = pk[0], pk[1]
+            if i == 0:
+                if pk[2] <= t:
+                    link.beats.append((t + link.latency, beats[0], pk[3]))
                     sent = True
             elif d.buffer and d.buffer[0] <= t:
                 d.buffer.popleft()
                 d.credits += 1                    # usable from the next cycle
-                p[2] += 1
-                link.beats.append((t + link.latency, 1))
+                link.beats.append((t + link.latency, beats[i], None))
                 sent = True
-                if p[2] == p[0]["length"]:
+            if sent:
+                pk[1] += 1
+                if pk[1] == len(beats):
                     d.packets.popleft()
                     d.cnt["dma_commands"] += 1
                     if d.packets:
-                        d.packets[0][3] = max(d.packets[0][3], t + 1)
+                        d.packets[0][2] = max(d.packets[0][2], t + 1)
         if sent:
             d.cnt["link_tx_beats"] += 1
             link.tokens += link.num - link.den
@@ -534,10 +606,18 @@ class RingModel:
 
     def quiet(self):
         """Nothing left in flight (the bench reads the counters after the run)."""
-        return (all(not d.port and d.out is None and d.rx_req is None and not d.packets
-                    and d.merge_out is None and d.merge_skid is None
+        return (all(not d.port and d.arb.main is None and d.mem.idle() and d.rx_req is None
+                    and not d.packets and d.merge_out is None and d.merge_skid is None
                     and not d.trig_q and not d.trig_in for d in self.dev)
                 and all(not link.beats for link in self.link))
+
+    def counters(self, d):
+        c = dict(d.cnt)
+        c.update(fires=d.tracker.counters["fires"], arms=d.tracker.counters["arms"],
+                 tracked_beats=d.tracker.counters["tracked"],
+                 stall_compute=d.arb.stalled[ReqClass.COMPUTE],
+                 stall_comm=d.arb.stalled[ReqClass.COMM])
+        return c
 
 
 def model_scenario(scenario, mode):
@@ -547,7 +627,7 @@ def model_scenario(scenario, mode):
     cycles = m.run()
     total = {}
     for d in m.dev:
-        for k, v in d.cnt.items():
+        for k, v in m.counters(d).items():
             total[k] = total.get(k, 0) + v
     out = {
         "mode": mode, "cycles": cycles,

@@ -34,14 +34,13 @@ import cocotb
 import numpy as np
 from cocotb.triggers import ClockCycles, Event, RisingEdge
 
-from hw.params import ArbPolicy, Kind, MemOp, T3Params
+from hw.params import ArbPolicy, MemOp, T3Params
+from sim.xval.protocol import OUT_BASE, RingProtocol
 from tb.common.bench import bench_env, start_clock_reset
 from tb.common.t3 import ComputePort, CsrDriver, int_to_lanes, lanes_to_int
 
 DEFAULT = dict(devices=4, tiles=4, beats=8, reads=4, compute=16, slices=2,
                mca_threshold=4, mca_starvation=32)
-OUT_BASE, STAGE_BASE, INPUT_BASE = 0, 1024, 2048
-STAGE_TILE = 128
 
 
 class RingTB:
@@ -51,23 +50,21 @@ class RingTB:
         self.params = T3Params(**bench_env("T3_PARAMS", {}))
         self.n = cfg["devices"]
         self.T, self.B = cfg["tiles"], cfg["beats"]
-        assert self.n * self.T <= STAGE_TILE
+        #: the protocol (address map, commands, arms, chunk order), shared with the CL model
+        self.proto = RingProtocol(self.n, self.T, self.B, cfg["reads"])
         self.lanes = self.params.data_width // 32
         self.csr = [CsrDriver(dut, f"d{i}_s_axil", dut.clk, dut.rst) for i in range(self.n)]
         self.port = [ComputePort(dut, f"d{i}_", dut.clk, self.params) for i in range(self.n)]
 
-    # -- addresses and ids ------------------------------------------------------------------
+    # -- addresses and ids (sim.xval.protocol) ----------------------------------------------
     def out_addr(self, c, t, b=0):
-        return OUT_BASE + (c * self.T + t) * self.B + b
+        return self.proto.out_addr(c, t, b)
 
     def stage_addr(self, c, t, b=0):
-        return STAGE_BASE + (c * self.T + t) * self.B + b
+        return self.proto.stage_addr(c, t, b)
 
     def out_tile(self, c, t):
-        return c * self.T + t
-
-    def stage_tile(self, c, t):
-        return STAGE_TILE + c * self.T + t
+        return self.proto.out_tile(c, t)
 
     # -- data -------------------------------------------------------------------------------
     def make_partials(self, seed):
@@ -97,25 +94,24 @@ class RingTB:
     async def gemm_tile(self, g, c, t, partial, *, op, tracked):
         port, cfg = self.port[g], self.cfg
         if cfg["reads"]:
-            await port.read_many([INPUT_BASE + (self.out_tile(c, t) * cfg["reads"] + i) % 1024
-                                  for i in range(cfg["reads"])])
+            await port.read_many(self.proto.input_addrs(c, t))
         await ClockCycles(self.dut.clk, cfg["compute"])
         for b in range(self.B):
             port.write(self.out_addr(c, t, b), self.word(partial[g, c, t, b]), op=op,
                        tile=self.out_tile(c, t), tracked=tracked)
 
     # -- software reduce-scatter (sequential and Domino) -------------------------------------
-    async def program_software_rs(self):
+    async def program(self, fused):
+        """Every device's DMA command table (:meth:`RingProtocol.commands`)."""
         for g in range(self.n):
-            succ = (g + 1) % self.n
-            for c in range(self.n):
-                for t in range(self.T):
-                    await self.csr[g].program(self.out_tile(c, t), src_addr=self.out_addr(c, t),
-                                              length=self.B, dst_dev=succ,
-                                              dst_addr=self.stage_addr(c, t),
-                                              tile=self.stage_tile(c, t), op=Kind.STORE)
-                    await self.csr[g].program(self.stage_tile(c, t), src_addr=0, length=0,
-                                              dst_dev=g, dst_addr=0, tile=0)
+            for index, cmd in self.proto.commands(g, fused):
+                await self.csr[g].program(index, **cmd)
+
+    async def arm(self, fused):
+        """Every device's tracker arms (:meth:`RingProtocol.arms`)."""
+        for g in range(self.n):
+            for tile, threshold in self.proto.arms(g, fused):
+                await self.csr[g].arm(tile, threshold)
 
     async def wait_notifications(self, g, count):
         while await self.csr[g].read("CNT_NOTIFICATIONS") - self.base[g]["notifications"] < count:
@@ -132,27 +128,14 @@ class RingTB:
             port.write(addrs[b], lanes_to_int([u + v for u, v in zip(x, y)]))
         await port.req.wait()
 
-    async def arm_staging(self):
-        """Every device arms the staging tiles it will receive (each ``(chunk, tile)`` arrives
-        once) before any device rings a doorbell: the receiver posts its buffers before the
-        collective starts, as the t3 mode arms its tiles before the start. Arming a staging tile
-        from inside the reduce-scatter would race the sender: a tile that lands before its arm
-        is counted as unarmed and never notifies (seen with Domino on DRAM timing)."""
-        n = self.n
-        for g in range(n):
-            for k in range(1, n):
-                c = (g - 1 - k) % n                             # the chunk arriving at step k
-                for t in range(self.T):
-                    await self.csr[g].arm(self.stage_tile(c, t), self.B)
-
     async def software_rs(self, g, tiles, arrivals_before):
         """Ring reduce-scatter of ``tiles`` (a list of tile indices) on device ``g``."""
-        n, csr = self.n, self.csr[g]
+        n, csr, P = self.n, self.csr[g], self.proto
         for t in tiles:                                          # step 1: send chunk g-1
-            await csr.doorbell(self.out_tile((g - 1) % n, t))
+            await csr.doorbell(self.out_tile(P.first_chunk(g), t))
         arrived = arrivals_before
         for k in range(1, n):
-            c = (g - 1 - k) % n                                 # the chunk arriving at step k
+            c = P.staging_chunk(g, k)                           # the chunk arriving at step k
             for t in tiles:
                 arrived += 1
                 await self.wait_notifications(g, arrived)
@@ -163,11 +146,16 @@ class RingTB:
 
     # -- modes -------------------------------------------------------------------------------
     async def run_sequential(self, partial, slices=1):
-        n, T = self.n, self.T
-        await self.program_software_rs()
-        per = [list(range(s * T // slices, (s + 1) * T // slices)) for s in range(slices)]
+        n = self.n
+        await self.program(fused=False)
+        per = self.proto.slices(slices)
         self.base = await self.clear_and_snapshot()
-        await self.arm_staging()
+        # every device arms the staging tiles it will receive (each ``(chunk, tile)`` arrives
+        # once) before any device rings a doorbell: the receiver posts its buffers before the
+        # collective starts, as the t3 mode arms its tiles before the start. Arming a staging
+        # tile from inside the reduce-scatter would race the sender: a tile that lands before
+        # its arm is counted as unarmed and never notifies (seen with Domino on DRAM timing).
+        await self.arm(fused=False)
         start = self.now()
 
         async def device(g):
@@ -188,31 +176,15 @@ class RingTB:
         return self.now() - start
 
     async def run_t3(self, partial):
-        n, T, B = self.n, self.T, self.B
-        for g in range(n):
-            succ = (g + 1) % n
-            for k in range(1, n + 1):
-                c = (g - k) % n
-                for t in range(T):
-                    if k < n:
-                        await self.csr[g].program(self.out_tile(c, t), src_addr=self.out_addr(c, t),
-                                                  length=B, dst_dev=succ,
-                                                  dst_addr=self.out_addr(c, t),
-                                                  tile=self.out_tile(c, t), op=Kind.UPDATE)
-                    else:
-                        await self.csr[g].program(self.out_tile(c, t), src_addr=0, length=0,
-                                                  dst_dev=g, dst_addr=0, tile=0)
+        n, T = self.n, self.T
+        await self.program(fused=True)
         self.base = await self.clear_and_snapshot()
-        for g in range(n):
-            for k in range(1, n + 1):
-                c = (g - k) % n
-                for t in range(T):
-                    await self.csr[g].arm(self.out_tile(c, t), B if k == 1 else 2 * B)
+        await self.arm(fused=True)
         start = self.now()
 
         async def device(g):
             for k in range(1, n + 1):                       # staggered chunk order
-                c = (g - k) % n
+                c = self.proto.t3_chunk(g, k)
                 for t in range(T):
                     await self.gemm_tile(g, c, t, partial, op=MemOp.STORE if k == 1 else MemOp.UPDATE,
                                          tracked=True)

@@ -5,7 +5,7 @@ A cocotb bench on :class:`hw.csr.Csr` driven by the ring bench's own driver
 measures the cycles from the call to the arm/doorbell stream transfer and to the call's return;
 for a counter read, the cycles from the call to the AR handshake (the register is sampled in
 that cycle) and to the return. Writes ``$XVAL_AXIL_OUT`` (JSON). Run by
-``python -m sim.xval.axil_probe`` (Verilator).
+``python -m tb.xval.axil_probe`` (Verilator).
 """
 
 import json
@@ -76,7 +76,7 @@ def measure(sim="verilator"):
     from tb.common.runner import ROOT, run_bench
     path = ROOT / "build" / "validate" / "axil_costs.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    run_bench("csr", Csr(PARAMS), "sim.xval.axil_probe", sim, tag="xval_axil",
+    run_bench("csr", Csr(PARAMS), "tb.xval.axil_probe", sim, tag="xval_axil",
               env={"XVAL_AXIL_OUT": str(path)})
     return json.loads(path.read_text())
 

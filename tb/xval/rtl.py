@@ -10,7 +10,7 @@ import json
 import time
 from pathlib import Path
 
-from .scenario import MODES
+from sim.xval.scenario import MODES
 
 __all__ = ["run_rtl", "run_group", "OUT_DIR"]
 
