@@ -37,6 +37,7 @@ import numpy as np
 from hw import regmap
 from hw.params import ArbPolicy, Kind, T3Params
 from hw.producer import K_BEAT, K_DEV, K_LANE, M32, ProdMode, build_map
+from sim.xval.protocol import RingProtocol
 from sim.xval.scenario import MODES, ScenarioError, _int, _table
 
 __all__ = ["ScaleScenario", "load", "load_all", "from_dict", "overcommit", "plan", "expected", "summarize",
@@ -243,56 +244,24 @@ def plan(s, mode, *, poll_limit=1 << 24):
                 u("CMD_TILE", value=tile), u("CMD_COMMIT", index=index % p.tracker_entries,
                                                 valid=1)]
 
-    def out_addr(c, t):
-        return L["out_base"] + (c * T + t) * B
-
-    def stage_addr(c, t):
-        return L["stage_base"] + (c * T + t) * B
-
-    def out_tile(c, t):
-        return L["out_tile"] + c * T + t
-
-    def stage_tile(c, t):
-        return L["stage_tile"] + c * T + t
-
     need = overcommit(s, mode)
     if need:
         raise ScenarioError(f"{s.name}: {mode}: {need}")
     policy = ArbPolicy.T3_MCA if mode == "t3-mca" else ArbPolicy.ROUND_ROBIN
     pmode = {"sequential": ProdMode.SEQUENTIAL, "domino": ProdMode.DOMINO}.get(mode, ProdMode.T3)
+    # the ring bench's protocol (sim.xval.protocol), on this layout
+    proto = RingProtocol(n, T, B, s.reads, out_base=L["out_base"], stage_base=L["stage_base"],
+                         input_base=L["input_base"], input_span=L["input_mask"] + 1,
+                         stage_tile=L["stage_tile"], notify_op=Kind.STORE)
     out = []
     for g in range(n):
-        succ = (g + 1) % n
         w = [u("CTRL", enable=1, dev_id=g), u("ARB_POLICY", value=policy),
              u("ARB_THRESHOLD", value=s.mca_threshold), u("ARB_STARVATION", value=s.mca_starvation)]
-        if pmode is ProdMode.T3:
-            for k in range(1, n + 1):
-                c = (g - k) % n
-                for t in range(T):
-                    if k < n:
-                        w += command(out_tile(c, t), src=out_addr(c, t), length=B, dst_dev=succ,
-                                     dst=out_addr(c, t), tile=out_tile(c, t), op=Kind.UPDATE)
-                    else:
-                        w += command(out_tile(c, t), src=0, length=0, dst_dev=g, dst=0, tile=0,
-                                     op=Kind.STORE)
-            for k in range(1, n + 1):
-                c = (g - k) % n
-                for t in range(T):
-                    w.append(u("ARM", tile=out_tile(c, t), threshold=B if k == 1 else 2 * B))
-        else:
-            for c in range(n):
-                for t in range(T):
-                    w += command(out_tile(c, t), src=out_addr(c, t), length=B, dst_dev=succ,
-                                 dst=stage_addr(c, t), tile=stage_tile(c, t), op=Kind.STORE)
-                    w += command(stage_tile(c, t), src=0, length=0, dst_dev=g, dst=0, tile=0,
-                                 op=Kind.STORE)
-            # every staging tile this device receives (chunk g-1-k at step k), armed before the
-            # start: armed inside the reduce-scatter, a tile could land before its arm and would
-            # be counted unarmed and never notified (the ring bench's protocol)
-            for k in range(1, n):
-                c = (g - 1 - k) % n
-                for t in range(T):
-                    w.append(u("ARM", tile=stage_tile(c, t), threshold=B))
+        fused = pmode is ProdMode.T3
+        for index, cmd in proto.commands(g, fused):
+            w += command(index, src=cmd["src_addr"], length=cmd["length"], dst_dev=cmd["dst_dev"],
+                         dst=cmd["dst_addr"], tile=cmd["tile"], op=cmd["op"])
+        w += [u("ARM", tile=tile, threshold=thr) for tile, thr in proto.arms(g, fused)]
         w += [pw("MODE", value=pmode), pw("DEV", value=g), pw("DEVICES", value=n),
               pw("TILES", value=T), pw("BEATS", value=B), pw("READS", value=s.reads),
               pw("COMPUTE", value=s.compute), pw("SLICES", value=s.slices),
