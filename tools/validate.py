@@ -162,8 +162,29 @@ def markdown(rows, scenarios, sim, seconds):
            "the software reduce-scatter modes (AXI4-Lite and cocotb scheduling conventions).",
            "",
            "The beat counts are not fitted: they come out of the modelled protocol and also "
-           "equal the closed form `sim.xval.model.expected_counts`.", ""]
+           "equal the closed form `sim.xval.model.expected_counts`.", "", CHAIN]
     return "\n".join(md)
+
+
+#: the chain of levels (docs/model.md); the fluid numbers are docs/validation-scale.md's and
+#: docs/results.md's, restated here by hand
+CHAIN = """## The chain: RTL -> CL -> fluid -> paper
+
+| link | what is compared | where | result (this version) |
+|---|---|---|---|
+| RTL block -> FL reference | every block's outputs, beat for beat or cycle for cycle (arbiter, tracker, DMA, NMC, DRAM timing) | the cocotb block benches (`tb/<block>/`) | exact |
+| RTL ring -> CL model | the 4-device ring bench, 8 toy scenarios x 4 modes: cycles, memory and link beats | `tools/validate.py`, this page (above) | worst cycle error +1.3 % (bound 5 %); beat counts equal |
+| RTL ring at scale -> fluid engine | 8 scale scenarios x 4 modes (RTL producers, bare Verilator harness), ideal memory and DRAM timing: cycles, memory and link beats | `tools/validate_scale.py`, [`validation-scale.md`](validation-scale.md) | 26 of 32 runs within 10 % (ideal memory 17 of 20, worst -13.6 %; DRAM timing 9 of 12, worst -29.0 %); beat counts equal on every run |
+| fluid engine -> the paper | the paper's sweep with the HBM contention constants measured on the RTL's DRAM timing, as a prediction | `python -m sim paper`, [`results.md`](results.md) | ideal -1.0 pp, T3 +0.6 pp, T3-MCA -10.7 pp from the paper's geomeans |
+
+The fluid engine at scale is the same code as for the paper table (`sim/model/engine.py`); what
+changes is the platform it is given (`sim/model/rtl.py`: the RTL ring, its parameters read from
+the hardware classes, its DRAM job costs measured on the DRAM reference) and the job graph (the
+RTL producers' protocol). The CL model does not run the scale scenarios: that needs a
+cycle-level model of the RTL producers (`hw/producer.py`: pipelined reads, reduction credits,
+their own AXI4-Lite master) and of the DRAM timing in the ring, not built yet; the CL column of
+the scale set is missing.
+"""
 
 
 def main(argv=None):
