@@ -5,12 +5,13 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
+from .lib.checked import CheckedArguments
 from .params import T3Params, MemOp, ReqClass
 
 __all__ = ["DmaEngine"]
 
 
-class DmaEngine(wiring.Component):
+class DmaEngine(CheckedArguments, wiring.Component):
     """DMA engine: one link packet per DMA command.
 
     For each command accepted on ``cmd`` the engine issues ``length`` READ requests
@@ -69,19 +70,20 @@ class DmaEngine(wiring.Component):
 
     PACKET_QUEUE_DEPTH = 4
 
+    @staticmethod
+    def check_arguments(params, *, buffer_depth=None):
+        if not isinstance(params, T3Params):
+            raise TypeError(f"params must be a T3Params, not {params!r}")
+        if buffer_depth is None:
+            buffer_depth = params.mem_latency + 4
+        if not isinstance(buffer_depth, int) or isinstance(buffer_depth, bool):
+            raise TypeError(f"buffer_depth must be an integer or None, not {buffer_depth!r}")
+        if buffer_depth < 3:
+            raise ValueError(f"buffer_depth must be >= 3, not {buffer_depth}")
+
     def __init__(self, params, *, buffer_depth=None):
-        try:
-            if not isinstance(params, T3Params):
-                raise TypeError(f"params must be a T3Params, not {params!r}")
-            if buffer_depth is None:
-                buffer_depth = params.mem_latency + 4
-            if not isinstance(buffer_depth, int) or isinstance(buffer_depth, bool):
-                raise TypeError(f"buffer_depth must be an integer or None, not {buffer_depth!r}")
-            if buffer_depth < 3:
-                raise ValueError(f"buffer_depth must be >= 3, not {buffer_depth}")
-        except (TypeError, ValueError):
-            self._MustUse__silence = True   # a rejected object is not "unused"
-            raise
+        if buffer_depth is None:
+            buffer_depth = params.mem_latency + 4
         self._params = params
         self._buffer_depth = buffer_depth
         super().__init__({

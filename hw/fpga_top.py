@@ -25,6 +25,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .link import LinkModel
+from .lib.checked import CheckedArguments
 from .params import T3Params
 from .trafficgen import RESP_DECERR, TrafficGen, axil_members
 from .uart_bridge import UartBridge
@@ -45,7 +46,7 @@ _FWD = ("awaddr", "awprot", "awvalid", "wdata", "wstrb", "wvalid", "bready",
         "araddr", "arprot", "arvalid", "rready")
 
 
-class AxilDecoder(wiring.Component):
+class AxilDecoder(CheckedArguments, wiring.Component):
     """AXI4-Lite address decoder: one master, ``n_slaves`` windows of ``2**slave_addr_width`` bytes.
 
     Slave *i* owns byte addresses ``[i << slave_addr_width, (i + 1) << slave_addr_width)`` and sees
@@ -72,21 +73,20 @@ class AxilDecoder(wiring.Component):
         AXI4-Lite master port to slave *i* (registered outputs).
     """
 
+    @staticmethod
+    def check_arguments(addr_width=16, slave_addr_width=12, n_slaves=2):
+        for name, v in (("addr_width", addr_width), ("slave_addr_width", slave_addr_width),
+                        ("n_slaves", n_slaves)):
+            if not isinstance(v, int) or isinstance(v, bool):
+                raise TypeError(f"{name} must be an integer, not {v!r}")
+        if not 1 <= slave_addr_width < addr_width <= 32:
+            raise ValueError(f"need 1 <= slave_addr_width < addr_width <= 32, not "
+                             f"slave_addr_width={slave_addr_width}, addr_width={addr_width}")
+        if not 1 <= n_slaves <= (1 << (addr_width - slave_addr_width)):
+            raise ValueError(f"n_slaves must be in [1, {1 << (addr_width - slave_addr_width)}], "
+                             f"not {n_slaves}")
+
     def __init__(self, addr_width=16, slave_addr_width=12, n_slaves=2):
-        try:
-            for name, v in (("addr_width", addr_width), ("slave_addr_width", slave_addr_width),
-                            ("n_slaves", n_slaves)):
-                if not isinstance(v, int) or isinstance(v, bool):
-                    raise TypeError(f"{name} must be an integer, not {v!r}")
-            if not 1 <= slave_addr_width < addr_width <= 32:
-                raise ValueError(f"need 1 <= slave_addr_width < addr_width <= 32, not "
-                                 f"slave_addr_width={slave_addr_width}, addr_width={addr_width}")
-            if not 1 <= n_slaves <= (1 << (addr_width - slave_addr_width)):
-                raise ValueError(f"n_slaves must be in [1, {1 << (addr_width - slave_addr_width)}], "
-                                 f"not {n_slaves}")
-        except (TypeError, ValueError):
-            self._MustUse__silence = True
-            raise
         self.addr_width = addr_width
         self.slave_addr_width = slave_addr_width
         self.n_slaves = n_slaves
@@ -217,7 +217,7 @@ def _connect_axil(m, master, prefix_m, slave, prefix_s):
             m.d.comb += src.eq(dst)
 
 
-class FpgaCore(wiring.Component):
+class FpgaCore(CheckedArguments, wiring.Component):
     """Everything on the board but the pins: bridge, decoder, T3 unit, traffic generator, link loop.
 
     Parameters
@@ -241,22 +241,20 @@ class FpgaCore(wiring.Component):
         Status LEDs (see the module docstring).
     """
 
-    def __init__(self, params=FPGA_PARAMS, *, divisor=217, link_latency=2, heartbeat_bit=24):
+    @staticmethod
+    def check_arguments(params=FPGA_PARAMS, *, divisor=217, link_latency=2, heartbeat_bit=24):
         if not isinstance(params, T3Params):
-            self._MustUse__silence = True
             raise TypeError(f"params must be a T3Params, not {params!r}")
         if not isinstance(heartbeat_bit, int) or not 1 <= heartbeat_bit <= 31:
-            self._MustUse__silence = True
             raise ValueError(f"heartbeat_bit must be in [1, 31], not {heartbeat_bit!r}")
+        UartBridge.check_arguments(divisor)
+
+    def __init__(self, params=FPGA_PARAMS, *, divisor=217, link_latency=2, heartbeat_bit=24):
         self._params = params
         self.divisor = divisor
         self.link_latency = link_latency
         self.heartbeat_bit = heartbeat_bit
-        try:
-            self._bridge = UartBridge(divisor)      # checks divisor now
-        except (TypeError, ValueError):
-            self._MustUse__silence = True
-            raise
+        self._bridge = UartBridge(divisor)
         super().__init__({
             "uart_rx": In(1, init=1),
             "uart_tx": Out(1, init=1),
@@ -297,7 +295,7 @@ class FpgaCore(wiring.Component):
         return m
 
 
-class FpgaTop(Elaboratable):
+class FpgaTop(CheckedArguments, Elaboratable):
     """The board top: :class:`FpgaCore` on a platform's ``clk25`` (default clock), ``uart`` 0 and
     ``led`` 0..7 (the ULX3S resource names, as in amaranth-boards).
 
@@ -309,13 +307,14 @@ class FpgaTop(Elaboratable):
         UART speed. Default 115200.
     """
 
-    def __init__(self, params=FPGA_PARAMS, *, baud=BAUD):
+    @staticmethod
+    def check_arguments(params=FPGA_PARAMS, *, baud=BAUD):
         if not isinstance(params, T3Params):
-            self._MustUse__silence = True
             raise TypeError(f"params must be a T3Params, not {params!r}")
         if not isinstance(baud, int) or isinstance(baud, bool) or baud <= 0:
-            self._MustUse__silence = True
             raise ValueError(f"baud must be a positive integer, not {baud!r}")
+
+    def __init__(self, params=FPGA_PARAMS, *, baud=BAUD):
         self.params = params
         self.baud = baud
 

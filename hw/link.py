@@ -5,6 +5,7 @@ from amaranth.lib import enum, stream, wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
+from .lib.checked import CheckedArguments
 from .params import T3Params, MemOp, ReqClass, Kind
 
 __all__ = ["LinkReceiver", "LinkModel"]
@@ -16,7 +17,7 @@ class _RxState(enum.Enum, shape=2):
     DROP   = 2
 
 
-class LinkReceiver(wiring.Component):
+class LinkReceiver(CheckedArguments, wiring.Component):
     """Turns incoming link packets into tracked communication writes.
 
     A packet is a header beat (``link_header_layout`` in the low bits of ``data``) and ``length``
@@ -62,13 +63,12 @@ class LinkReceiver(wiring.Component):
         Data beats turned into writes (wrapping).
     """
 
+    @staticmethod
+    def check_arguments(params):
+        if not isinstance(params, T3Params):
+            raise TypeError(f"params must be a T3Params, not {params!r}")
+
     def __init__(self, params):
-        try:
-            if not isinstance(params, T3Params):
-                raise TypeError(f"params must be a T3Params, not {params!r}")
-        except (TypeError, ValueError):
-            self._MustUse__silence = True   # a rejected object is not "unused"
-            raise
         self._params = params
         super().__init__({
             "rx":            In(stream.Signature(params.link_layout)),
@@ -160,7 +160,7 @@ class LinkReceiver(wiring.Component):
         return m
 
 
-class LinkModel(wiring.Component):
+class LinkModel(CheckedArguments, wiring.Component):
     """Point-to-point link for simulation: fixed latency, bandwidth limit, back-pressure.
 
     A beat accepted on ``i`` at the end of cycle *c* enters a delay line of ``latency - 1``
@@ -195,28 +195,29 @@ class LinkModel(wiring.Component):
         Beats out of the link; ``valid``/``payload`` come from the FIFO (registers and RAM).
     """
 
+    @staticmethod
+    def check_arguments(params, *, latency=8, bw_num=1, bw_den=1, depth=None):
+        if not isinstance(params, T3Params):
+            raise TypeError(f"params must be a T3Params, not {params!r}")
+        for name, value in (("latency", latency), ("bw_num", bw_num), ("bw_den", bw_den)):
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise TypeError(f"{name} must be an integer, not {value!r}")
+        if latency < 1:
+            raise ValueError(f"latency must be >= 1, not {latency}")
+        if bw_den < 1:
+            raise ValueError(f"bw_den must be >= 1, not {bw_den}")
+        if not 1 <= bw_num <= bw_den:
+            raise ValueError(f"bw_num must be in [1, bw_den={bw_den}], not {bw_num}")
+        if depth is None:
+            depth = latency + 4
+        if not isinstance(depth, int) or isinstance(depth, bool):
+            raise TypeError(f"depth must be an integer or None, not {depth!r}")
+        if depth < latency + 1:
+            raise ValueError(f"depth must be >= latency + 1 = {latency + 1}, not {depth}")
+
     def __init__(self, params, *, latency=8, bw_num=1, bw_den=1, depth=None):
-        try:
-            if not isinstance(params, T3Params):
-                raise TypeError(f"params must be a T3Params, not {params!r}")
-            for name, value in (("latency", latency), ("bw_num", bw_num), ("bw_den", bw_den)):
-                if not isinstance(value, int) or isinstance(value, bool):
-                    raise TypeError(f"{name} must be an integer, not {value!r}")
-            if latency < 1:
-                raise ValueError(f"latency must be >= 1, not {latency}")
-            if bw_den < 1:
-                raise ValueError(f"bw_den must be >= 1, not {bw_den}")
-            if not 1 <= bw_num <= bw_den:
-                raise ValueError(f"bw_num must be in [1, bw_den={bw_den}], not {bw_num}")
-            if depth is None:
-                depth = latency + 4
-            if not isinstance(depth, int) or isinstance(depth, bool):
-                raise TypeError(f"depth must be an integer or None, not {depth!r}")
-            if depth < latency + 1:
-                raise ValueError(f"depth must be >= latency + 1 = {latency + 1}, not {depth}")
-        except (TypeError, ValueError):
-            self._MustUse__silence = True   # a rejected object is not "unused"
-            raise
+        if depth is None:
+            depth = latency + 4
         self._params = params
         self.latency = latency
         self.bw_num = bw_num

@@ -55,6 +55,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .lib.checked import CheckedArguments
 from .params import MemOp, ReqClass, T3Params
 
 __all__ = ["TrafficGen", "TG_REGS", "TG_ID", "LFSR_TAPS", "lfsr_next", "reference", "axil_members"]
@@ -122,7 +123,7 @@ class _State(enum.Enum, shape=2):
     DRAIN = 3
 
 
-class TrafficGen(wiring.Component):
+class TrafficGen(CheckedArguments, wiring.Component):
     """GEMM-producer traffic generator (see the module docstring for the traffic and the registers).
 
     One request per cycle is sustained while the consumer is ready (no gaps within a tile or a
@@ -157,10 +158,12 @@ class TrafficGen(wiring.Component):
         ``CYCLES``: cycles spent busy in the current or last run (wrapping).
     """
 
-    def __init__(self, params=T3Params()):
+    @staticmethod
+    def check_arguments(params=T3Params()):
         if not isinstance(params, T3Params):
-            self._MustUse__silence = True
             raise TypeError(f"params must be a T3Params, not {params!r}")
+
+    def __init__(self, params=T3Params()):
         self._params = params
         super().__init__({
             **axil_members("s_axil", 12),

@@ -12,12 +12,13 @@ from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from .lib.checked import CheckedArguments
 from .params import T3Params
 
 __all__ = ["Trigger"]
 
 
-class Trigger(wiring.Component):
+class Trigger(CheckedArguments, wiring.Component):
     """DMA command table plus ready-command queue.
 
     The table has ``params.tracker_entries`` entries (a ``lib.memory.Memory`` with one write port
@@ -68,17 +69,16 @@ class Trigger(wiring.Component):
         updated one cycle after each handshake.
     """
 
+    @staticmethod
+    def check_arguments(params, *, queue_depth=8):
+        if not isinstance(params, T3Params):
+            raise TypeError(f"params must be a T3Params, not {params!r}")
+        if not isinstance(queue_depth, int) or isinstance(queue_depth, bool):
+            raise TypeError(f"queue_depth must be an integer, not {queue_depth!r}")
+        if queue_depth < 2:
+            raise ValueError(f"queue_depth must be >= 2, not {queue_depth}")
+
     def __init__(self, params, *, queue_depth=8):
-        try:
-            if not isinstance(params, T3Params):
-                raise TypeError(f"params must be a T3Params, not {params!r}")
-            if not isinstance(queue_depth, int) or isinstance(queue_depth, bool):
-                raise TypeError(f"queue_depth must be an integer, not {queue_depth!r}")
-            if queue_depth < 2:
-                raise ValueError(f"queue_depth must be >= 2, not {queue_depth}")
-        except (TypeError, ValueError):
-            self._MustUse__silence = True   # a rejected object is not "unused"
-            raise
         self._params = params
         self._queue_depth = queue_depth
         self.write_layout = data.StructLayout({

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from amaranth.hdl import Elaboratable, Module  # noqa: E402
+from amaranth.hdl import Elaboratable, Fragment, Module  # noqa: E402
 from amaranth.lib import wiring  # noqa: E402
 from amaranth.lib import data  # noqa: E402
 from amaranth.lib.wiring import In  # noqa: E402
@@ -505,27 +505,36 @@ def wavedrom_json(trace, start, stop, title, tick_label="cycle"):
             "foot": {"text": tick_label}, "config": {"hscale": 1}}
 
 
-def _run(dut, testbench, trace):
-    sim = Simulator(dut)
+def _run(dut, testbench, trace, sim=None):
+    sim = Simulator(dut) if sim is None else sim
     sim.add_clock(1e-8)
     sim.add_testbench(trace.sampler(), background=True)
     sim.add_testbench(testbench)
     sim.run()
 
 
-class _Probe(Elaboratable):
-    """Elaborates a T3Unit once and keeps the module, so the bench can observe internal streams
-    (tracker fire, trigger command, DMA reads) through the named submodules."""
+class _ProbedUnit(T3Unit):
+    """A T3Unit that keeps its module's submodules when elaborated, so the bench can observe
+    internal streams (tracker fire, trigger command, DMA reads) through the named blocks."""
 
-    def __init__(self, unit):
-        self.unit = unit
-        self.module = unit.elaborate(None)
-        self.sub = self.module.submodules
-        self.ram = AxiSram(unit.params)      # the ideal memory on the unit's AXI4 port
+    sub = None
+
+    def elaborate(self, platform):
+        m = super().elaborate(platform)
+        self.sub = m.submodules
+        return m
+
+
+class _Probe(Elaboratable):
+    """A :class:`_ProbedUnit` with the ideal memory on its AXI4 port."""
+
+    def __init__(self, params):
+        self.unit = _ProbedUnit(params)
+        self.ram = AxiSram(params)
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.unit = self.module
+        m.submodules.unit = self.unit
         m.submodules.ram = self.ram
         wiring.connect(m, self.unit.m_axi, self.ram.s_axi)
         return m
@@ -583,10 +592,10 @@ UNIT_SEQUENCE = (
 
 def trace_unit():
     p = T3Params()
-    unit = T3Unit(p)
-    unit._MustUse__silence = True
-    probe = _Probe(unit)
-    tracker, trigger, dma = (probe.sub[n] for n in ("tracker", "trigger", "dma"))
+    probe = _Probe(p)
+    unit = probe.unit
+    sim = Simulator(probe)       # elaborates: unit.sub names the blocks inside
+    tracker, trigger, dma = (unit.sub[n] for n in ("tracker", "trigger", "dma"))
     hexd = lambda v: f"{v:x}"  # noqa: E731
     lanes = [
         ("compute.valid", unit.compute.valid, "bit", None, None),
@@ -623,7 +632,7 @@ def trace_unit():
         ctx.set(unit.compute.valid, 0)
         await ctx.tick().repeat(40)
 
-    _run(probe, bench, trace)
+    _run(probe, bench, trace, sim)
     cv = trace.column("compute.valid")
     first = cv.index(1)
     tx = trace.column("link_tx.valid")
@@ -1015,8 +1024,7 @@ def render_svg(wave):
 def generate():
     """``{path: text}`` of every generated file."""
     unit = T3Unit(T3Params())
-    unit._MustUse__silence = True
-    unit._csr._MustUse__silence = True
+    Fragment.get(unit, None)     # elaborated once: the unit and the blocks it built are used
     files = {}
     traces = {"unit": trace_unit(), "nmc": trace_nmc(), "mca": trace_mca()}
     for name, (wave, _) in traces.items():
