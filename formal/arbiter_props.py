@@ -18,7 +18,7 @@ from amaranth.hdl import Assert, Assume, Cover, Elaboratable, Signal, Value
 
 from hw.params import ArbPolicy, ReqClass, T3Params
 
-from .common import AnyConst, Flatten, Harness, drive_inputs, internals, load_design, block_jobs
+from .common import any_const, Flatten, Harness, drive_inputs, internals, load_design, block_jobs
 
 PARAMS = T3Params(data_width=32, addr_width=2, tile_width=2, tracker_entries=4, count_width=2)
 LIMIT_WIDTH = 3
@@ -106,7 +106,7 @@ class ArbiterHarness(Harness):
             m.d.comb += [Cover(occ == 2), Cover(granted & pop & (occ == 1))]
 
         elif self.prop == "mca_starvation":
-            limit = AnyConst(self.lw)
+            limit = any_const(m, self.lw)
             m.d.comb += [
                 dut.starvation_limit.eq(limit),
                 Assume(dut.policy == ArbPolicy.T3_MCA),
@@ -120,7 +120,7 @@ class ArbiterHarness(Harness):
         elif self.prop == "mca_starvation_stall":
             # any out.ready: the wait exceeds the limit only by the cycles the output stage was
             # full (B in the design's documentation)
-            limit = AnyConst(self.lw)
+            limit = any_const(m, self.lw)
             full_cycles = Signal(self.lw + 3)
             with m.If(gm | ~mv):
                 m.d.sync += full_cycles.eq(0)

@@ -2,10 +2,10 @@
 
 from amaranth.hdl import Module, Signal, unsigned
 from amaranth.lib import enum, stream, wiring
-from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
 from .lib.checked import CheckedArguments
+from .lib.queue import Queue
 from .params import T3Params, MemOp, ReqClass, Kind
 
 __all__ = ["LinkReceiver", "LinkModel"]
@@ -235,8 +235,7 @@ class LinkModel(CheckedArguments, wiring.Component):
     def elaborate(self, platform):
         p = self._params
         m = Module()
-        width = p.link_layout.size
-        m.submodules.fifo = fifo = SyncFIFO(width=width, depth=self.depth)
+        m.submodules.fifo = fifo = Queue(p.link_layout, self.depth)
 
         # -- token bucket ---------------------------------------------------------------------
         # tokens in [0, bw_den + bw_num - 1]; a beat needs and costs bw_den tokens; refill bw_num
@@ -262,29 +261,25 @@ class LinkModel(CheckedArguments, wiring.Component):
         # -- delay line -----------------------------------------------------------------------
         if stages == 0:
             m.d.comb += [
-                fifo.w_data.eq(self.i.payload),
-                fifo.w_en.eq(accept),
+                fifo.w.payload.eq(self.i.payload),
+                fifo.w.valid.eq(accept),
             ]
         else:
             valids = [Signal(name=f"dl_valid{k}") for k in range(stages)]
-            beats = [Signal(width, name=f"dl_beat{k}") for k in range(stages)]
+            beats = [Signal(p.link_layout.size, name=f"dl_beat{k}") for k in range(stages)]
             m.d.sync += [valids[0].eq(accept), beats[0].eq(self.i.payload)]
             for k in range(1, stages):
                 m.d.sync += [valids[k].eq(valids[k - 1]), beats[k].eq(beats[k - 1])]
             m.d.comb += [
-                fifo.w_data.eq(beats[-1]),
-                fifo.w_en.eq(valids[-1]),
+                fifo.w.payload.eq(beats[-1]),
+                fifo.w.valid.eq(valids[-1]),
             ]
             with m.If(accept & ~valids[-1]):
                 m.d.sync += in_line.eq(in_line + 1)
             with m.Elif(~accept & valids[-1]):
                 m.d.sync += in_line.eq(in_line - 1)
 
-        m.d.comb += [
-            self.o.valid.eq(fifo.r_rdy),
-            self.o.payload.eq(fifo.r_data),
-            fifo.r_en.eq(self.o.ready),
-        ]
+        wiring.connect(m, fifo.r, wiring.flipped(self.o))
         return m
 
 

@@ -56,11 +56,12 @@ CSR access with no response for ``CSR_TIMEOUT_CYCLES``.
 import enum as py_enum
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
-from amaranth.lib import enum, fifo, stream, wiring
+from amaranth.lib import enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from . import regmap
 from .csr import axil_members
+from .lib.queue import Queue
 from .params import MemOp, ReqClass, T3Params
 from .regmap import Access, Field as F, Register, RegisterMap
 
@@ -414,7 +415,7 @@ class Producer(wiring.Component):
             m.d.sync += out.valid.eq(0)
 
         TAG_G, TAG_R, TAG_C = 0, 1, 2
-        m.submodules.tags = tags = fifo.SyncFIFO(width=2, depth=self._read_credits)
+        m.submodules.tags = tags = Queue(2, self._read_credits)
 
         def source(name):
             return (Signal(name=f"{name}_valid"), Signal(req_layout, name=f"{name}_req"),
@@ -425,7 +426,7 @@ class Producer(wiring.Component):
         rw_v, rw_req, rw_grant = source("red_wr")
         c_v, c_req, c_grant = source("chk")
         rr_last_g = Signal()     # round-robin between the GEMM and the reduction reads
-        reads_ok = tags.w_rdy
+        reads_ok = tags.w.ready
         g_ok = g_v & ((g_req.op != MemOp.READ) | reads_ok)
         rr_ok = rr_v & reads_ok
         c_ok = c_v & ((c_req.op != MemOp.READ) | reads_ok)
@@ -450,20 +451,20 @@ class Producer(wiring.Component):
         with m.If(any_grant):
             m.d.sync += [out.valid.eq(1), out.payload.eq(chosen)]
         m.d.comb += [
-            tags.w_en.eq((g_grant & (g_req.op == MemOp.READ)) | rr_grant
+            tags.w.valid.eq((g_grant & (g_req.op == MemOp.READ)) | rr_grant
                          | (c_grant & (c_req.op == MemOp.READ))),
-            tags.w_data.eq(Mux(rr_grant, TAG_R, Mux(g_grant, TAG_G, TAG_C))),
+            tags.w.payload.eq(Mux(rr_grant, TAG_R, Mux(g_grant, TAG_G, TAG_C))),
         ]
         # Responses: always taken; routed by the tag of the oldest read.
         resp = self.mem_resp
-        m.d.comb += [resp.ready.eq(1), tags.r_en.eq(resp.valid)]
+        m.d.comb += [resp.ready.eq(1), tags.r.ready.eq(resp.valid)]
         resp_g = Signal()
         resp_r = Signal()
         resp_c = Signal()
         m.d.comb += [
-            resp_g.eq(resp.valid & (tags.r_data == TAG_G)),
-            resp_r.eq(resp.valid & (tags.r_data == TAG_R)),
-            resp_c.eq(resp.valid & (tags.r_data == TAG_C)),
+            resp_g.eq(resp.valid & (tags.r.payload == TAG_G)),
+            resp_r.eq(resp.valid & (tags.r.payload == TAG_R)),
+            resp_c.eq(resp.valid & (tags.r.payload == TAG_C)),
         ]
         for grant, req, name in ((g_grant, g_req, "GEMM"), (rr_grant, rr_req, "RED"),
                                  (rw_grant, rw_req, "RED"), (c_grant, c_req, "CHK")):
@@ -650,17 +651,17 @@ class Producer(wiring.Component):
         red_cred = Signal(range(self._reduce_credits + 1), init=self._reduce_credits)
         red_hold = Signal(p.data_width)
         red_rphase = Signal()
-        m.submodules.red_fifo = red_fifo = fifo.SyncFIFOBuffered(width=p.data_width,
-                                                                 depth=self._reduce_credits + 1)
+        m.submodules.red_fifo = red_fifo = Queue(p.data_width, self._reduce_credits + 1,
+                                                  buffered=True)
         red_idx = Signal(32)
         m.d.comb += [
             rr_req.op.eq(MemOp.READ), rr_req.cls.eq(ReqClass.COMPUTE),
             rr_req.addr.eq(Mux(red_phase, red_stage, red_out)),
             rr_v.eq(red_busy & (red_rd_left != 0) & (red_phase | (red_cred != 0))),
             rw_req.op.eq(MemOp.STORE), rw_req.cls.eq(ReqClass.COMPUTE),
-            rw_req.addr.eq(red_wr_addr), rw_req.data.eq(red_fifo.r_data),
-            rw_v.eq(red_fifo.r_rdy),
-            red_fifo.r_en.eq(rw_grant),
+            rw_req.addr.eq(red_wr_addr), rw_req.data.eq(red_fifo.r.payload),
+            rw_v.eq(red_fifo.r.valid),
+            red_fifo.r.ready.eq(rw_grant),
         ]
         cred_take = rr_grant & ~red_phase
         cred_give = rw_grant
@@ -676,7 +677,7 @@ class Producer(wiring.Component):
                 m.d.sync += red_busy.eq(0)
         sums = Cat(*[(red_hold.word_select(j, 32) + resp.payload.data.word_select(j, 32))[:32]
                      for j in range(lanes)])
-        m.d.comb += [red_fifo.w_data.eq(sums), red_fifo.w_en.eq(resp_r & red_rphase)]
+        m.d.comb += [red_fifo.w.payload.eq(sums), red_fifo.w.valid.eq(resp_r & red_rphase)]
         with m.If(resp_r):
             m.d.sync += red_rphase.eq(~red_rphase)
             with m.If(~red_rphase):

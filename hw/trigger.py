@@ -8,11 +8,11 @@ which they were made ready.
 
 from amaranth.hdl import Module, Signal, unsigned
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .lib.checked import CheckedArguments
+from .lib.queue import Queue
 from .params import T3Params
 
 __all__ = ["Trigger"]
@@ -114,8 +114,7 @@ class Trigger(CheckedArguments, wiring.Component):
         wr = table.write_port()
         rd = table.read_port(domain="sync", transparent_for=(wr,))
 
-        m.submodules.queue = queue = SyncFIFOBuffered(width=p.dma_command_layout.size,
-                                                      depth=self._queue_depth)
+        m.submodules.queue = queue = Queue(p.dma_command_layout, self._queue_depth, buffered=True)
 
         # -- programming ----------------------------------------------------------------------
         m.d.comb += [
@@ -129,16 +128,16 @@ class Trigger(CheckedArguments, wiring.Component):
         # -- stage 1: entry read, push into the queue -------------------------------------------
         s1_valid = Signal()
         s1_done = Signal()
-        m.d.comb += s1_done.eq(s1_valid & queue.w_rdy)
+        m.d.comb += s1_done.eq(s1_valid & queue.w.ready)
         m.d.comb += [
-            queue.w_data.eq(rd.data.command),
-            queue.w_en.eq(s1_done & rd.data.valid),
+            queue.w.payload.eq(rd.data.command),
+            queue.w.valid.eq(s1_done & rd.data.valid),
         ]
         m.d.sync += self.err_no_command.eq(s1_done & ~rd.data.valid)
 
         # -- stage 0: arbitration and table read -----------------------------------------------
         can_accept = Signal()
-        m.d.comb += can_accept.eq(~s1_valid | queue.w_rdy)
+        m.d.comb += can_accept.eq(~s1_valid | queue.w.ready)
         prio_doorbell = Signal()        # who wins when both are valid
         pick_fire = Signal()
         m.d.comb += pick_fire.eq(self.fire.valid & ~(self.doorbell.valid & prio_doorbell))
@@ -159,12 +158,8 @@ class Trigger(CheckedArguments, wiring.Component):
             m.d.sync += prio_doorbell.eq(pick_fire)
 
         # -- output and status -----------------------------------------------------------------
-        m.d.comb += [
-            self.cmd.valid.eq(queue.r_rdy),
-            self.cmd.payload.eq(queue.r_data),
-            queue.r_en.eq(self.cmd.ready),
-            self.queue_level.eq(queue.level),
-        ]
+        wiring.connect(m, queue.r, wiring.flipped(self.cmd))
+        m.d.comb += self.queue_level.eq(queue.level)
         with m.If(self.cmd.valid & self.cmd.ready):
             m.d.sync += self.issued.eq(self.issued + 1)
         return m

@@ -28,7 +28,7 @@ from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.wiring import In, Out
 
 from .lib.checked import CheckedArguments
-from .trafficgen import axil_members
+from .lib.axil import axil_members
 
 __all__ = ["UartRx", "UartTx", "UartBridge", "CMD_WRITE", "CMD_READ", "ANS_OK", "ANS_ERR",
            "ANS_UNKNOWN"]

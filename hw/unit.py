@@ -1,12 +1,13 @@
 """The per-device T3 unit: everything T3 adds beside one GPU's memory controller."""
 
 from amaranth.hdl import Module, Mux, ResetInserter, Signal
-from amaranth.lib import fifo, stream, wiring
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .arbiter import Arbiter
 from .csr import Csr
 from .dma import DmaEngine
+from .lib.queue import Queue
 from .link import LinkReceiver
 from .memport import MemPort
 from .params import MemOp, ReqClass, T3Params
@@ -212,15 +213,9 @@ class T3Unit(wiring.Component):
         # A register stage between the tracker's fire queue (block RAM read data) and the
         # trigger's command-table lookup (block RAM address): RAM -> RAM in one cycle is too slow.
         m.submodules.fire_buf = fire_buf = ResetInserter({"sync": soft})(
-            fifo.SyncFIFOBuffered(width=p.tile_width, depth=3))
-        m.d.comb += [
-            fire_buf.w_data.eq(tracker.fire.payload.tile),
-            fire_buf.w_en.eq(tracker.fire.valid),
-            tracker.fire.ready.eq(fire_buf.w_rdy),
-            trigger.fire.payload.tile.eq(fire_buf.r_data),
-            trigger.fire.valid.eq(fire_buf.r_rdy),
-            fire_buf.r_en.eq(trigger.fire.ready),
-        ]
+            Queue(p.fire_layout, 3, buffered=True))
+        wiring.connect(m, tracker.fire, fire_buf.w)
+        wiring.connect(m, fire_buf.r, trigger.fire)
 
         # Ready commands: held while disabled; notifications (length 0) end here.
         notify = Signal()

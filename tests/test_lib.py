@@ -4,7 +4,7 @@ signatures' parameter checks."""
 import random
 
 import pytest
-from amaranth.hdl import Elaboratable, Module
+from amaranth.hdl import Elaboratable, Fragment, Module
 from amaranth.lib import data
 from amaranth.lib.fifo import SyncFIFO, SyncFIFOBuffered
 
@@ -68,4 +68,5 @@ def test_queue_checks_its_parameters():
 def test_queue_payload_has_the_layout():
     lay = data.StructLayout({"a": 3, "b": 5})
     q = Queue(lay, 2)
+    Fragment.get(q, None)
     assert q.r.payload.shape() == lay and q.w.payload.shape() == lay

@@ -20,9 +20,11 @@ Its pointers, levels and storage are public attributes (:attr:`produce`, :attr:`
 (``formal.common.load_design``) by a flip-flop stand-in.
 """
 
-from amaranth.hdl import Module, Mux, Shape, Signal
-from amaranth.lib import data, memory, stream, wiring
+from amaranth.hdl import Module, Mux, Shape, ShapeCastable, Signal
+from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
+
+from .checked import CheckedArguments
 
 __all__ = ["Queue"]
 
@@ -34,7 +36,7 @@ def _incr(ptr, depth):
     return Mux(ptr == depth - 1, 0, ptr + 1)
 
 
-class Queue(wiring.Component):
+class Queue(CheckedArguments, wiring.Component):
     """Synchronous FIFO with stream ports.
 
     Parameters
@@ -59,9 +61,10 @@ class Queue(wiring.Component):
         queue.
     """
 
-    def __init__(self, shape, depth, *, buffered=False):
+    @staticmethod
+    def check_arguments(shape, depth, *, buffered=False):
         try:
-            shape = shape if isinstance(shape, data.Layout) else Shape.cast(shape)
+            Shape.cast(shape)
         except TypeError:
             raise TypeError(f"shape must be shape-castable, not {shape!r}") from None
         if not isinstance(depth, int) or isinstance(depth, bool):
@@ -71,6 +74,9 @@ class Queue(wiring.Component):
         if depth < (2 if buffered else 1):
             raise ValueError(f"depth must be >= {2 if buffered else 1}"
                              f"{' for a buffered queue' if buffered else ''}, not {depth}")
+
+    def __init__(self, shape, depth, *, buffered=False):
+        shape = shape if isinstance(shape, ShapeCastable) else Shape.cast(shape)
         self.shape, self.depth, self.buffered = shape, depth, buffered
         super().__init__({
             "w":     In(stream.Signature(shape)),
