@@ -61,9 +61,10 @@ from amaranth.lib.wiring import In, Out
 
 from . import regmap
 from .csr import axil_members
+from .lib.axil import AXI4LiteSlave, connect_axil
 from .lib.queue import Queue
 from .params import MemOp, ReqClass, T3Params
-from .regmap import Access, Field as F, Register, RegisterMap
+from .regmap import ADDR_WIDTH, Access, Field as F, Register, RegisterMap
 
 __all__ = ["ProdMode", "ErrCode", "Producer", "build_map", "PRODUCER_ID", "K_DEV", "K_BEAT",
            "K_LANE", "mix", "partial_word", "checksum"]
@@ -292,21 +293,15 @@ class Producer(wiring.Component):
         for s in pulses.values():
             m.d.sync += s.eq(0)
 
-        b_valid, b_resp = Signal(), Signal(2)
-        r_valid, r_resp, r_data = Signal(), Signal(2), Signal(32)
-        m.d.comb += [
-            self.s_axil_bvalid.eq(b_valid), self.s_axil_bresp.eq(b_resp),
-            self.s_axil_rvalid.eq(r_valid), self.s_axil_rresp.eq(r_resp),
-            self.s_axil_rdata.eq(r_data),
-        ]
-        take = Signal()
-        m.d.comb += [
-            take.eq(self.s_axil_awvalid & self.s_axil_wvalid & ~b_valid),
-            self.s_axil_awready.eq(take), self.s_axil_wready.eq(take),
-            self.s_axil_arready.eq(~r_valid),
-        ]
-        wdata = self.s_axil_wdata
-        full = self.s_axil_wstrb == 0b1111
+        # AXI4-Lite slave: a write executes in its AW/W handshake cycle
+        m.submodules.axil = axil = AXI4LiteSlave(ADDR_WIDTH, buffered=False)
+        connect_axil(m, self, "s_axil", axil, "s_axil")
+        wr, rd = axil.write, axil.read
+        b_resp, r_out = axil.write_resp.payload, axil.read_resp.payload
+        m.d.comb += [wr.ready.eq(1), rd.ready.eq(1),
+                     axil.write_resp.valid.eq(wr.valid), axil.read_resp.valid.eq(rd.valid)]
+        wdata = wr.payload.data
+        full = wr.payload.strb == 0b1111
 
         def legal(reg):
             ok = Const(1)
@@ -320,34 +315,34 @@ class Producer(wiring.Component):
                     ok = ok & (v <= max(x.value for x in f.enum))
             return ok
 
-        with m.If(take):
-            m.d.sync += [b_valid.eq(1), b_resp.eq(regmap_resp_slverr), bad_write.eq(1)]
+        m.d.comb += b_resp.eq(regmap_resp_slverr)
+        with m.If(wr.valid):
+            m.d.sync += bad_write.eq(1)
             first = True
             for reg in rmap:
                 if not reg.writable:
                     continue
-                cond = self.s_axil_awaddr == reg.offset
+                cond = wr.payload.addr == reg.offset
                 ctx = m.If(cond) if first else m.Elif(cond)
                 first = False
                 with ctx:
                     config = reg.name != "CTRL"
                     ok = full & legal(reg) & (~busy if config else Const(1))
                     with m.If(ok):
-                        m.d.sync += [b_resp.eq(0), bad_write.eq(bad_write)]
+                        m.d.comb += b_resp.eq(0)
+                        m.d.sync += bad_write.eq(bad_write)
                         for f in reg.fields.values():
                             v = wdata[f.offset:f.offset + f.width]
                             if f.access is Access.RW:
                                 m.d.sync += store[(reg.name, f.name)].eq(v)
                             elif f.access is Access.WS:
                                 m.d.sync += pulses[(reg.name, f.name)].eq(v)
-        with m.Elif(b_valid & self.s_axil_bready):
-            m.d.sync += b_valid.eq(0)
 
-        with m.If(self.s_axil_arvalid & ~r_valid):
-            m.d.sync += [r_valid.eq(1), r_resp.eq(regmap_resp_slverr), r_data.eq(0)]
+        m.d.comb += [r_out.resp.eq(regmap_resp_slverr), r_out.data.eq(0)]
+        with m.If(rd.valid):
             first = True
             for reg in rmap:
-                cond = self.s_axil_araddr == reg.offset
+                cond = rd.payload.addr == reg.offset
                 ctx = m.If(cond) if first else m.Elif(cond)
                 first = False
                 with ctx:
@@ -361,9 +356,7 @@ class Producer(wiring.Component):
                         else:
                             continue
                         word = word | (v.as_unsigned() << f.offset)
-                    m.d.sync += [r_resp.eq(0), r_data.eq(word[:32])]
-        with m.Elif(r_valid & self.s_axil_rready):
-            m.d.sync += r_valid.eq(0)
+                    m.d.comb += [r_out.resp.eq(0), r_out.data.eq(word[:32])]
         return store, pulses
 
     def elaborate(self, platform):
