@@ -27,7 +27,7 @@ class DmaEngine(CheckedArguments, wiring.Component):
       pushes the command into the packet queue (depth 4) and issues its reads. A read is issued only
       when a *credit* is available: the engine holds ``buffer_depth`` credits, one is taken per read
       issued and returned per data beat sent on ``tx``, so the response buffer
-      (``SyncFIFOBuffered``, depth ``buffer_depth``) can never overflow and ``mem_resp.ready`` stays
+      (a buffered :class:`~hw.lib.queue.Queue`, depth ``buffer_depth``) can never overflow and ``mem_resp.ready`` stays
       high (it is the buffer's ``w_rdy``).
     * *packer*: takes the oldest command of the packet queue, sends its header, then its data beats
       from the response buffer, then pops the command.

@@ -164,7 +164,7 @@ class LinkModel(CheckedArguments, wiring.Component):
     """Point-to-point link for simulation: fixed latency, bandwidth limit, back-pressure.
 
     A beat accepted on ``i`` at the end of cycle *c* enters a delay line of ``latency - 1``
-    registers (it never stalls), then a FIFO (``SyncFIFO``, first-word fall-through) of ``depth``
+    registers (it never stalls), then a FIFO (:class:`~hw.lib.queue.Queue`, first-word fall-through) of ``depth``
     entries; it is presented on ``o`` in cycle *c + latency* at the earliest (exactly then if ``o``
     is not back-pressured), in order. ``i.ready`` is low when the beats in the delay line plus
     those in the FIFO fill the FIFO, so no beat is ever lost whatever ``o.ready`` does.

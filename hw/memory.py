@@ -85,7 +85,7 @@ class MemoryModel(wiring.Component):
     UPDATEs to one address then run at one per ``P+1`` cycles; requests to other addresses still
     run at one per cycle; READ latency is unchanged. With ``P == 0`` there is no such stall.
 
-    Back-pressure: the response buffer (a :class:`~amaranth.lib.fifo.SyncFIFO` of depth ``L + 1``,
+    Back-pressure: the response buffer (a :class:`~hw.lib.queue.Queue` of depth ``L + 1``,
     fall-through: a response written at the end of cycle ``k+L-1`` is visible in cycle ``k+L``)
     never overflows because READs are credit-counted: a READ is accepted only while fewer than
     ``L + 1`` READs are outstanding (accepted and not yet taken from ``resp``). ``L + 1`` credits

@@ -35,7 +35,7 @@ class Trigger(CheckedArguments, wiring.Component):
     or completes in the same cycle, so one fire or doorbell per cycle is sustained while the queue
     has room. A full queue back-pressures ``fire`` and ``doorbell`` (``ready`` low); nothing is
     dropped. A command enters the queue at the end of cycle *c+1* and is visible on ``cmd`` two
-    cycles later (``SyncFIFOBuffered``), i.e. ``cmd.valid`` rises in cycle *c+3* at the earliest.
+    cycles later (a buffered :class:`~hw.lib.queue.Queue`), i.e. ``cmd.valid`` rises in cycle *c+3* at the earliest.
 
     A ``cmd_write`` in the same cycle as a lookup of the same entry is seen by that lookup (the read
     port is transparent for the write port); a lookup already in stage 1 keeps the command it read.
