@@ -256,3 +256,14 @@ def test_documented_parameter_bounds_are_enforced():
         assert not _accepts(**{name: elo - 1}) and not _accepts(**{name: ehi + 1}), name
         checked += 1
     assert checked == 8
+
+
+def test_every_parameter_rule_is_listed():
+    """Each explicit ``raise`` of ``T3Params.__post_init__`` (beyond the PARAM_BOUNDS loop) has
+    its sentence in ``hw.params.PARAM_RULES``, which the datasheet prints."""
+    import ast
+    import inspect
+    import textwrap
+    from hw.params import PARAM_RULES
+    tree = ast.parse(textwrap.dedent(inspect.getsource(T3Params.__post_init__)))
+    assert sum(isinstance(node, ast.Raise) for node in ast.walk(tree)) == len(PARAM_RULES)
