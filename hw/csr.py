@@ -319,8 +319,9 @@ class Csr(wiring.Component):
             axil.read_resp.valid.eq(rd.valid),
             axil.read_resp.payload.data.eq(rd_word),
             axil.read_resp.payload.resp.eq(Mux(rd_mapped, RESP_OKAY, RESP_SLVERR)),
-            rd_bad_address.eq(rd.valid & ~rd_mapped),
         ]
+        with m.If(rd.valid):        # (an If: an undriven ARVALID in simulation sets no flag)
+            m.d.comb += rd_bad_address.eq(~rd_mapped)
 
         # -- W1C flags and irq ----------------------------------------------------------------
         any_flag = Const(0, 1)
