@@ -18,7 +18,7 @@ from amaranth.hdl import Assert, Assume, Cover, Elaboratable, Signal, Value
 
 from hw.params import ArbPolicy, ReqClass, T3Params
 
-from .common import AnyConst, Flatten, Harness, drive_inputs, internals, load_design, block_jobs
+from .common import any_const, Flatten, Harness, drive_inputs, internals, load_design, block_jobs
 
 PARAMS = T3Params(data_width=32, addr_width=2, tile_width=2, tracker_entries=4, count_width=2)
 LIMIT_WIDTH = 3
@@ -37,7 +37,19 @@ class ArbiterHarness(Harness):
         super().__init__()
         self.prop = prop
         self.params, self.lw, self.occ_max = params, limit_width, occupancy_max
-        self.mod = load_design("arbiter", mutations)
+        # a mutation ("lib.skid", old, new) breaks the skid buffer of the output stage
+        skid = load_design("lib.skid", [mu[1:] for mu in mutations if len(mu) == 3])
+
+        class RecordingSkid(skid.SkidBuffer):
+            made = []
+
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                RecordingSkid.made.append(self)
+
+        self.skid_cls = RecordingSkid
+        self.mod = load_design("arbiter", [mu for mu in mutations if len(mu) == 2],
+                               {"SkidBuffer": RecordingSkid})
 
     def elaborate(self, platform):
         m = self.top_module()
@@ -45,6 +57,9 @@ class ArbiterHarness(Harness):
         flat = Flatten(dut)
         m.submodules.dut = flat
         st = internals(flat.frag)
+        (buf,) = self.skid_cls.made          # the output stage
+        st = dict(st, skid_valid=buf.skid_valid, skid=buf.skid, main_valid=buf.o.valid,
+                  main=buf.o.payload)
         drive_inputs(m, dut)
 
         cv, mv = dut.compute.valid, dut.comm.valid
@@ -106,7 +121,7 @@ class ArbiterHarness(Harness):
             m.d.comb += [Cover(occ == 2), Cover(granted & pop & (occ == 1))]
 
         elif self.prop == "mca_starvation":
-            limit = AnyConst(self.lw)
+            limit = any_const(m, self.lw)
             m.d.comb += [
                 dut.starvation_limit.eq(limit),
                 Assume(dut.policy == ArbPolicy.T3_MCA),
@@ -120,7 +135,7 @@ class ArbiterHarness(Harness):
         elif self.prop == "mca_starvation_stall":
             # any out.ready: the wait exceeds the limit only by the cycles the output stage was
             # full (B in the design's documentation)
-            limit = AnyConst(self.lw)
+            limit = any_const(m, self.lw)
             full_cycles = Signal(self.lw + 3)
             with m.If(gm | ~mv):
                 m.d.sync += full_cycles.eq(0)
@@ -173,8 +188,8 @@ MUTANTS = {
                                 "grant_m.eq(starving | (mv & ~cv))")]),
     # a grant into a full main register is lost (skid buffer not filled)
     "skid_drops": ("no_dup_no_drop",
-                   [("m.d.sync += [skid.eq(new), skid_valid.eq(1)]",
-                     "m.d.sync += [skid.eq(new), skid_valid.eq(0)]")]),
+                   [("lib.skid", "m.d.sync += [skid.eq(i.payload), skid_valid.eq(1)]",
+                     "m.d.sync += [skid.eq(i.payload), skid_valid.eq(0)]")]),
 }
 
 

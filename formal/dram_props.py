@@ -21,7 +21,7 @@ from amaranth.hdl import Array, Assert, Cover, Signal
 
 from hw.dram_params import DramParams
 
-from .common import (AnyConst, FlopMemory, Flatten, Harness, block_jobs, drive_inputs,
+from .common import (any_const, FlopMemory, Flatten, Harness, block_jobs, drive_inputs,
                      flop_memories, internals, load_design)
 
 PARAMS = DramParams(banks=2, rows=2, cols=4, interleave=4, data_width=8, addr_width=5,
@@ -62,7 +62,7 @@ class DramHarness(Harness):
             m.d.comb += Assert(age[i] <= cap)
 
         # ghost: follow the request accepted as number `tag`
-        tag = AnyConst(4)
+        tag = any_const(m, 4)
         accepted = Signal(5)
         ins = (ax.arvalid & ax.arready) | (ax.awvalid & ax.awready)
         tag_in, pos = Signal(), Signal(range(Q))

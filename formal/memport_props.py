@@ -61,14 +61,12 @@ Mutants (source patches of ``hw/memport.py``): ``ar_dropped`` (the AR queue pops
 ``update_read_frees_slot`` (the R beat of an UPDATE's read frees a slot too) fail ``outstanding``.
 """
 
-from amaranth.hdl import Assert, Assume, Cat, Cover, Signal
-from amaranth.lib.fifo import SyncFIFO
-
+from amaranth.hdl import Assert, Assume, Cat, Cover, Signal, Value
 from hw.lib.axi import BURST_INCR
 from hw.params import T3Params
 
-from .common import (FlopMemory, Flatten, Harness, _mod, block_jobs, drive_inputs,
-                     flop_memories, internals, load_design, subfragment)
+from .common import (Flatten, Harness, _mod, block_jobs, drive_inputs, flop_queue_class,
+                     internals, load_design)
 
 PARAMS = T3Params(data_width=32, addr_width=2, tile_width=2, tracker_entries=2, count_width=2,
                   len_width=2, dev_width=1)
@@ -76,21 +74,6 @@ PROPS = ("valid_held", "w_beats", "outstanding")
 #: The port's queues, in the order ``MemPort.elaborate`` creates them.
 FIFOS = ("ar_q", "aw_q", "w_q", "b_q", "rc_q", "rm_q", "ru_q", "resp_c", "resp_m")
 ID_COMPUTE, ID_COMM, ID_UPDATE = 0, 1, 2      # restated from the docstring of hw.memport
-
-
-class _RecordingFIFO(SyncFIFO):
-    """``SyncFIFO`` that records its instances and its (flip-flop) storage."""
-
-    made = []
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        _RecordingFIFO.made.append(self)
-
-    def elaborate(self, platform):
-        m = super().elaborate(platform)
-        self.storage = FlopMemory.instances[-1]      # the one memory this elaborate created
-        return m
 
 
 class MemPortHarness(Harness):
@@ -103,19 +86,17 @@ class MemPortHarness(Harness):
         self.kw = dict(outstanding=outstanding, resp_depth=resp_depth, alu_stages=alu_stages)
         # mutants are checked by BMC from reset: only the property's own assertions
         self.strengthen = not mutations
-        self.mod = load_design("memport", mutations, {"SyncFIFO": _RecordingFIFO})
+        self.queue_cls = flop_queue_class()
+        self.mod = load_design("memport", mutations, {"Queue": self.queue_cls})
 
     def elaborate(self, platform):
         m = self.top_module()
         dut = self.mod.MemPort(self.params, **self.kw)
         n = dut.outstanding
         sbits = max(1, (n - 1).bit_length())
-        start = len(_RecordingFIFO.made)
-        with flop_memories():
-            flat = Flatten(dut)
-        fifos = dict(zip(FIFOS, _RecordingFIFO.made[start:]))
-        del _RecordingFIFO.made[start:]
-        assert len(fifos) == len(FIFOS), "MemPort's queues changed: update FIFOS"
+        flat = Flatten(dut)
+        assert len(self.queue_cls.made) == len(FIFOS), "MemPort's queues changed: update FIFOS"
+        fifos = dict(zip(FIFOS, self.queue_cls.made))
         m.submodules.dut = flat
         st = internals(flat.frag)
         drive_inputs(m, dut)
@@ -158,16 +139,14 @@ class MemPortHarness(Harness):
         # -- the queues' entries (oldest first) and pointer invariants
         entries = {}
         for name, q in fifos.items():
-            fs = internals(subfragment(flat.frag, name))
-            assert fs["level"] is q.level, f"{name} is not the queue created in that order"
             depth = q.depth
-            produce, consume = fs["produce"], fs["consume"]
+            produce, consume = q.produce, q.consume
             strong += [q.level <= depth, consume < depth, produce < depth,
                        produce == _mod(m, consume + q.level, depth, f"{name}_prod_exp")]
             ents = []
             for j in range(depth):
                 pos = _mod(m, consume + j, depth, f"{name}_pos{j}")
-                row = Signal(q.width, name=f"{name}_ent{j}")
+                row = Signal(len(Value.cast(q.r.payload)), name=f"{name}_ent{j}")
                 with m.Switch(pos):
                     for i in range(depth):
                         with m.Case(i):
@@ -219,7 +198,7 @@ class MemPortHarness(Harness):
         alloc_idx, free_any = st["alloc_idx"], st["free_any"]
         for i in range(n):
             strong.append(~(free_any & (alloc_idx == i)) | ~slot_valid[i])
-        strong += [~q.w_en | q.w_rdy for q in fifos.values()]
+        strong += [~q.w.valid | q.w.ready for q in fifos.values()]
 
         # -- the properties
         def held(name, valid, ready, payload):
@@ -260,7 +239,7 @@ class MemPortHarness(Harness):
                 Assert(n_valid == occ),
             ]
             for q in fifos.values():
-                asserts.append(Assert(~q.w_en | q.w_rdy))
+                asserts.append(Assert(~q.w.valid | q.w.ready))
             covers += [Cover(occ == n), Cover(ar_issued + aw_pend == n),
                        Cover(g_lag & b_hs & (occ == 2)),        # two slots freed in one cycle
                        Cover(accept & b_hs & (occ == n - 1))]   # one slot taken, one freed
@@ -273,15 +252,15 @@ class MemPortHarness(Harness):
 
 MUTANTS = {
     # the AR queue pops whether or not ARREADY: ARVALID/ARADDR change before the handshake
-    "ar_dropped": ("valid_held", [("ar_q.r_en.eq(axi.arready)", "ar_q.r_en.eq(1)")]),
+    "ar_dropped": ("valid_held", [("ar_q.r.ready.eq(axi.arready)", "ar_q.r.ready.eq(1)")]),
     # WDATA driven only while WREADY is high
-    "wdata_not_held": ("valid_held", [("axi.wdata.eq(w_q.r_data)",
-                                       "axi.wdata.eq(Mux(axi.wready, w_q.r_data, 0))")]),
+    "wdata_not_held": ("valid_held", [("axi.wdata.eq(w_q.r.payload)",
+                                       "axi.wdata.eq(Mux(axi.wready, w_q.r.payload, 0))")]),
     # a two-beat AW burst for a one-beat write
     "awlen_one": ("w_beats", [("axi.awlen.eq(0)", "axi.awlen.eq(1)")]),
     # a STORE pushes its W beat (and B slot) but no AW
-    "store_without_aw": ("w_beats", [("aw_q.w_en.eq(upd_push | acc_store)",
-                                      "aw_q.w_en.eq(upd_push)")]),
+    "store_without_aw": ("w_beats", [("aw_q.w.valid.eq(upd_push | acc_store)",
+                                      "aw_q.w.valid.eq(upd_push)")]),
     # a request accepted while every slot is in use
     "no_slot_check": ("outstanding", [("accept.eq(in_valid & free_any & ~in_hazard & op_ok)",
                                        "accept.eq(in_valid & ~in_hazard & op_ok)")]),

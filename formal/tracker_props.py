@@ -35,8 +35,9 @@ from amaranth.lib import data
 
 from hw.params import T3Params
 
-from .common import (AnyConst, assigned_from, fifo_matches_shadow, FlopMemory, Flatten, Harness, Job, drive_inputs, flop_memories,
-                     internals, load_design, subfragment, block_jobs)
+from .common import (any_const, assigned_from, fifo_matches_shadow, FlopMemory, Flatten, Harness, Job,
+                     drive_inputs, flop_memories, flop_queue_class, internals, load_design,
+                     block_jobs)
 import types
 
 PARAMS = T3Params(data_width=32, addr_width=2, tile_width=3, tracker_entries=4, count_width=4)
@@ -50,8 +51,10 @@ class TrackerHarness(Harness):
         assert prop in PROPS
         self.prop = prop
         self.params, self._fire_depth_arg = params, fire_depth
+        self.queue_cls = flop_queue_class()
         self.mod = load_design("tracker", mutations,
-                               {"memory": types.SimpleNamespace(Memory=FlopMemory)})
+                               {"memory": types.SimpleNamespace(Memory=FlopMemory),
+                                "Queue": self.queue_cls})
 
     def elaborate(self, platform):
         m = self.top_module()
@@ -67,14 +70,15 @@ class TrackerHarness(Harness):
             flat = Flatten(dut)
         m.submodules.dut = flat
         table, fstore = mems
+        (fire_q,) = self.queue_cls.made
+        assert fstore is fire_q.storage
         st = internals(flat.frag)
-        fs = internals(subfragment(flat.frag, "fire_q"))
         drive_inputs(m, dut)
         V = Value.cast
         wr = table.wports[0]
         rd = table.rports[0]
 
-        e = AnyConst(iw)
+        e = any_const(m, iw)
         row_e = Signal(table.shape)
         with m.Switch(e):
             for i in range(p.tracker_entries):
@@ -156,9 +160,9 @@ class TrackerHarness(Harness):
         ]
 
         # -- fire queue shadow (all pushes), and the design's fire-queue storage
-        w_rdy = fs["w_rdy"]
-        fq_depth = fstore.depth + (1 if "inner_level" in fs else 0)   # the queue's real depth
-        pushed = st["w_en"] & w_rdy
+        w_rdy, w_en, w_data = fire_q.w.ready, fire_q.w.valid, fire_q.w.payload.tile
+        fq_depth = fire_q.depth
+        pushed = w_en & w_rdy
         fsq = [Signal(p.tile_width, name=f"fsq{i}") for i in range(fq_depth)]
         fcnt = Signal(range(fq_depth + 2))
         pop = dut.fire.valid & dut.fire.ready
@@ -169,14 +173,14 @@ class TrackerHarness(Harness):
                 m.d.sync += fsq[i].eq(fsq[i + 1])
         for i in range(fq_depth):
             with m.If(pushed & (wpos == i)):
-                m.d.sync += fsq[i].eq(st["w_data"])
+                m.d.sync += fsq[i].eq(w_data)
         m.d.sync += fcnt.eq(fcnt + pushed - pop)
         m.d.comb += [
             Assert(fcnt <= fq_depth),
-            Assert(~st["w_en"] | w_rdy),              # a fire always finds room (none dropped)
+            Assert(~w_en | w_rdy),              # a fire always finds room (none dropped)
             Assert(~dut.fire.valid | (fcnt != 0)),
         ]
-        fifo_matches_shadow(m, fs, fstore, fsq, fcnt, fq_depth, dut.fire.payload.tile)
+        fifo_matches_shadow(m, fire_q, fsq, fcnt, dut.fire.payload.tile)
         # how the design keeps room for every fire
         if "outstanding" in st:
             # arms in the pipeline + armed entries + queued fires never exceed the fire queue
@@ -207,7 +211,7 @@ class TrackerHarness(Harness):
             m.d.comb += [
                 Assert(~prev_stall | (dut.fire.valid & (dut.fire.payload.tile == prev_tile))),
                 Assert(~on_e | (pushed == spec_fire)),
-                Assert(~spec_fire | (st["w_data"] == g2.tile)),
+                Assert(~spec_fire | (w_data == g2.tile)),
                 Assert(~was_on_e | (dut.err_overshoot == err_over)),
                 Assert(~pushed | (g2.valid & ~g2.arm)),
                 Assert(~dut.fire.valid | (fcnt != 0)),

@@ -25,8 +25,8 @@ from amaranth.lib import data
 
 from hw.params import T3Params
 
-from .common import (FlopMemory, Flatten, Harness, drive_inputs, flop_memories, internals,
-                     load_design, subfragment, block_jobs)
+from .common import (FlopMemory, Flatten, Harness, drive_inputs, flop_memories, flop_queue_class,
+                     internals, load_design, block_jobs)
 
 PARAMS = T3Params(data_width=32, addr_width=2, tile_width=2, tracker_entries=4, count_width=2,
                   len_width=1, dev_width=1)
@@ -41,7 +41,8 @@ class TriggerHarness(Harness):
         assert prop in PROPS
         self.prop = prop
         self.params, self.depth = params, queue_depth
-        self.mod = load_design("trigger", mutations, {"Memory": FlopMemory})
+        self.queue_cls = flop_queue_class()
+        self.mod = load_design("trigger", mutations, {"Memory": FlopMemory, "Queue": self.queue_cls})
 
     def elaborate(self, platform):
         m = self.top_module()
@@ -51,9 +52,9 @@ class TriggerHarness(Harness):
             flat = Flatten(dut)
         m.submodules.dut = flat
         table, storage = mems
+        (queue,) = self.queue_cls.made
+        assert storage is queue.storage
         st = internals(flat.frag)
-        qfrag = subfragment(flat.frag, "queue")
-        qs = internals(qfrag)
         drive_inputs(m, dut)
         n = p.tracker_entries
         cmd_layout = p.dma_command_layout
@@ -88,8 +89,8 @@ class TriggerHarness(Harness):
             for i in range(n):
                 with m.Case(i):
                     m.d.comb += looked.eq(T_next[i])
-        q_wdata = st["w_data"]
-        pushed = st["w_en"] & qs["w_rdy"]
+        q_wdata = queue.w.payload
+        pushed = queue.w.valid & queue.w.ready
         resolve = st["s1_done"]
         err_due = Signal()
         m.d.sync += err_due.eq(resolve & ~g_entry.valid)
@@ -128,16 +129,16 @@ class TriggerHarness(Harness):
                 m.d.sync += sq[i].eq(q_wdata)
         m.d.sync += cnt.eq(cnt + pushed - pop)
         # queue internals: output register (the storage read port) + inner storage ring
-        r_rdy = qs["r_rdy"]
-        inner_level = qs["inner_level"]
-        consume = qs["consume"]
+        r_rdy = queue.r.valid
+        inner_level = queue.inner_level
+        consume = queue.consume
         inner_depth = self.depth - 1
         m.d.comb += [
             Assert(cnt <= self.depth),
             Assert(cnt == inner_level + r_rdy),
             Assert(consume < inner_depth),
-            Assert(qs["produce"] < inner_depth),
-            Assert(qs["produce"] == Mux(consume + inner_level >= inner_depth,
+            Assert(queue.produce < inner_depth),
+            Assert(queue.produce == Mux(consume + inner_level >= inner_depth,
                                         consume + inner_level - inner_depth,
                                         consume + inner_level)),
             Assert(~r_rdy | (V(dut.cmd.payload) == V(sq[0]))),
@@ -180,15 +181,17 @@ class TriggerHarness(Harness):
 MUTANTS = {
     # stage 0 accepts even while stage 1 waits on a full queue: the waiting lookup is overwritten
     "drops_when_full": ("lookup_once",
-                        [("m.d.comb += can_accept.eq(~s1_valid | queue.w_rdy)",
+                        [("m.d.comb += can_accept.eq(~s1_valid | queue.w.ready)",
                           "m.d.comb += can_accept.eq(1)")]),
     # the same, checked against the back-pressure property
     "accepts_when_full": ("full_backpressure",
-                          [("m.d.comb += can_accept.eq(~s1_valid | queue.w_rdy)",
+                          [("m.d.comb += can_accept.eq(~s1_valid | queue.w.ready)",
                             "m.d.comb += can_accept.eq(1)")]),
     # the queue is popped without a cmd handshake (a command is lost)
     "pops_without_ready": ("issue_in_order",
-                           [("queue.r_en.eq(self.cmd.ready)", "queue.r_en.eq(1)")]),
+                           [("wiring.connect(m, queue.r, wiring.flipped(self.cmd))",
+                             "m.d.comb += [self.cmd.valid.eq(queue.r.valid), "
+                             "self.cmd.payload.eq(queue.r.payload), queue.r.ready.eq(1)]")]),
     # a fire looks up the wrong entry (index off by one)
     "wrong_entry": ("lookup_once",
                     [("rd.addr.eq(self.fire.payload.tile[:p.index_width])",

@@ -4,6 +4,7 @@ from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .lib.skid import SkidBuffer
 from .params import ArbPolicy, ReqClass, T3Params
 
 __all__ = ["Arbiter"]
@@ -17,8 +18,8 @@ class Arbiter(wiring.Component):
     payload fields pass through unchanged. Requests of one class leave in the order they came in;
     none is dropped or duplicated.
 
-    **Output stage.** ``out`` is driven by a two-entry skid buffer (a *main* register that drives
-    ``out.valid``/``out.payload``, and a *skid* register). A grant is possible in a cycle iff the
+    **Output stage.** ``out`` is driven by a two-entry skid buffer (:class:`hw.lib.skid.SkidBuffer`:
+    a *main* register that drives ``out.valid``/``out.payload``, and a *skid* register). A grant is possible in a cycle iff the
     skid register is empty, a registered condition: there is no combinational path from
     ``out.ready`` to ``compute.ready``/``comm.ready``, nor from the inputs to ``out``. While
     ``out.ready`` stays high the skid register stays empty and one request is granted per cycle
@@ -135,16 +136,14 @@ class Arbiter(wiring.Component):
         m = Module()
         layout = self._params.mem_request_layout
 
-        main_valid = Signal()
-        main       = Signal(layout)
-        skid_valid = Signal()
-        skid       = Signal(layout)
+        m.submodules.out_buf = buf = SkidBuffer(layout)     # the output stage
+        wiring.connect(m, buf.o, wiring.flipped(self.out))
         wait       = Signal(self._limit_width)
         last_comm  = Signal(init=1)   # the most recent grant was COMM (reset: compute wins first)
 
         cv = self.compute.valid
         mv = self.comm.valid
-        can_grant = ~skid_valid
+        can_grant = buf.i.ready
         starving  = mv & (wait >= self.starvation_limit)
         eligible  = self.occupancy < self.threshold
 
@@ -171,23 +170,10 @@ class Arbiter(wiring.Component):
         ]
 
         # Request entering the output stage: the granted payload with its class forced.
-        new = Signal(layout)
         m.d.comb += [
-            new.eq(Mux(grant_m, self.comm.payload, self.compute.payload)),
-            new.cls.eq(Mux(grant_m, ReqClass.COMM, ReqClass.COMPUTE)),
-        ]
-
-        # Two-entry skid buffer. Invariant: skid_valid implies main_valid.
-        pop = main_valid & self.out.ready
-        with m.If(pop & skid_valid):
-            m.d.sync += [main.eq(skid), skid_valid.eq(0)]
-        with m.Elif(pop | ~main_valid):
-            m.d.sync += [main.eq(new), main_valid.eq(granted)]
-        with m.Elif(granted):
-            m.d.sync += [skid.eq(new), skid_valid.eq(1)]
-        m.d.comb += [
-            self.out.valid.eq(main_valid),
-            self.out.payload.eq(main),
+            buf.i.valid.eq(granted),
+            buf.i.payload.eq(Mux(grant_m, self.comm.payload, self.compute.payload)),
+            buf.i.payload.cls.eq(Mux(grant_m, ReqClass.COMM, ReqClass.COMPUTE)),
         ]
 
         # Starvation wait counter.

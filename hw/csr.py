@@ -9,44 +9,17 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .lib import axil as _axil
+from .lib.axil import RESP_OKAY, RESP_SLVERR, AXI4LiteSlave, connect_axil
 from .params import T3Params
 from .regmap import ADDR_WIDTH, DATA_WIDTH, Access, build
 
 __all__ = ["RESP_OKAY", "RESP_SLVERR", "axil_members", "cmd_write_layout", "doorbell_layout", "Csr"]
 
-#: AXI response codes.
-RESP_OKAY = 0b00
-RESP_SLVERR = 0b10
-
-
 def axil_members(prefix="s_axil", addr_width=ADDR_WIDTH, data_width=DATA_WIDTH):
-    """Flat signature members of an AXI4-Lite slave port (seen from the slave).
-
-    The members are named ``<prefix>_awaddr`` etc., so that :func:`amaranth.back.verilog.convert`
-    exports them under the names cocotbext-axi's ``AxiLiteBus.from_prefix(dut, prefix)`` expects.
-    """
-    strb = data_width // 8
-    return {
-        f"{prefix}_awaddr":  In(addr_width),
-        f"{prefix}_awprot":  In(3),
-        f"{prefix}_awvalid": In(1),
-        f"{prefix}_awready": Out(1),
-        f"{prefix}_wdata":   In(data_width),
-        f"{prefix}_wstrb":   In(strb),
-        f"{prefix}_wvalid":  In(1),
-        f"{prefix}_wready":  Out(1),
-        f"{prefix}_bresp":   Out(2),
-        f"{prefix}_bvalid":  Out(1),
-        f"{prefix}_bready":  In(1),
-        f"{prefix}_araddr":  In(addr_width),
-        f"{prefix}_arprot":  In(3),
-        f"{prefix}_arvalid": In(1),
-        f"{prefix}_arready": Out(1),
-        f"{prefix}_rdata":   Out(data_width),
-        f"{prefix}_rresp":   Out(2),
-        f"{prefix}_rvalid":  Out(1),
-        f"{prefix}_rready":  In(1),
-    }
+    """The CSR block's flat AXI4-Lite slave ports (:func:`hw.lib.axil.axil_members` with this
+    block's widths as defaults)."""
+    return _axil.axil_members(prefix, addr_width, data_width)
 
 
 def cmd_write_layout(params):
@@ -224,26 +197,15 @@ class Csr(wiring.Component):
                 bad = bad | c
             return bad
 
-        # -- AXI write channel ----------------------------------------------------------------
-        aw_full = Signal()
-        aw_addr = Signal(ADDR_WIDTH)
-        w_full = Signal()
-        w_data = Signal(DATA_WIDTH)
-        w_strb = Signal(DATA_WIDTH // 8)
-        b_valid = Signal()
-        b_resp = Signal(2)
-        m.d.comb += [
-            self.s_axil_awready.eq(~aw_full),
-            self.s_axil_wready.eq(~w_full),
-            self.s_axil_bvalid.eq(b_valid),
-            self.s_axil_bresp.eq(b_resp),
-        ]
-        with m.If(self.s_axil_awvalid & ~aw_full):
-            m.d.sync += [aw_full.eq(1), aw_addr.eq(self.s_axil_awaddr)]
-        with m.If(self.s_axil_wvalid & ~w_full):
-            m.d.sync += [w_full.eq(1), w_data.eq(self.s_axil_wdata), w_strb.eq(self.s_axil_wstrb)]
-        with m.If(b_valid & self.s_axil_bready):
-            m.d.sync += b_valid.eq(0)
+        # -- AXI4-Lite slave: AW and W buffered; a write executes (and is answered) in one cycle,
+        # a read is answered from the AR handshake cycle ---------------------------------------
+        m.submodules.axil = axil = AXI4LiteSlave(ADDR_WIDTH, DATA_WIDTH)
+        connect_axil(m, self, "s_axil", axil, "s_axil")
+        wr, rd = axil.write, axil.read
+        m.d.comb += wr.ready.eq(1)
+        execute = Signal()
+        m.d.comb += [execute.eq(wr.valid & wr.ready), axil.write_resp.valid.eq(execute)]
+        aw_addr, w_data, w_strb = wr.payload.addr, wr.payload.data, wr.payload.strb
 
         streams = {"arm": self.arm, "cmd_write": self.cmd_write, "doorbell": self.doorbell}
         m.d.comb += [
@@ -253,7 +215,7 @@ class Csr(wiring.Component):
         ]
 
         def respond(resp):
-            m.d.sync += [b_valid.eq(1), b_resp.eq(resp), aw_full.eq(0), w_full.eq(0)]
+            m.d.comb += axil.write_resp.payload.eq(resp)
 
         def error(flag):
             respond(RESP_SLVERR)
@@ -288,7 +250,7 @@ class Csr(wiring.Component):
             m.d.comb += wr_hit[reg.name].eq(aw_addr == reg.offset)
             wr_mapped = wr_mapped | wr_hit[reg.name]
 
-        with m.If(aw_full & w_full & ~b_valid):
+        with m.If(execute):
             with m.If(~wr_mapped):
                 error("bad_address")
             for reg in rmap:
@@ -343,30 +305,23 @@ class Csr(wiring.Component):
                                 cmd.tile.eq(cmd_tile),
                             ]
 
-        # -- AXI read channel -----------------------------------------------------------------
-        r_valid = Signal()
-        r_data = Signal(DATA_WIDTH)
-        r_resp = Signal(2)
+        # -- AXI read channel: RO fields sampled in the AR handshake cycle ----------------------
         rd_bad_address = Signal()
-        m.d.comb += [
-            self.s_axil_arready.eq(~r_valid),
-            self.s_axil_rvalid.eq(r_valid),
-            self.s_axil_rdata.eq(r_data),
-            self.s_axil_rresp.eq(r_resp),
-        ]
         rd_word = Const(0, DATA_WIDTH)
         rd_mapped = Const(0, 1)
         for reg in rmap:
             hit = Signal(name=f"rd_hit_{reg.name.lower()}")
-            m.d.comb += hit.eq(self.s_axil_araddr == reg.offset)
+            m.d.comb += hit.eq(rd.payload.addr == reg.offset)
             rd_mapped = rd_mapped | hit
             rd_word = rd_word | Mux(hit, read_word(reg), 0)
-        with m.If(self.s_axil_arvalid & ~r_valid):
-            m.d.sync += r_valid.eq(1)
-            m.d.sync += [r_data.eq(rd_word), r_resp.eq(Mux(rd_mapped, RESP_OKAY, RESP_SLVERR))]
+        m.d.comb += [
+            rd.ready.eq(1),
+            axil.read_resp.valid.eq(rd.valid),
+            axil.read_resp.payload.data.eq(rd_word),
+            axil.read_resp.payload.resp.eq(Mux(rd_mapped, RESP_OKAY, RESP_SLVERR)),
+        ]
+        with m.If(rd.valid):        # (an If: an undriven ARVALID in simulation sets no flag)
             m.d.comb += rd_bad_address.eq(~rd_mapped)
-        with m.Elif(r_valid & self.s_axil_rready):
-            m.d.sync += r_valid.eq(0)
 
         # -- W1C flags and irq ----------------------------------------------------------------
         any_flag = Const(0, 1)

@@ -2,15 +2,16 @@
 
 from amaranth.hdl import Module, Signal, unsigned
 from amaranth.lib import stream, wiring
-from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
+from .lib.checked import CheckedArguments
+from .lib.queue import Queue
 from .params import T3Params, MemOp, ReqClass
 
 __all__ = ["DmaEngine"]
 
 
-class DmaEngine(wiring.Component):
+class DmaEngine(CheckedArguments, wiring.Component):
     """DMA engine: one link packet per DMA command.
 
     For each command accepted on ``cmd`` the engine issues ``length`` READ requests
@@ -26,7 +27,7 @@ class DmaEngine(wiring.Component):
       pushes the command into the packet queue (depth 4) and issues its reads. A read is issued only
       when a *credit* is available: the engine holds ``buffer_depth`` credits, one is taken per read
       issued and returned per data beat sent on ``tx``, so the response buffer
-      (``SyncFIFOBuffered``, depth ``buffer_depth``) can never overflow and ``mem_resp.ready`` stays
+      (a buffered :class:`~hw.lib.queue.Queue`, depth ``buffer_depth``) can never overflow and ``mem_resp.ready`` stays
       high (it is the buffer's ``w_rdy``).
     * *packer*: takes the oldest command of the packet queue, sends its header, then its data beats
       from the response buffer, then pops the command.
@@ -69,19 +70,20 @@ class DmaEngine(wiring.Component):
 
     PACKET_QUEUE_DEPTH = 4
 
+    @staticmethod
+    def check_arguments(params, *, buffer_depth=None):
+        if not isinstance(params, T3Params):
+            raise TypeError(f"params must be a T3Params, not {params!r}")
+        if buffer_depth is None:
+            buffer_depth = params.mem_latency + 4
+        if not isinstance(buffer_depth, int) or isinstance(buffer_depth, bool):
+            raise TypeError(f"buffer_depth must be an integer or None, not {buffer_depth!r}")
+        if buffer_depth < 3:
+            raise ValueError(f"buffer_depth must be >= 3, not {buffer_depth}")
+
     def __init__(self, params, *, buffer_depth=None):
-        try:
-            if not isinstance(params, T3Params):
-                raise TypeError(f"params must be a T3Params, not {params!r}")
-            if buffer_depth is None:
-                buffer_depth = params.mem_latency + 4
-            if not isinstance(buffer_depth, int) or isinstance(buffer_depth, bool):
-                raise TypeError(f"buffer_depth must be an integer or None, not {buffer_depth!r}")
-            if buffer_depth < 3:
-                raise ValueError(f"buffer_depth must be >= 3, not {buffer_depth}")
-        except (TypeError, ValueError):
-            self._MustUse__silence = True   # a rejected object is not "unused"
-            raise
+        if buffer_depth is None:
+            buffer_depth = params.mem_latency + 4
         self._params = params
         self._buffer_depth = buffer_depth
         super().__init__({
@@ -108,8 +110,8 @@ class DmaEngine(wiring.Component):
         m = Module()
         cl = p.dma_command_layout
 
-        m.submodules.pktq = pktq = SyncFIFOBuffered(width=cl.size, depth=self.PACKET_QUEUE_DEPTH)
-        m.submodules.buf = buf = SyncFIFOBuffered(width=p.data_width, depth=self._buffer_depth)
+        m.submodules.pktq = pktq = Queue(cl.size, self.PACKET_QUEUE_DEPTH, buffered=True)
+        m.submodules.buf = buf = Queue(p.data_width, self._buffer_depth, buffered=True)
 
         # -- credits --------------------------------------------------------------------------
         credits = Signal(range(self._buffer_depth + 1), init=self._buffer_depth)
@@ -126,9 +128,9 @@ class DmaEngine(wiring.Component):
         rd_addr = Signal(unsigned(p.addr_width))
         rd_tile = Signal(unsigned(p.tile_width))
         m.d.comb += [
-            self.cmd.ready.eq((rd_left == 0) & pktq.w_rdy),
-            pktq.w_data.eq(self.cmd.payload),
-            pktq.w_en.eq(self.cmd.valid & self.cmd.ready),
+            self.cmd.ready.eq((rd_left == 0) & pktq.w.ready),
+            pktq.w.payload.eq(self.cmd.payload),
+            pktq.w.valid.eq(self.cmd.valid & self.cmd.ready),
         ]
         m.d.comb += [
             self.mem_req.valid.eq((rd_left != 0) & (credits != 0)),
@@ -154,13 +156,13 @@ class DmaEngine(wiring.Component):
 
         # -- response buffer ------------------------------------------------------------------
         m.d.comb += [
-            self.mem_resp.ready.eq(buf.w_rdy),
-            buf.w_data.eq(self.mem_resp.payload.data),
-            buf.w_en.eq(self.mem_resp.valid),
+            self.mem_resp.ready.eq(buf.w.ready),
+            buf.w.payload.eq(self.mem_resp.payload.data),
+            buf.w.valid.eq(self.mem_resp.valid),
         ]
 
         # -- packer ---------------------------------------------------------------------------
-        head = cl(pktq.r_data)
+        head = cl(pktq.r.payload)
         hdr = Signal(p.link_header_layout)
         m.d.comb += [
             hdr.dst_dev.eq(head.dst_dev),
@@ -175,27 +177,27 @@ class DmaEngine(wiring.Component):
         m.d.comb += tx_fire.eq(self.tx.valid & self.tx.ready)
         with m.If(~in_data):
             m.d.comb += [
-                self.tx.valid.eq(pktq.r_rdy),
+                self.tx.valid.eq(pktq.r.valid),
                 self.tx.payload.data.eq(hdr.as_value()),
                 self.tx.payload.last.eq(head.length == 0),
             ]
             with m.If(tx_fire):
                 with m.If(head.length == 0):
-                    m.d.comb += pktq.r_en.eq(1)
+                    m.d.comb += pktq.r.ready.eq(1)
                 with m.Else():
                     m.d.sync += [in_data.eq(1), left.eq(head.length)]
         with m.Else():
             m.d.comb += [
-                self.tx.valid.eq(buf.r_rdy),
-                self.tx.payload.data.eq(buf.r_data),
+                self.tx.valid.eq(buf.r.valid),
+                self.tx.payload.data.eq(buf.r.payload),
                 self.tx.payload.last.eq(left == 1),
-                buf.r_en.eq(self.tx.ready),
+                buf.r.ready.eq(self.tx.ready),
                 give_credit.eq(tx_fire),
             ]
             with m.If(tx_fire):
                 m.d.sync += left.eq(left - 1)
                 with m.If(left == 1):
-                    m.d.comb += pktq.r_en.eq(1)
+                    m.d.comb += pktq.r.ready.eq(1)
                     m.d.sync += in_data.eq(0)
 
         # -- status ---------------------------------------------------------------------------

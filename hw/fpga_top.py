@@ -25,8 +25,10 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .link import LinkModel
+from .lib.checked import CheckedArguments
 from .params import T3Params
-from .trafficgen import RESP_DECERR, TrafficGen, axil_members
+from .lib.axil import RESP_DECERR, AXI4LiteSlave, axil_members, connect_axil
+from .trafficgen import TrafficGen
 from .uart_bridge import UartBridge
 from .sram import AxiSram
 from .unit import T3Unit
@@ -41,11 +43,9 @@ UNIT_BASE, TG_BASE = 0x0000, 0x1000
 #: Default UART speed.
 BAUD = 115200
 
-_FWD = ("awaddr", "awprot", "awvalid", "wdata", "wstrb", "wvalid", "bready",
-        "araddr", "arprot", "arvalid", "rready")
 
 
-class AxilDecoder(wiring.Component):
+class AxilDecoder(CheckedArguments, wiring.Component):
     """AXI4-Lite address decoder: one master, ``n_slaves`` windows of ``2**slave_addr_width`` bytes.
 
     Slave *i* owns byte addresses ``[i << slave_addr_width, (i + 1) << slave_addr_width)`` and sees
@@ -72,21 +72,20 @@ class AxilDecoder(wiring.Component):
         AXI4-Lite master port to slave *i* (registered outputs).
     """
 
+    @staticmethod
+    def check_arguments(addr_width=16, slave_addr_width=12, n_slaves=2):
+        for name, v in (("addr_width", addr_width), ("slave_addr_width", slave_addr_width),
+                        ("n_slaves", n_slaves)):
+            if not isinstance(v, int) or isinstance(v, bool):
+                raise TypeError(f"{name} must be an integer, not {v!r}")
+        if not 1 <= slave_addr_width < addr_width <= 32:
+            raise ValueError(f"need 1 <= slave_addr_width < addr_width <= 32, not "
+                             f"slave_addr_width={slave_addr_width}, addr_width={addr_width}")
+        if not 1 <= n_slaves <= (1 << (addr_width - slave_addr_width)):
+            raise ValueError(f"n_slaves must be in [1, {1 << (addr_width - slave_addr_width)}], "
+                             f"not {n_slaves}")
+
     def __init__(self, addr_width=16, slave_addr_width=12, n_slaves=2):
-        try:
-            for name, v in (("addr_width", addr_width), ("slave_addr_width", slave_addr_width),
-                            ("n_slaves", n_slaves)):
-                if not isinstance(v, int) or isinstance(v, bool):
-                    raise TypeError(f"{name} must be an integer, not {v!r}")
-            if not 1 <= slave_addr_width < addr_width <= 32:
-                raise ValueError(f"need 1 <= slave_addr_width < addr_width <= 32, not "
-                                 f"slave_addr_width={slave_addr_width}, addr_width={addr_width}")
-            if not 1 <= n_slaves <= (1 << (addr_width - slave_addr_width)):
-                raise ValueError(f"n_slaves must be in [1, {1 << (addr_width - slave_addr_width)}], "
-                                 f"not {n_slaves}")
-        except (TypeError, ValueError):
-            self._MustUse__silence = True
-            raise
         self.addr_width = addr_width
         self.slave_addr_width = slave_addr_width
         self.n_slaves = n_slaves
@@ -108,12 +107,15 @@ class AxilDecoder(wiring.Component):
         ports = [self.slave(i) for i in range(n)]
         sel_bits = self.addr_width - saw
 
+        # the slave side: AW and W taken together, one write and one read at a time
+        m.submodules.front = front = AXI4LiteSlave(self.addr_width, buffered=False)
+        connect_axil(m, s, "s_axil", front, "s_axil")
+        wr, rd = front.write, front.read
+
         # -- writes ---------------------------------------------------------------------------
         w_addr, w_data, w_strb, w_prot = Signal(saw), Signal(32), Signal(4), Signal(3)
         w_sel = Signal(sel_bits)
         aw_pend, w_pend = Signal(), Signal()
-        b_valid, b_resp = Signal(), Signal(2)
-        m.d.comb += [s.s_axil_bvalid.eq(b_valid), s.s_axil_bresp.eq(b_resp)]
         for i, p in enumerate(ports):
             mine = w_sel == i
             m.d.comb += [
@@ -131,19 +133,18 @@ class AxilDecoder(wiring.Component):
                              b_in_valid.eq(p["bvalid"]), b_in_resp.eq(p["bresp"])]
         with m.FSM(name="wr"):
             with m.State("IDLE"):
-                take = s.s_axil_awvalid & s.s_axil_wvalid
-                m.d.comb += [s.s_axil_awready.eq(take), s.s_axil_wready.eq(take)]
-                with m.If(take):
-                    sel = s.s_axil_awaddr[saw:]
-                    m.d.sync += [w_addr.eq(s.s_axil_awaddr[:saw]), w_sel.eq(sel),
-                                 w_data.eq(s.s_axil_wdata), w_strb.eq(s.s_axil_wstrb),
-                                 w_prot.eq(s.s_axil_awprot)]
+                m.d.comb += wr.ready.eq(1)
+                with m.If(wr.valid):
+                    sel = wr.payload.addr[saw:]
+                    m.d.sync += [w_addr.eq(wr.payload.addr[:saw]), w_sel.eq(sel),
+                                 w_data.eq(wr.payload.data), w_strb.eq(wr.payload.strb),
+                                 w_prot.eq(wr.payload.prot)]
                     with m.If(sel < n):
                         m.d.sync += [aw_pend.eq(1), w_pend.eq(1)]
                         m.next = "FWD"
                     with m.Else():
-                        m.d.sync += [b_valid.eq(1), b_resp.eq(RESP_DECERR)]
-                        m.next = "RESP"
+                        m.d.comb += [front.write_resp.valid.eq(1),
+                                     front.write_resp.payload.eq(RESP_DECERR)]
             with m.State("FWD"):
                 with m.If(aw_ready):
                     m.d.sync += aw_pend.eq(0)
@@ -155,19 +156,14 @@ class AxilDecoder(wiring.Component):
                 for i, p in enumerate(ports):
                     m.d.comb += p["bready"].eq(w_sel == i)
                 with m.If(b_in_valid):
-                    m.d.sync += [b_valid.eq(1), b_resp.eq(b_in_resp)]
-                    m.next = "RESP"
-            with m.State("RESP"):
-                with m.If(s.s_axil_bready):
-                    m.d.sync += b_valid.eq(0)
+                    m.d.comb += [front.write_resp.valid.eq(1),
+                                 front.write_resp.payload.eq(b_in_resp)]
                     m.next = "IDLE"
 
         # -- reads ----------------------------------------------------------------------------
         r_addr, r_prot, r_sel = Signal(saw), Signal(3), Signal(sel_bits)
         ar_pend = Signal()
-        r_valid, r_resp, r_data = Signal(), Signal(2), Signal(32)
-        m.d.comb += [s.s_axil_rvalid.eq(r_valid), s.s_axil_rresp.eq(r_resp),
-                     s.s_axil_rdata.eq(r_data)]
+        r_out = front.read_resp
         for i, p in enumerate(ports):
             m.d.comb += [p["araddr"].eq(r_addr), p["arprot"].eq(r_prot),
                          p["arvalid"].eq(ar_pend & (r_sel == i))]
@@ -178,17 +174,16 @@ class AxilDecoder(wiring.Component):
                              r_in_resp.eq(p["rresp"]), r_in_data.eq(p["rdata"])]
         with m.FSM(name="rd"):
             with m.State("IDLE"):
-                m.d.comb += s.s_axil_arready.eq(1)
-                with m.If(s.s_axil_arvalid):
-                    sel = s.s_axil_araddr[saw:]
-                    m.d.sync += [r_addr.eq(s.s_axil_araddr[:saw]), r_sel.eq(sel),
-                                 r_prot.eq(s.s_axil_arprot)]
+                m.d.comb += rd.ready.eq(1)
+                with m.If(rd.valid):
+                    sel = rd.payload.addr[saw:]
+                    m.d.sync += [r_addr.eq(rd.payload.addr[:saw]), r_sel.eq(sel),
+                                 r_prot.eq(rd.payload.prot)]
                     with m.If(sel < n):
                         m.d.sync += ar_pend.eq(1)
                         m.next = "FWD"
                     with m.Else():
-                        m.d.sync += [r_valid.eq(1), r_resp.eq(RESP_DECERR), r_data.eq(0)]
-                        m.next = "RESP"
+                        m.d.comb += [r_out.valid.eq(1), r_out.payload.resp.eq(RESP_DECERR)]
             with m.State("FWD"):
                 with m.If(ar_ready):
                     m.d.sync += ar_pend.eq(0)
@@ -197,27 +192,13 @@ class AxilDecoder(wiring.Component):
                 for i, p in enumerate(ports):
                     m.d.comb += p["rready"].eq(r_sel == i)
                 with m.If(r_in_valid):
-                    m.d.sync += [r_valid.eq(1), r_resp.eq(r_in_resp), r_data.eq(r_in_data)]
-                    m.next = "RESP"
-            with m.State("RESP"):
-                with m.If(s.s_axil_rready):
-                    m.d.sync += r_valid.eq(0)
+                    m.d.comb += [r_out.valid.eq(1), r_out.payload.resp.eq(r_in_resp),
+                                 r_out.payload.data.eq(r_in_data)]
                     m.next = "IDLE"
         return m
 
 
-def _connect_axil(m, master, prefix_m, slave, prefix_s):
-    """Join flat AXI4-Lite ports ``<prefix_m>_*`` (a master) to ``<prefix_s>_*`` (a slave)."""
-    for name in _FWD + ("awready", "wready", "bresp", "bvalid", "arready", "rdata", "rresp",
-                        "rvalid"):
-        src, dst = getattr(master, f"{prefix_m}_{name}"), getattr(slave, f"{prefix_s}_{name}")
-        if name in _FWD:
-            m.d.comb += dst.eq(src)
-        else:
-            m.d.comb += src.eq(dst)
-
-
-class FpgaCore(wiring.Component):
+class FpgaCore(CheckedArguments, wiring.Component):
     """Everything on the board but the pins: bridge, decoder, T3 unit, traffic generator, link loop.
 
     Parameters
@@ -241,22 +222,20 @@ class FpgaCore(wiring.Component):
         Status LEDs (see the module docstring).
     """
 
-    def __init__(self, params=FPGA_PARAMS, *, divisor=217, link_latency=2, heartbeat_bit=24):
+    @staticmethod
+    def check_arguments(params=FPGA_PARAMS, *, divisor=217, link_latency=2, heartbeat_bit=24):
         if not isinstance(params, T3Params):
-            self._MustUse__silence = True
             raise TypeError(f"params must be a T3Params, not {params!r}")
         if not isinstance(heartbeat_bit, int) or not 1 <= heartbeat_bit <= 31:
-            self._MustUse__silence = True
             raise ValueError(f"heartbeat_bit must be in [1, 31], not {heartbeat_bit!r}")
+        UartBridge.check_arguments(divisor)
+
+    def __init__(self, params=FPGA_PARAMS, *, divisor=217, link_latency=2, heartbeat_bit=24):
         self._params = params
         self.divisor = divisor
         self.link_latency = link_latency
         self.heartbeat_bit = heartbeat_bit
-        try:
-            self._bridge = UartBridge(divisor)      # checks divisor now
-        except (TypeError, ValueError):
-            self._MustUse__silence = True
-            raise
+        self._bridge = UartBridge(divisor)
         super().__init__({
             "uart_rx": In(1, init=1),
             "uart_tx": Out(1, init=1),
@@ -275,9 +254,9 @@ class FpgaCore(wiring.Component):
         m.submodules.link = link = LinkModel(p, latency=self.link_latency)
 
         m.d.comb += [bridge.rx.eq(self.uart_rx), self.uart_tx.eq(bridge.tx)]
-        _connect_axil(m, bridge, "m_axil", dec, "s_axil")
-        _connect_axil(m, dec, "m0_axil", unit, "s_axil")
-        _connect_axil(m, dec, "m1_axil", tg, "s_axil")
+        connect_axil(m, bridge, "m_axil", dec, "s_axil")
+        connect_axil(m, dec, "m0_axil", unit, "s_axil")
+        connect_axil(m, dec, "m1_axil", tg, "s_axil")
 
         wiring.connect(m, tg.mem_req, unit.compute)
         m.d.comb += unit.compute_resp.ready.eq(1)     # the generator only writes
@@ -297,7 +276,7 @@ class FpgaCore(wiring.Component):
         return m
 
 
-class FpgaTop(Elaboratable):
+class FpgaTop(CheckedArguments, Elaboratable):
     """The board top: :class:`FpgaCore` on a platform's ``clk25`` (default clock), ``uart`` 0 and
     ``led`` 0..7 (the ULX3S resource names, as in amaranth-boards).
 
@@ -309,13 +288,14 @@ class FpgaTop(Elaboratable):
         UART speed. Default 115200.
     """
 
-    def __init__(self, params=FPGA_PARAMS, *, baud=BAUD):
+    @staticmethod
+    def check_arguments(params=FPGA_PARAMS, *, baud=BAUD):
         if not isinstance(params, T3Params):
-            self._MustUse__silence = True
             raise TypeError(f"params must be a T3Params, not {params!r}")
         if not isinstance(baud, int) or isinstance(baud, bool) or baud <= 0:
-            self._MustUse__silence = True
             raise ValueError(f"baud must be a positive integer, not {baud!r}")
+
+    def __init__(self, params=FPGA_PARAMS, *, baud=BAUD):
         self.params = params
         self.baud = baud
 

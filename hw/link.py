@@ -2,9 +2,10 @@
 
 from amaranth.hdl import Module, Signal, unsigned
 from amaranth.lib import enum, stream, wiring
-from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
+from .lib.checked import CheckedArguments
+from .lib.queue import Queue
 from .params import T3Params, MemOp, ReqClass, Kind
 
 __all__ = ["LinkReceiver", "LinkModel"]
@@ -16,7 +17,7 @@ class _RxState(enum.Enum, shape=2):
     DROP   = 2
 
 
-class LinkReceiver(wiring.Component):
+class LinkReceiver(CheckedArguments, wiring.Component):
     """Turns incoming link packets into tracked communication writes.
 
     A packet is a header beat (``link_header_layout`` in the low bits of ``data``) and ``length``
@@ -62,13 +63,12 @@ class LinkReceiver(wiring.Component):
         Data beats turned into writes (wrapping).
     """
 
+    @staticmethod
+    def check_arguments(params):
+        if not isinstance(params, T3Params):
+            raise TypeError(f"params must be a T3Params, not {params!r}")
+
     def __init__(self, params):
-        try:
-            if not isinstance(params, T3Params):
-                raise TypeError(f"params must be a T3Params, not {params!r}")
-        except (TypeError, ValueError):
-            self._MustUse__silence = True   # a rejected object is not "unused"
-            raise
         self._params = params
         super().__init__({
             "rx":            In(stream.Signature(params.link_layout)),
@@ -160,11 +160,11 @@ class LinkReceiver(wiring.Component):
         return m
 
 
-class LinkModel(wiring.Component):
+class LinkModel(CheckedArguments, wiring.Component):
     """Point-to-point link for simulation: fixed latency, bandwidth limit, back-pressure.
 
     A beat accepted on ``i`` at the end of cycle *c* enters a delay line of ``latency - 1``
-    registers (it never stalls), then a FIFO (``SyncFIFO``, first-word fall-through) of ``depth``
+    registers (it never stalls), then a FIFO (:class:`~hw.lib.queue.Queue`, first-word fall-through) of ``depth``
     entries; it is presented on ``o`` in cycle *c + latency* at the earliest (exactly then if ``o``
     is not back-pressured), in order. ``i.ready`` is low when the beats in the delay line plus
     those in the FIFO fill the FIFO, so no beat is ever lost whatever ``o.ready`` does.
@@ -195,28 +195,29 @@ class LinkModel(wiring.Component):
         Beats out of the link; ``valid``/``payload`` come from the FIFO (registers and RAM).
     """
 
+    @staticmethod
+    def check_arguments(params, *, latency=8, bw_num=1, bw_den=1, depth=None):
+        if not isinstance(params, T3Params):
+            raise TypeError(f"params must be a T3Params, not {params!r}")
+        for name, value in (("latency", latency), ("bw_num", bw_num), ("bw_den", bw_den)):
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise TypeError(f"{name} must be an integer, not {value!r}")
+        if latency < 1:
+            raise ValueError(f"latency must be >= 1, not {latency}")
+        if bw_den < 1:
+            raise ValueError(f"bw_den must be >= 1, not {bw_den}")
+        if not 1 <= bw_num <= bw_den:
+            raise ValueError(f"bw_num must be in [1, bw_den={bw_den}], not {bw_num}")
+        if depth is None:
+            depth = latency + 4
+        if not isinstance(depth, int) or isinstance(depth, bool):
+            raise TypeError(f"depth must be an integer or None, not {depth!r}")
+        if depth < latency + 1:
+            raise ValueError(f"depth must be >= latency + 1 = {latency + 1}, not {depth}")
+
     def __init__(self, params, *, latency=8, bw_num=1, bw_den=1, depth=None):
-        try:
-            if not isinstance(params, T3Params):
-                raise TypeError(f"params must be a T3Params, not {params!r}")
-            for name, value in (("latency", latency), ("bw_num", bw_num), ("bw_den", bw_den)):
-                if not isinstance(value, int) or isinstance(value, bool):
-                    raise TypeError(f"{name} must be an integer, not {value!r}")
-            if latency < 1:
-                raise ValueError(f"latency must be >= 1, not {latency}")
-            if bw_den < 1:
-                raise ValueError(f"bw_den must be >= 1, not {bw_den}")
-            if not 1 <= bw_num <= bw_den:
-                raise ValueError(f"bw_num must be in [1, bw_den={bw_den}], not {bw_num}")
-            if depth is None:
-                depth = latency + 4
-            if not isinstance(depth, int) or isinstance(depth, bool):
-                raise TypeError(f"depth must be an integer or None, not {depth!r}")
-            if depth < latency + 1:
-                raise ValueError(f"depth must be >= latency + 1 = {latency + 1}, not {depth}")
-        except (TypeError, ValueError):
-            self._MustUse__silence = True   # a rejected object is not "unused"
-            raise
+        if depth is None:
+            depth = latency + 4
         self._params = params
         self.latency = latency
         self.bw_num = bw_num
@@ -234,8 +235,7 @@ class LinkModel(wiring.Component):
     def elaborate(self, platform):
         p = self._params
         m = Module()
-        width = p.link_layout.size
-        m.submodules.fifo = fifo = SyncFIFO(width=width, depth=self.depth)
+        m.submodules.fifo = fifo = Queue(p.link_layout, self.depth)
 
         # -- token bucket ---------------------------------------------------------------------
         # tokens in [0, bw_den + bw_num - 1]; a beat needs and costs bw_den tokens; refill bw_num
@@ -261,29 +261,25 @@ class LinkModel(wiring.Component):
         # -- delay line -----------------------------------------------------------------------
         if stages == 0:
             m.d.comb += [
-                fifo.w_data.eq(self.i.payload),
-                fifo.w_en.eq(accept),
+                fifo.w.payload.eq(self.i.payload),
+                fifo.w.valid.eq(accept),
             ]
         else:
             valids = [Signal(name=f"dl_valid{k}") for k in range(stages)]
-            beats = [Signal(width, name=f"dl_beat{k}") for k in range(stages)]
+            beats = [Signal(p.link_layout.size, name=f"dl_beat{k}") for k in range(stages)]
             m.d.sync += [valids[0].eq(accept), beats[0].eq(self.i.payload)]
             for k in range(1, stages):
                 m.d.sync += [valids[k].eq(valids[k - 1]), beats[k].eq(beats[k - 1])]
             m.d.comb += [
-                fifo.w_data.eq(beats[-1]),
-                fifo.w_en.eq(valids[-1]),
+                fifo.w.payload.eq(beats[-1]),
+                fifo.w.valid.eq(valids[-1]),
             ]
             with m.If(accept & ~valids[-1]):
                 m.d.sync += in_line.eq(in_line + 1)
             with m.Elif(~accept & valids[-1]):
                 m.d.sync += in_line.eq(in_line - 1)
 
-        m.d.comb += [
-            self.o.valid.eq(fifo.r_rdy),
-            self.o.payload.eq(fifo.r_data),
-            fifo.r_en.eq(self.o.ready),
-        ]
+        wiring.connect(m, fifo.r, wiring.flipped(self.o))
         return m
 
 

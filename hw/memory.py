@@ -7,10 +7,10 @@ back-pressure.
 
 from amaranth.hdl import Module, Mux, Signal, unsigned
 from amaranth.lib import stream, wiring
-from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from .lib.queue import Queue
 from .nmc import NmcAlu
 from .params import LaneType, MemOp, ReqClass, T3Params
 
@@ -85,7 +85,7 @@ class MemoryModel(wiring.Component):
     UPDATEs to one address then run at one per ``P+1`` cycles; requests to other addresses still
     run at one per cycle; READ latency is unchanged. With ``P == 0`` there is no such stall.
 
-    Back-pressure: the response buffer (a :class:`~amaranth.lib.fifo.SyncFIFO` of depth ``L + 1``,
+    Back-pressure: the response buffer (a :class:`~hw.lib.queue.Queue` of depth ``L + 1``,
     fall-through: a response written at the end of cycle ``k+L-1`` is visible in cycle ``k+L``)
     never overflows because READs are credit-counted: a READ is accepted only while fewer than
     ``L + 1`` READs are outstanding (accepted and not yet taken from ``resp``). ``L + 1`` credits
@@ -189,7 +189,7 @@ class MemoryModel(wiring.Component):
         cap = self.resp_buffer_depth
 
         m.submodules.alu = alu = NmcAlu(p, stages=self.alu_stages)
-        m.submodules.resp_buf = fifo = SyncFIFO(width=p.mem_response_layout.size, depth=cap)
+        m.submodules.resp_buf = fifo = Queue(p.mem_response_layout, cap)
 
         # -- acceptance and credits --------------------------------------------------------------
         reads_out = Signal(range(cap + 1))     # READs accepted and not yet taken from resp
@@ -316,12 +316,10 @@ class MemoryModel(wiring.Component):
         m.d.comb += [
             w_entry.cls.eq(stage_cls),
             w_entry.data.eq(stage_data),
-            fifo.w_data.eq(w_entry),
-            fifo.w_en.eq(stage_valid),
-            self.resp.valid.eq(fifo.r_rdy),
-            self.resp.payload.eq(fifo.r_data),
-            fifo.r_en.eq(self.resp.ready),
+            fifo.w.payload.eq(w_entry),
+            fifo.w.valid.eq(stage_valid),
         ]
+        wiring.connect(m, fifo.r, wiring.flipped(self.resp))
 
         # -- occupancy ---------------------------------------------------------------------------
         writes = [stage["valid"] & (stage["op"] != MemOp.READ) for stage in st]

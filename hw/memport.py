@@ -2,10 +2,10 @@
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
 from .lib.axi import AXI4Signature, BURST_INCR, RESP_OKAY
+from .lib.queue import Queue
 from .nmc import NmcAlu
 from .params import MemOp, ReqClass, T3Params, _check_int
 
@@ -165,15 +165,15 @@ class MemPort(wiring.Component):
         upd_layout = data.StructLayout({"slot": unsigned(sbits), "addr": unsigned(aw),
                                         "data": unsigned(dw)})
         resp_layout = p.mem_response_layout
-        m.submodules.ar_q = ar_q = SyncFIFO(width=ar_layout.size, depth=n)
-        m.submodules.aw_q = aw_q = SyncFIFO(width=aw_layout.size, depth=n)
-        m.submodules.w_q = w_q = SyncFIFO(width=dw, depth=n)
-        m.submodules.b_q = b_q = SyncFIFO(width=sbits, depth=n)          # slots in AW order
-        m.submodules.rc_q = rc_q = SyncFIFO(width=sbits, depth=n)        # ID_COMPUTE slots
-        m.submodules.rm_q = rm_q = SyncFIFO(width=sbits, depth=n)        # ID_COMM slots
-        m.submodules.ru_q = ru_q = SyncFIFO(width=upd_layout.size, depth=n)   # ID_UPDATE
-        m.submodules.resp_c = resp_c = SyncFIFO(width=resp_layout.size, depth=self.resp_depth)
-        m.submodules.resp_m = resp_m = SyncFIFO(width=resp_layout.size, depth=self.resp_depth)
+        m.submodules.ar_q = ar_q = Queue(ar_layout, n)
+        m.submodules.aw_q = aw_q = Queue(aw_layout, n)
+        m.submodules.w_q = w_q = Queue(dw, n)
+        m.submodules.b_q = b_q = Queue(sbits, n)          # slots in AW order
+        m.submodules.rc_q = rc_q = Queue(sbits, n)        # ID_COMPUTE slots
+        m.submodules.rm_q = rm_q = Queue(sbits, n)        # ID_COMM slots
+        m.submodules.ru_q = ru_q = Queue(upd_layout, n)   # ID_UPDATE
+        m.submodules.resp_c = resp_c = Queue(resp_layout, self.resp_depth)
+        m.submodules.resp_m = resp_m = Queue(resp_layout, self.resp_depth)
 
         # -- R input register and the NMC pipeline -------------------------------------------------
         rq_valid = Signal()
@@ -189,9 +189,9 @@ class MemPort(wiring.Component):
         ]
         m.submodules.alu = alu = NmcAlu(p, stages=self.alu_stages)
         upd_head = Signal(upd_layout)
-        m.d.comb += upd_head.eq(ru_q.r_data)
+        m.d.comb += upd_head.eq(ru_q.r.payload)
         upd_in = rq_valid & (rq_id == ID_UPDATE)
-        m.d.comb += [alu.a.eq(rq_data), alu.b.eq(upd_head.data), ru_q.r_en.eq(upd_in)]
+        m.d.comb += [alu.a.eq(rq_data), alu.b.eq(upd_head.data), ru_q.r.ready.eq(upd_in)]
         u_valid, u_slot, u_addr = upd_in, upd_head.slot, upd_head.addr
         for j in range(self.alu_stages):
             v = Signal(name=f"alu{j + 1}_valid")
@@ -237,20 +237,20 @@ class MemPort(wiring.Component):
             ar_in.addr.eq(req.addr),
             ar_in.id.eq(Mux(acc_update, ID_UPDATE,
                             Mux(req.cls == ReqClass.COMM, ID_COMM, ID_COMPUTE))),
-            ar_q.w_data.eq(ar_in),
-            ar_q.w_en.eq(acc_read | acc_update),
-            rc_q.w_data.eq(alloc_idx),
-            rc_q.w_en.eq(acc_read & (req.cls == ReqClass.COMPUTE)),
-            rm_q.w_data.eq(alloc_idx),
-            rm_q.w_en.eq(acc_read & (req.cls == ReqClass.COMM)),
+            ar_q.w.payload.eq(ar_in),
+            ar_q.w.valid.eq(acc_read | acc_update),
+            rc_q.w.payload.eq(alloc_idx),
+            rc_q.w.valid.eq(acc_read & (req.cls == ReqClass.COMPUTE)),
+            rm_q.w.payload.eq(alloc_idx),
+            rm_q.w.valid.eq(acc_read & (req.cls == ReqClass.COMM)),
         ]
         upd_in_entry = Signal(upd_layout)
         m.d.comb += [
             upd_in_entry.slot.eq(alloc_idx),
             upd_in_entry.addr.eq(req.addr),
             upd_in_entry.data.eq(req.data),
-            ru_q.w_data.eq(upd_in_entry),
-            ru_q.w_en.eq(acc_update),
+            ru_q.w.payload.eq(upd_in_entry),
+            ru_q.w.valid.eq(acc_update),
         ]
 
         # writes: a STORE at acceptance, an UPDATE's sum when it leaves the adder
@@ -258,41 +258,41 @@ class MemPort(wiring.Component):
         m.d.comb += [
             aw_in.slot.eq(Mux(upd_push, u_slot, alloc_idx)),
             aw_in.addr.eq(Mux(upd_push, u_addr, req.addr)),
-            aw_q.w_data.eq(aw_in),
-            aw_q.w_en.eq(upd_push | acc_store),
-            w_q.w_data.eq(Mux(upd_push, alu.sum, req.data)),
-            w_q.w_en.eq(upd_push | acc_store),
-            b_q.w_data.eq(aw_in.slot),
-            b_q.w_en.eq(upd_push | acc_store),
+            aw_q.w.payload.eq(aw_in),
+            aw_q.w.valid.eq(upd_push | acc_store),
+            w_q.w.payload.eq(Mux(upd_push, alu.sum, req.data)),
+            w_q.w.valid.eq(upd_push | acc_store),
+            b_q.w.payload.eq(aw_in.slot),
+            b_q.w.valid.eq(upd_push | acc_store),
         ]
 
         # -- AXI request channels -------------------------------------------------------------------
         ar_head = Signal(ar_layout)
         aw_head = Signal(aw_layout)
         m.d.comb += [
-            ar_head.eq(ar_q.r_data),
-            axi.arvalid.eq(ar_q.r_rdy),
+            ar_head.eq(ar_q.r.payload),
+            axi.arvalid.eq(ar_q.r.valid),
             axi.arid.eq(ar_head.id),
             axi.araddr.eq(ar_head.addr << self.byte_shift),
             axi.arlen.eq(0),
             axi.arsize.eq(self.axi_signature.size),
             axi.arburst.eq(BURST_INCR),
-            ar_q.r_en.eq(axi.arready),
-            aw_head.eq(aw_q.r_data),
-            axi.awvalid.eq(aw_q.r_rdy),
+            ar_q.r.ready.eq(axi.arready),
+            aw_head.eq(aw_q.r.payload),
+            axi.awvalid.eq(aw_q.r.valid),
             axi.awid.eq(ID_WRITE),
             axi.awaddr.eq(aw_head.addr << self.byte_shift),
             axi.awlen.eq(0),
             axi.awsize.eq(self.axi_signature.size),
             axi.awburst.eq(BURST_INCR),
-            aw_q.r_en.eq(axi.awready),
-            axi.wvalid.eq(w_q.r_rdy),
-            axi.wdata.eq(w_q.r_data),
+            aw_q.r.ready.eq(axi.awready),
+            axi.wvalid.eq(w_q.r.valid),
+            axi.wdata.eq(w_q.r.payload),
             axi.wstrb.eq(Const((1 << (dw // 8)) - 1, dw // 8)),
             axi.wlast.eq(1),
-            w_q.r_en.eq(axi.wready),
+            w_q.r.ready.eq(axi.wready),
             axi.bready.eq(1),
-            b_q.r_en.eq(axi.bvalid),
+            b_q.r.ready.eq(axi.bvalid),
         ]
 
         # -- read responses ---------------------------------------------------------------------------
@@ -306,12 +306,12 @@ class MemPort(wiring.Component):
             m.d.comb += [
                 entry.cls.eq(cls),
                 entry.data.eq(rq_data),
-                q.w_data.eq(entry),
-                q.w_en.eq(hit),
-                slots.r_en.eq(hit),
-                out.valid.eq(q.r_rdy),
-                out.payload.eq(q.r_data),
-                q.r_en.eq(out.ready),
+                q.w.payload.eq(entry),
+                q.w.valid.eq(hit),
+                slots.r.ready.eq(hit),
+                out.valid.eq(q.r.valid),
+                out.payload.eq(q.r.payload),
+                q.r.ready.eq(out.ready),
             ]
             pop = out.valid & out.ready
             with m.If(acc & ~pop):
@@ -323,11 +323,11 @@ class MemPort(wiring.Component):
         free_r = Signal()
         free_r_idx = Signal(sbits)
         with m.If(rq_valid & (rq_id == ID_COMPUTE)):
-            m.d.comb += [free_r.eq(1), free_r_idx.eq(rc_q.r_data)]
+            m.d.comb += [free_r.eq(1), free_r_idx.eq(rc_q.r.payload)]
         with m.Elif(rq_valid & (rq_id == ID_COMM)):
-            m.d.comb += [free_r.eq(1), free_r_idx.eq(rm_q.r_data)]
+            m.d.comb += [free_r.eq(1), free_r_idx.eq(rm_q.r.payload)]
         free_b = axi.bvalid
-        free_b_idx = b_q.r_data
+        free_b_idx = b_q.r.payload
         freeing = [Signal(name=f"slot{i}_freeing") for i in range(n)]
         taking = [Signal(name=f"slot{i}_taking") for i in range(n)]
         for i in range(n):

@@ -66,6 +66,31 @@ def _check_int(name, value, lo, hi=None):
         raise ValueError(f"{name} must be {rng}, not {value}")
 
 
+#: Bounds of each integer field of :class:`T3Params` on its own, ``name -> (lo, hi)`` inclusive;
+#: ``T3Params.__post_init__`` checks them, ``tools/datasheet.py`` prints them.
+PARAM_BOUNDS = {
+    "data_width":      (32, 1024),
+    "addr_width":      (1, 32),
+    "tile_width":      (1, 32),
+    "count_width":     (2, 32),
+    "tracker_entries": (2, 1 << 16),
+    "len_width":       (1, 16),
+    "dev_width":       (1, 8),
+    "mem_latency":     (2, 64),
+}
+
+#: The legality rules of :class:`T3Params` beyond :data:`PARAM_BOUNDS`, in the order
+#: ``__post_init__`` checks them (one ``raise`` each; ``tests/test_docs.py`` counts them).
+PARAM_RULES = (
+    "`data_width` is a multiple of 32.",
+    "`tracker_entries` is a power of two.",
+    "`tracker_entries` fits the tile id: `log2(tracker_entries) <= tile_width`.",
+    "`lane` is a `LaneType`.",
+    "The link header (`dev_width` * 2 + 1 + `len_width` + `addr_width` + `tile_width` bits) fits "
+    "in one beat: it is at most `data_width`.",
+)
+
+
 @dataclass(frozen=True)
 class T3Params:
     """Elaboration-time parameters of a T3 unit.
@@ -102,21 +127,15 @@ class T3Params:
     lane: LaneType = LaneType.INT32
 
     def __post_init__(self):
-        _check_int("data_width", self.data_width, 32, 1024)
+        for name, (lo, hi) in PARAM_BOUNDS.items():
+            _check_int(name, getattr(self, name), lo, hi)
         if self.data_width % 32:
             raise ValueError(f"data_width must be a multiple of 32, not {self.data_width}")
-        _check_int("addr_width", self.addr_width, 1, 32)
-        _check_int("tile_width", self.tile_width, 1, 32)
-        _check_int("count_width", self.count_width, 2, 32)
-        _check_int("tracker_entries", self.tracker_entries, 2, 1 << 16)
         if self.tracker_entries & (self.tracker_entries - 1):
             raise ValueError(f"tracker_entries must be a power of two, not {self.tracker_entries}")
         if (self.tracker_entries - 1).bit_length() > self.tile_width:
             raise ValueError(f"tracker_entries ({self.tracker_entries}) needs more tile id bits "
                              f"than tile_width ({self.tile_width})")
-        _check_int("len_width", self.len_width, 1, 16)
-        _check_int("dev_width", self.dev_width, 1, 8)
-        _check_int("mem_latency", self.mem_latency, 2, 64)
         if not isinstance(self.lane, LaneType):
             raise TypeError(f"lane must be a LaneType, not {self.lane!r}")
         if self.link_header_layout.size > self.data_width:

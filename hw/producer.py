@@ -56,13 +56,15 @@ CSR access with no response for ``CSR_TIMEOUT_CYCLES``.
 import enum as py_enum
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
-from amaranth.lib import enum, fifo, stream, wiring
+from amaranth.lib import enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from . import regmap
 from .csr import axil_members
+from .lib.axil import AXI4LiteSlave, connect_axil
+from .lib.queue import Queue
 from .params import MemOp, ReqClass, T3Params
-from .regmap import Access, Field as F, Register, RegisterMap
+from .regmap import ADDR_WIDTH, Access, Field as F, Register, RegisterMap
 
 __all__ = ["ProdMode", "ErrCode", "Producer", "build_map", "PRODUCER_ID", "K_DEV", "K_BEAT",
            "K_LANE", "mix", "partial_word", "checksum"]
@@ -291,21 +293,15 @@ class Producer(wiring.Component):
         for s in pulses.values():
             m.d.sync += s.eq(0)
 
-        b_valid, b_resp = Signal(), Signal(2)
-        r_valid, r_resp, r_data = Signal(), Signal(2), Signal(32)
-        m.d.comb += [
-            self.s_axil_bvalid.eq(b_valid), self.s_axil_bresp.eq(b_resp),
-            self.s_axil_rvalid.eq(r_valid), self.s_axil_rresp.eq(r_resp),
-            self.s_axil_rdata.eq(r_data),
-        ]
-        take = Signal()
-        m.d.comb += [
-            take.eq(self.s_axil_awvalid & self.s_axil_wvalid & ~b_valid),
-            self.s_axil_awready.eq(take), self.s_axil_wready.eq(take),
-            self.s_axil_arready.eq(~r_valid),
-        ]
-        wdata = self.s_axil_wdata
-        full = self.s_axil_wstrb == 0b1111
+        # AXI4-Lite slave: a write executes in its AW/W handshake cycle
+        m.submodules.axil = axil = AXI4LiteSlave(ADDR_WIDTH, buffered=False)
+        connect_axil(m, self, "s_axil", axil, "s_axil")
+        wr, rd = axil.write, axil.read
+        b_resp, r_out = axil.write_resp.payload, axil.read_resp.payload
+        m.d.comb += [wr.ready.eq(1), rd.ready.eq(1),
+                     axil.write_resp.valid.eq(wr.valid), axil.read_resp.valid.eq(rd.valid)]
+        wdata = wr.payload.data
+        full = wr.payload.strb == 0b1111
 
         def legal(reg):
             ok = Const(1)
@@ -319,34 +315,34 @@ class Producer(wiring.Component):
                     ok = ok & (v <= max(x.value for x in f.enum))
             return ok
 
-        with m.If(take):
-            m.d.sync += [b_valid.eq(1), b_resp.eq(regmap_resp_slverr), bad_write.eq(1)]
+        m.d.comb += b_resp.eq(regmap_resp_slverr)
+        with m.If(wr.valid):
+            m.d.sync += bad_write.eq(1)
             first = True
             for reg in rmap:
                 if not reg.writable:
                     continue
-                cond = self.s_axil_awaddr == reg.offset
+                cond = wr.payload.addr == reg.offset
                 ctx = m.If(cond) if first else m.Elif(cond)
                 first = False
                 with ctx:
                     config = reg.name != "CTRL"
                     ok = full & legal(reg) & (~busy if config else Const(1))
                     with m.If(ok):
-                        m.d.sync += [b_resp.eq(0), bad_write.eq(bad_write)]
+                        m.d.comb += b_resp.eq(0)
+                        m.d.sync += bad_write.eq(bad_write)
                         for f in reg.fields.values():
                             v = wdata[f.offset:f.offset + f.width]
                             if f.access is Access.RW:
                                 m.d.sync += store[(reg.name, f.name)].eq(v)
                             elif f.access is Access.WS:
                                 m.d.sync += pulses[(reg.name, f.name)].eq(v)
-        with m.Elif(b_valid & self.s_axil_bready):
-            m.d.sync += b_valid.eq(0)
 
-        with m.If(self.s_axil_arvalid & ~r_valid):
-            m.d.sync += [r_valid.eq(1), r_resp.eq(regmap_resp_slverr), r_data.eq(0)]
+        m.d.comb += [r_out.resp.eq(regmap_resp_slverr), r_out.data.eq(0)]
+        with m.If(rd.valid):
             first = True
             for reg in rmap:
-                cond = self.s_axil_araddr == reg.offset
+                cond = rd.payload.addr == reg.offset
                 ctx = m.If(cond) if first else m.Elif(cond)
                 first = False
                 with ctx:
@@ -360,9 +356,7 @@ class Producer(wiring.Component):
                         else:
                             continue
                         word = word | (v.as_unsigned() << f.offset)
-                    m.d.sync += [r_resp.eq(0), r_data.eq(word[:32])]
-        with m.Elif(r_valid & self.s_axil_rready):
-            m.d.sync += r_valid.eq(0)
+                    m.d.comb += [r_out.resp.eq(0), r_out.data.eq(word[:32])]
         return store, pulses
 
     def elaborate(self, platform):
@@ -414,7 +408,7 @@ class Producer(wiring.Component):
             m.d.sync += out.valid.eq(0)
 
         TAG_G, TAG_R, TAG_C = 0, 1, 2
-        m.submodules.tags = tags = fifo.SyncFIFO(width=2, depth=self._read_credits)
+        m.submodules.tags = tags = Queue(2, self._read_credits)
 
         def source(name):
             return (Signal(name=f"{name}_valid"), Signal(req_layout, name=f"{name}_req"),
@@ -425,7 +419,7 @@ class Producer(wiring.Component):
         rw_v, rw_req, rw_grant = source("red_wr")
         c_v, c_req, c_grant = source("chk")
         rr_last_g = Signal()     # round-robin between the GEMM and the reduction reads
-        reads_ok = tags.w_rdy
+        reads_ok = tags.w.ready
         g_ok = g_v & ((g_req.op != MemOp.READ) | reads_ok)
         rr_ok = rr_v & reads_ok
         c_ok = c_v & ((c_req.op != MemOp.READ) | reads_ok)
@@ -450,20 +444,20 @@ class Producer(wiring.Component):
         with m.If(any_grant):
             m.d.sync += [out.valid.eq(1), out.payload.eq(chosen)]
         m.d.comb += [
-            tags.w_en.eq((g_grant & (g_req.op == MemOp.READ)) | rr_grant
+            tags.w.valid.eq((g_grant & (g_req.op == MemOp.READ)) | rr_grant
                          | (c_grant & (c_req.op == MemOp.READ))),
-            tags.w_data.eq(Mux(rr_grant, TAG_R, Mux(g_grant, TAG_G, TAG_C))),
+            tags.w.payload.eq(Mux(rr_grant, TAG_R, Mux(g_grant, TAG_G, TAG_C))),
         ]
         # Responses: always taken; routed by the tag of the oldest read.
         resp = self.mem_resp
-        m.d.comb += [resp.ready.eq(1), tags.r_en.eq(resp.valid)]
+        m.d.comb += [resp.ready.eq(1), tags.r.ready.eq(resp.valid)]
         resp_g = Signal()
         resp_r = Signal()
         resp_c = Signal()
         m.d.comb += [
-            resp_g.eq(resp.valid & (tags.r_data == TAG_G)),
-            resp_r.eq(resp.valid & (tags.r_data == TAG_R)),
-            resp_c.eq(resp.valid & (tags.r_data == TAG_C)),
+            resp_g.eq(resp.valid & (tags.r.payload == TAG_G)),
+            resp_r.eq(resp.valid & (tags.r.payload == TAG_R)),
+            resp_c.eq(resp.valid & (tags.r.payload == TAG_C)),
         ]
         for grant, req, name in ((g_grant, g_req, "GEMM"), (rr_grant, rr_req, "RED"),
                                  (rw_grant, rw_req, "RED"), (c_grant, c_req, "CHK")):
@@ -650,17 +644,17 @@ class Producer(wiring.Component):
         red_cred = Signal(range(self._reduce_credits + 1), init=self._reduce_credits)
         red_hold = Signal(p.data_width)
         red_rphase = Signal()
-        m.submodules.red_fifo = red_fifo = fifo.SyncFIFOBuffered(width=p.data_width,
-                                                                 depth=self._reduce_credits + 1)
+        m.submodules.red_fifo = red_fifo = Queue(p.data_width, self._reduce_credits + 1,
+                                                  buffered=True)
         red_idx = Signal(32)
         m.d.comb += [
             rr_req.op.eq(MemOp.READ), rr_req.cls.eq(ReqClass.COMPUTE),
             rr_req.addr.eq(Mux(red_phase, red_stage, red_out)),
             rr_v.eq(red_busy & (red_rd_left != 0) & (red_phase | (red_cred != 0))),
             rw_req.op.eq(MemOp.STORE), rw_req.cls.eq(ReqClass.COMPUTE),
-            rw_req.addr.eq(red_wr_addr), rw_req.data.eq(red_fifo.r_data),
-            rw_v.eq(red_fifo.r_rdy),
-            red_fifo.r_en.eq(rw_grant),
+            rw_req.addr.eq(red_wr_addr), rw_req.data.eq(red_fifo.r.payload),
+            rw_v.eq(red_fifo.r.valid),
+            red_fifo.r.ready.eq(rw_grant),
         ]
         cred_take = rr_grant & ~red_phase
         cred_give = rw_grant
@@ -676,7 +670,7 @@ class Producer(wiring.Component):
                 m.d.sync += red_busy.eq(0)
         sums = Cat(*[(red_hold.word_select(j, 32) + resp.payload.data.word_select(j, 32))[:32]
                      for j in range(lanes)])
-        m.d.comb += [red_fifo.w_data.eq(sums), red_fifo.w_en.eq(resp_r & red_rphase)]
+        m.d.comb += [red_fifo.w.payload.eq(sums), red_fifo.w.valid.eq(resp_r & red_rphase)]
         with m.If(resp_r):
             m.d.sync += red_rphase.eq(~red_rphase)
             with m.If(~red_rphase):

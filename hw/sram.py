@@ -2,11 +2,11 @@
 
 from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
 from amaranth.lib import data, wiring
-from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .lib.axi import AXI4Signature, BURST_INCR, RESP_OKAY, RESP_SLVERR
+from .lib.queue import Queue
 from .memory import check_init
 from .params import T3Params, _check_int
 from .simram import sim_ram
@@ -119,7 +119,7 @@ class AxiSram(wiring.Component):
         # -- reads: a burst engine, the RAM, a delay line and the R buffer ------------------------
         cap = lat + 1
         side_layout = data.StructLayout({"id": unsigned(idw), "last": 1, "err": 1})
-        m.submodules.r_buf = r_buf = SyncFIFO(width=dw + side_layout.size, depth=cap)
+        m.submodules.r_buf = r_buf = Queue(dw + side_layout.size, cap)
         in_flight = Signal(range(cap + 1))
         r_busy, r_addr, r_left, r_id, r_err = (Signal(), Signal(aw), Signal(8), Signal(idw),
                                                Signal())
@@ -157,23 +157,23 @@ class AxiSram(wiring.Component):
             valid, meta, rdata = v, s, d
         head = Signal(side_layout)
         m.d.comb += [
-            r_buf.w_data.eq(Cat(rdata, meta)),
-            r_buf.w_en.eq(valid),
-            head.eq(r_buf.r_data[dw:]),
-            axi.rvalid.eq(r_buf.r_rdy),
-            axi.rdata.eq(r_buf.r_data[:dw]),
+            r_buf.w.payload.eq(Cat(rdata, meta)),
+            r_buf.w.valid.eq(valid),
+            head.eq(r_buf.r.payload[dw:]),
+            axi.rvalid.eq(r_buf.r.valid),
+            axi.rdata.eq(r_buf.r.payload[:dw]),
             axi.rid.eq(head.id),
             axi.rlast.eq(head.last),
             axi.rresp.eq(Mux(head.err, RESP_SLVERR, RESP_OKAY)),
-            r_buf.r_en.eq(axi.rready),
+            r_buf.r.ready.eq(axi.rready),
         ]
 
         # -- writes ----------------------------------------------------------------------------------
-        m.submodules.b_q = b_q = SyncFIFO(width=idw + 1, depth=2)
+        m.submodules.b_q = b_q = Queue(idw + 1, 2)
         w_busy, w_addr, w_id, w_err = Signal(), Signal(aw), Signal(idw), Signal()
         strb_all = (1 << (dw // 8)) - 1
         bad_strb = axi.wstrb != strb_all
-        take_w = w_busy & axi.wvalid & (b_q.w_rdy | ~axi.wlast)
+        take_w = w_busy & axi.wvalid & (b_q.w.ready | ~axi.wlast)
         w_done = take_w & axi.wlast
         m.d.comb += [
             axi.awready.eq(~w_busy | w_done),
@@ -196,12 +196,12 @@ class AxiSram(wiring.Component):
             with m.If(bad_strb):
                 m.d.sync += w_err.eq(1)
         m.d.comb += [
-            b_q.w_data.eq(Cat(w_id, w_err | bad_strb)),
-            b_q.w_en.eq(w_done),
-            axi.bvalid.eq(b_q.r_rdy),
-            axi.bid.eq(b_q.r_data[:idw]),
-            axi.bresp.eq(Mux(b_q.r_data[idw], RESP_SLVERR, RESP_OKAY)),
-            b_q.r_en.eq(axi.bready),
+            b_q.w.payload.eq(Cat(w_id, w_err | bad_strb)),
+            b_q.w.valid.eq(w_done),
+            axi.bvalid.eq(b_q.r.valid),
+            axi.bid.eq(b_q.r.payload[:idw]),
+            axi.bresp.eq(Mux(b_q.r.payload[idw], RESP_SLVERR, RESP_OKAY)),
+            b_q.r.ready.eq(axi.bready),
         ]
         return m
 

@@ -8,9 +8,10 @@ pre-programmed DMA command of that tile ready (see :mod:`hw.trigger`).
 """
 
 from amaranth.hdl import Module, Mux, Signal, unsigned
-from amaranth.lib import data, fifo, memory, stream, wiring
+from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .lib.queue import Queue
 from .params import T3Params
 
 __all__ = ["Tracker"]
@@ -115,18 +116,14 @@ class Tracker(wiring.Component):
         wr = table.write_port()
         rd = table.read_port()
 
-        # SyncFIFOBuffered(depth=2) is a 1-entry FIFO plus an output register: right after a write
+        # A buffered Queue of depth 2 is a 1-entry FIFO plus an output register: right after a write
         # into an empty queue its w_rdy is low for a cycle, so two back-to-back fires would not
         # both fit (found by the formal proof at fire_depth=2). Depth 3 and up keep w_rdy high
         # whenever fewer than `fire_depth` fires are queued, which the `outstanding` limit below
         # guarantees.
-        m.submodules.fire_q = fire_q = fifo.SyncFIFOBuffered(width=p.tile_width,
-                                                             depth=max(3, self._fire_depth))
-        m.d.comb += [
-            self.fire.valid.eq(fire_q.r_rdy),
-            self.fire.payload.tile.eq(fire_q.r_data),
-            fire_q.r_en.eq(self.fire.ready),
-        ]
+        m.submodules.fire_q = fire_q = Queue(self.fire.payload.shape(), max(3, self._fire_depth),
+                                             buffered=True)
+        wiring.connect(m, fire_q.r, wiring.flipped(self.fire))
 
         # Reset sweep: clear every entry.
         clearing = Signal(init=1)
@@ -214,7 +211,7 @@ class Tracker(wiring.Component):
             wr.addr.eq(s2_tile[:iw]),
             wr.data.tag.eq(s2_tag),
             wr.data.threshold.eq(entry.threshold),
-            fire_q.w_data.eq(s2_tile),
+            fire_q.w.payload.tile.eq(s2_tile),
         ]
         # Statistics and `pending` follow the stage-2 outcome one cycle later: the outcome is
         # registered first, so the table compare does not also drive the counters' carry chains.
@@ -286,7 +283,7 @@ class Tracker(wiring.Component):
                     m.d.comb += [
                         wr.data.valid.eq(0),
                         wr.data.count.eq(0),
-                        fire_q.w_en.eq(1),
+                        fire_q.w.valid.eq(1),
                         pending_dec.eq(1),
                         ev_overshoot.eq(new_count > entry.threshold),
                     ]

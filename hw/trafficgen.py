@@ -55,6 +55,9 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .lib.axil import (RESP_OKAY, RESP_SLVERR, AXI4LiteSlave, axil_members,
+                       connect_axil)
+from .lib.checked import CheckedArguments
 from .params import MemOp, ReqClass, T3Params
 
 __all__ = ["TrafficGen", "TG_REGS", "TG_ID", "LFSR_TAPS", "lfsr_next", "reference", "axil_members"]
@@ -69,8 +72,6 @@ TG_REGS = {
     "FIRST_TILE": 0x14, "TILE_STRIDE": 0x18, "BASE_ADDR": 0x1C, "GAP": 0x20, "MODE": 0x24,
     "SEED": 0x28, "BEATS_SENT": 0x2C, "CYCLES": 0x30,
 }
-#: AXI4-Lite response codes.
-RESP_OKAY, RESP_SLVERR, RESP_DECERR = 0, 2, 3
 
 
 def lfsr_next(v):
@@ -101,18 +102,6 @@ def reference(params, *, num_tiles, beats, first_tile=0, tile_stride=1, base_add
     return out
 
 
-def axil_members(prefix, addr_width, *, master=False):
-    """Signature members of a flat AXI4-Lite port set (32-bit data), named ``<prefix>_awaddr`` etc.,
-    the same naming as :class:`hw.csr.Csr`. ``master=True`` gives the master's directions."""
-    fwd, bwd = (Out, In) if master else (In, Out)
-    ports = {
-        "awaddr": fwd(addr_width), "awprot": fwd(3), "awvalid": fwd(1), "awready": bwd(1),
-        "wdata": fwd(32), "wstrb": fwd(4), "wvalid": fwd(1), "wready": bwd(1),
-        "bresp": bwd(2), "bvalid": bwd(1), "bready": fwd(1),
-        "araddr": fwd(addr_width), "arprot": fwd(3), "arvalid": fwd(1), "arready": bwd(1),
-        "rdata": bwd(32), "rresp": bwd(2), "rvalid": bwd(1), "rready": fwd(1),
-    }
-    return {f"{prefix}_{k}": v for k, v in ports.items()}
 
 
 class _State(enum.Enum, shape=2):
@@ -122,7 +111,7 @@ class _State(enum.Enum, shape=2):
     DRAIN = 3
 
 
-class TrafficGen(wiring.Component):
+class TrafficGen(CheckedArguments, wiring.Component):
     """GEMM-producer traffic generator (see the module docstring for the traffic and the registers).
 
     One request per cycle is sustained while the consumer is ready (no gaps within a tile or a
@@ -157,10 +146,12 @@ class TrafficGen(wiring.Component):
         ``CYCLES``: cycles spent busy in the current or last run (wrapping).
     """
 
-    def __init__(self, params=T3Params()):
+    @staticmethod
+    def check_arguments(params=T3Params()):
         if not isinstance(params, T3Params):
-            self._MustUse__silence = True
             raise TypeError(f"params must be a T3Params, not {params!r}")
+
+    def __init__(self, params=T3Params()):
         self._params = params
         super().__init__({
             **axil_members("s_axil", 12),
@@ -209,51 +200,39 @@ class TrafficGen(wiring.Component):
             self.beats.eq(sent), self.cycles.eq(cycles),
         ]
 
-        # -- AXI4-Lite slave ------------------------------------------------------------------
-        b_valid, b_resp = Signal(), Signal(2)
-        r_valid, r_resp, r_data = Signal(), Signal(2), Signal(32)
-        m.d.comb += [
-            self.s_axil_bvalid.eq(b_valid), self.s_axil_bresp.eq(b_resp),
-            self.s_axil_rvalid.eq(r_valid), self.s_axil_rresp.eq(r_resp),
-            self.s_axil_rdata.eq(r_data),
-        ]
-        wr_take = Signal()
-        m.d.comb += [
-            wr_take.eq(self.s_axil_awvalid & self.s_axil_wvalid & ~b_valid),
-            self.s_axil_awready.eq(wr_take), self.s_axil_wready.eq(wr_take),
-            self.s_axil_arready.eq(~r_valid),
-        ]
+        # -- AXI4-Lite slave: a write executes in its AW/W handshake cycle ----------------------
+        m.submodules.axil = axil = AXI4LiteSlave(12, buffered=False)
+        connect_axil(m, self, "s_axil", axil, "s_axil")
+        wr, rd = axil.write, axil.read
+        m.d.comb += [wr.ready.eq(1), rd.ready.eq(1),
+                     axil.write_resp.valid.eq(wr.valid), axil.read_resp.valid.eq(rd.valid)]
         start_req, stop_req = Signal(), Signal()    # registered one-cycle pulses from CTRL
         m.d.sync += [start_req.eq(0), stop_req.eq(0)]
-        wdata = self.s_axil_wdata
-        full = self.s_axil_wstrb == 0b1111
-        with m.If(wr_take):
-            m.d.sync += [b_valid.eq(1), b_resp.eq(RESP_SLVERR)]
-            with m.If(self.s_axil_awaddr == TG_REGS["CTRL"]):
+        wdata = wr.payload.data
+        full = wr.payload.strb == 0b1111
+        m.d.comb += axil.write_resp.payload.eq(RESP_SLVERR)
+        with m.If(wr.valid):
+            with m.If(wr.payload.addr == TG_REGS["CTRL"]):
                 with m.If(full):
-                    m.d.sync += b_resp.eq(RESP_OKAY)
+                    m.d.comb += axil.write_resp.payload.eq(RESP_OKAY)
                     m.d.sync += [start_req.eq(wdata[0]), stop_req.eq(wdata[1])]
             for name, sigs in config.items():
-                with m.Elif(self.s_axil_awaddr == TG_REGS[name]):
+                with m.Elif(wr.payload.addr == TG_REGS[name]):
                     with m.If(full & ~busy):
-                        m.d.sync += b_resp.eq(RESP_OKAY)
+                        m.d.comb += axil.write_resp.payload.eq(RESP_OKAY)
                         m.d.sync += Cat(*sigs).eq(wdata[:sum(len(s) for s in sigs)])
-        with m.Elif(b_valid & self.s_axil_bready):
-            m.d.sync += b_valid.eq(0)
 
         reads = {
             "ID": Const(TG_ID, 32), "STATUS": Cat(busy, done), "BEATS_SENT": sent,
             "CYCLES": cycles, **{name: Cat(*sigs) for name, sigs in config.items()},
         }
-        with m.If(self.s_axil_arvalid & ~r_valid):
-            m.d.sync += [r_valid.eq(1), r_resp.eq(RESP_SLVERR), r_data.eq(0)]
-            with m.If(self.s_axil_araddr == TG_REGS["CTRL"]):
-                m.d.sync += r_resp.eq(RESP_OKAY)            # write-strobe register: reads 0
-            for name, value in reads.items():
-                with m.Elif(self.s_axil_araddr == TG_REGS[name]):
-                    m.d.sync += [r_resp.eq(RESP_OKAY), r_data.eq(value)]
-        with m.Elif(r_valid & self.s_axil_rready):
-            m.d.sync += r_valid.eq(0)
+        r_resp = axil.read_resp.payload
+        m.d.comb += [r_resp.resp.eq(RESP_SLVERR), r_resp.data.eq(0)]
+        with m.If(rd.payload.addr == TG_REGS["CTRL"]):
+            m.d.comb += r_resp.resp.eq(RESP_OKAY)            # write-strobe register: reads 0
+        for name, value in reads.items():
+            with m.Elif(rd.payload.addr == TG_REGS[name]):
+                m.d.comb += [r_resp.resp.eq(RESP_OKAY), r_resp.data.eq(value)]
 
         # -- generator ------------------------------------------------------------------------
         inner, outer = Signal(16), Signal(16)     # position in the current tile / round

@@ -8,16 +8,17 @@ which they were made ready.
 
 from amaranth.hdl import Module, Signal, unsigned
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from .lib.checked import CheckedArguments
+from .lib.queue import Queue
 from .params import T3Params
 
 __all__ = ["Trigger"]
 
 
-class Trigger(wiring.Component):
+class Trigger(CheckedArguments, wiring.Component):
     """DMA command table plus ready-command queue.
 
     The table has ``params.tracker_entries`` entries (a ``lib.memory.Memory`` with one write port
@@ -34,7 +35,7 @@ class Trigger(wiring.Component):
     or completes in the same cycle, so one fire or doorbell per cycle is sustained while the queue
     has room. A full queue back-pressures ``fire`` and ``doorbell`` (``ready`` low); nothing is
     dropped. A command enters the queue at the end of cycle *c+1* and is visible on ``cmd`` two
-    cycles later (``SyncFIFOBuffered``), i.e. ``cmd.valid`` rises in cycle *c+3* at the earliest.
+    cycles later (a buffered :class:`~hw.lib.queue.Queue`), i.e. ``cmd.valid`` rises in cycle *c+3* at the earliest.
 
     A ``cmd_write`` in the same cycle as a lookup of the same entry is seen by that lookup (the read
     port is transparent for the write port); a lookup already in stage 1 keeps the command it read.
@@ -68,17 +69,16 @@ class Trigger(wiring.Component):
         updated one cycle after each handshake.
     """
 
+    @staticmethod
+    def check_arguments(params, *, queue_depth=8):
+        if not isinstance(params, T3Params):
+            raise TypeError(f"params must be a T3Params, not {params!r}")
+        if not isinstance(queue_depth, int) or isinstance(queue_depth, bool):
+            raise TypeError(f"queue_depth must be an integer, not {queue_depth!r}")
+        if queue_depth < 2:
+            raise ValueError(f"queue_depth must be >= 2, not {queue_depth}")
+
     def __init__(self, params, *, queue_depth=8):
-        try:
-            if not isinstance(params, T3Params):
-                raise TypeError(f"params must be a T3Params, not {params!r}")
-            if not isinstance(queue_depth, int) or isinstance(queue_depth, bool):
-                raise TypeError(f"queue_depth must be an integer, not {queue_depth!r}")
-            if queue_depth < 2:
-                raise ValueError(f"queue_depth must be >= 2, not {queue_depth}")
-        except (TypeError, ValueError):
-            self._MustUse__silence = True   # a rejected object is not "unused"
-            raise
         self._params = params
         self._queue_depth = queue_depth
         self.write_layout = data.StructLayout({
@@ -114,8 +114,7 @@ class Trigger(wiring.Component):
         wr = table.write_port()
         rd = table.read_port(domain="sync", transparent_for=(wr,))
 
-        m.submodules.queue = queue = SyncFIFOBuffered(width=p.dma_command_layout.size,
-                                                      depth=self._queue_depth)
+        m.submodules.queue = queue = Queue(p.dma_command_layout, self._queue_depth, buffered=True)
 
         # -- programming ----------------------------------------------------------------------
         m.d.comb += [
@@ -129,16 +128,16 @@ class Trigger(wiring.Component):
         # -- stage 1: entry read, push into the queue -------------------------------------------
         s1_valid = Signal()
         s1_done = Signal()
-        m.d.comb += s1_done.eq(s1_valid & queue.w_rdy)
+        m.d.comb += s1_done.eq(s1_valid & queue.w.ready)
         m.d.comb += [
-            queue.w_data.eq(rd.data.command),
-            queue.w_en.eq(s1_done & rd.data.valid),
+            queue.w.payload.eq(rd.data.command),
+            queue.w.valid.eq(s1_done & rd.data.valid),
         ]
         m.d.sync += self.err_no_command.eq(s1_done & ~rd.data.valid)
 
         # -- stage 0: arbitration and table read -----------------------------------------------
         can_accept = Signal()
-        m.d.comb += can_accept.eq(~s1_valid | queue.w_rdy)
+        m.d.comb += can_accept.eq(~s1_valid | queue.w.ready)
         prio_doorbell = Signal()        # who wins when both are valid
         pick_fire = Signal()
         m.d.comb += pick_fire.eq(self.fire.valid & ~(self.doorbell.valid & prio_doorbell))
@@ -159,12 +158,8 @@ class Trigger(wiring.Component):
             m.d.sync += prio_doorbell.eq(pick_fire)
 
         # -- output and status -----------------------------------------------------------------
-        m.d.comb += [
-            self.cmd.valid.eq(queue.r_rdy),
-            self.cmd.payload.eq(queue.r_data),
-            queue.r_en.eq(self.cmd.ready),
-            self.queue_level.eq(queue.level),
-        ]
+        wiring.connect(m, queue.r, wiring.flipped(self.cmd))
+        m.d.comb += self.queue_level.eq(queue.level)
         with m.If(self.cmd.valid & self.cmd.ready):
             m.d.sync += self.issued.eq(self.issued + 1)
         return m

@@ -27,7 +27,8 @@ from amaranth.lib import enum, stream, wiring
 from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.wiring import In, Out
 
-from .trafficgen import axil_members
+from .lib.checked import CheckedArguments
+from .lib.axil import axil_members
 
 __all__ = ["UartRx", "UartTx", "UartBridge", "CMD_WRITE", "CMD_READ", "ANS_OK", "ANS_ERR",
            "ANS_UNKNOWN"]
@@ -61,7 +62,7 @@ def _check_divisor(divisor):
         raise ValueError(f"divisor must be >= 4, not {divisor}")
 
 
-class UartRx(wiring.Component):
+class UartRx(CheckedArguments, wiring.Component):
     """8N1 UART receiver.
 
     The line is synchronised by two flip-flops, a falling edge starts a frame, each bit is sampled
@@ -88,12 +89,11 @@ class UartRx(wiring.Component):
         is dropped).
     """
 
+    @staticmethod
+    def check_arguments(divisor):
+        _check_divisor(divisor)
+
     def __init__(self, divisor):
-        try:
-            _check_divisor(divisor)
-        except (TypeError, ValueError):
-            self._MustUse__silence = True
-            raise
         self.divisor = divisor
         super().__init__({
             "rx": In(1, init=1),
@@ -149,7 +149,7 @@ class UartRx(wiring.Component):
         return m
 
 
-class UartTx(wiring.Component):
+class UartTx(CheckedArguments, wiring.Component):
     """8N1 UART transmitter.
 
     Parameters
@@ -167,12 +167,11 @@ class UartTx(wiring.Component):
         Serial line, registered, idle high.
     """
 
+    @staticmethod
+    def check_arguments(divisor):
+        _check_divisor(divisor)
+
     def __init__(self, divisor):
-        try:
-            _check_divisor(divisor)
-        except (TypeError, ValueError):
-            self._MustUse__silence = True
-            raise
         self.divisor = divisor
         super().__init__({
             "data": In(stream.Signature(8)),
@@ -201,7 +200,7 @@ class UartTx(wiring.Component):
         return m
 
 
-class UartBridge(wiring.Component):
+class UartBridge(CheckedArguments, wiring.Component):
     """UART to AXI4-Lite master bridge (protocol in the module docstring).
 
     Parameters
@@ -232,22 +231,23 @@ class UartBridge(wiring.Component):
         One-cycle pulse per UART framing or overrun error.
     """
 
+    @staticmethod
+    def check_arguments(divisor=217, *, addr_width=16, timeout=None):
+        _check_divisor(divisor)
+        if not isinstance(addr_width, int) or isinstance(addr_width, bool):
+            raise TypeError(f"addr_width must be an integer, not {addr_width!r}")
+        if not 1 <= addr_width <= 16:
+            raise ValueError(f"addr_width must be in [1, 16], not {addr_width}")
+        if timeout is None:
+            timeout = 1000 * divisor
+        if not isinstance(timeout, int) or isinstance(timeout, bool):
+            raise TypeError(f"timeout must be an integer or None, not {timeout!r}")
+        if timeout < 12 * divisor:
+            raise ValueError(f"timeout must be >= 12 * divisor = {12 * divisor}, not {timeout}")
+
     def __init__(self, divisor=217, *, addr_width=16, timeout=None):
-        try:
-            _check_divisor(divisor)
-            if not isinstance(addr_width, int) or isinstance(addr_width, bool):
-                raise TypeError(f"addr_width must be an integer, not {addr_width!r}")
-            if not 1 <= addr_width <= 16:
-                raise ValueError(f"addr_width must be in [1, 16], not {addr_width}")
-            if timeout is None:
-                timeout = 1000 * divisor
-            if not isinstance(timeout, int) or isinstance(timeout, bool):
-                raise TypeError(f"timeout must be an integer or None, not {timeout!r}")
-            if timeout < 12 * divisor:
-                raise ValueError(f"timeout must be >= 12 * divisor = {12 * divisor}, not {timeout}")
-        except (TypeError, ValueError):
-            self._MustUse__silence = True
-            raise
+        if timeout is None:
+            timeout = 1000 * divisor
         self.divisor = divisor
         self.addr_width = addr_width
         self.timeout = timeout

@@ -1,12 +1,14 @@
 """The per-device T3 unit: everything T3 adds beside one GPU's memory controller."""
 
 from amaranth.hdl import Module, Mux, ResetInserter, Signal
-from amaranth.lib import fifo, stream, wiring
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .arbiter import Arbiter
 from .csr import Csr
 from .dma import DmaEngine
+from .lib.queue import Queue
+from .lib.skid import SkidBuffer
 from .link import LinkReceiver
 from .memport import MemPort
 from .params import MemOp, ReqClass, T3Params
@@ -42,29 +44,18 @@ class StreamMerge(wiring.Component):
         m = Module()
         layout = self.out.payload.shape()
         last_b = Signal()     # b was taken last: a wins the next conflict
-        skid_valid = Signal()
-        skid = Signal(layout)
+        m.submodules.out_buf = buf = SkidBuffer(layout)
+        wiring.connect(m, buf.o, wiring.flipped(self.out))
         pick_b = Signal()
         m.d.comb += pick_b.eq(self.b.valid & (~self.a.valid | ~last_b))
-        chosen = Signal(layout)
-        m.d.comb += chosen.eq(Mux(pick_b, self.b.payload, self.a.payload))
-        accept = Signal()
         m.d.comb += [
-            accept.eq((self.a.valid | self.b.valid) & ~skid_valid),
-            self.a.ready.eq(~skid_valid & ~pick_b),
-            self.b.ready.eq(~skid_valid & pick_b),
+            buf.i.payload.eq(Mux(pick_b, self.b.payload, self.a.payload)),
+            buf.i.valid.eq(self.a.valid | self.b.valid),
+            self.a.ready.eq(buf.i.ready & ~pick_b),
+            self.b.ready.eq(buf.i.ready & pick_b),
         ]
-        with m.If(accept):
+        with m.If(buf.i.valid & buf.i.ready):
             m.d.sync += last_b.eq(pick_b)
-        with m.If(~self.out.valid | self.out.ready):
-            with m.If(skid_valid):
-                m.d.sync += [self.out.payload.eq(skid), self.out.valid.eq(1), skid_valid.eq(0)]
-            with m.Elif(accept):
-                m.d.sync += [self.out.payload.eq(chosen), self.out.valid.eq(1)]
-            with m.Else():
-                m.d.sync += self.out.valid.eq(0)
-        with m.Elif(accept):
-            m.d.sync += [skid.eq(chosen), skid_valid.eq(1)]
         return m
 
 
@@ -212,15 +203,9 @@ class T3Unit(wiring.Component):
         # A register stage between the tracker's fire queue (block RAM read data) and the
         # trigger's command-table lookup (block RAM address): RAM -> RAM in one cycle is too slow.
         m.submodules.fire_buf = fire_buf = ResetInserter({"sync": soft})(
-            fifo.SyncFIFOBuffered(width=p.tile_width, depth=3))
-        m.d.comb += [
-            fire_buf.w_data.eq(tracker.fire.payload.tile),
-            fire_buf.w_en.eq(tracker.fire.valid),
-            tracker.fire.ready.eq(fire_buf.w_rdy),
-            trigger.fire.payload.tile.eq(fire_buf.r_data),
-            trigger.fire.valid.eq(fire_buf.r_rdy),
-            fire_buf.r_en.eq(trigger.fire.ready),
-        ]
+            Queue(p.fire_layout, 3, buffered=True))
+        wiring.connect(m, tracker.fire, fire_buf.w)
+        wiring.connect(m, fire_buf.r, trigger.fire)
 
         # Ready commands: held while disabled; notifications (length 0) end here.
         notify = Signal()

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from amaranth.hdl import Shape, Value
+from amaranth.hdl import Fragment, Shape, Value
 from amaranth.lib.wiring import In
 
 from hw import params as hw_params
@@ -56,11 +56,8 @@ def test_regmap_docs_are_up_to_date():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_every_port_has_a_timing_entry():
+def test_every_port_has_a_timing_entry(unit):
     tool = _load_tool()
-    unit = T3Unit(T3Params())
-    unit._MustUse__silence = True
-    unit._csr._MustUse__silence = True
     assert set(tool.PORT_TIMING) == set(unit.signature.members)
 
 
@@ -215,8 +212,7 @@ def port_errors(md, unit):
 @pytest.fixture(scope="module")
 def unit():
     u = T3Unit(T3Params())
-    u._MustUse__silence = True
-    u._csr._MustUse__silence = True
+    Fragment.get(u, None)        # elaborated once: the unit and the blocks it built are used
     return u
 
 
@@ -260,3 +256,14 @@ def test_documented_parameter_bounds_are_enforced():
         assert not _accepts(**{name: elo - 1}) and not _accepts(**{name: ehi + 1}), name
         checked += 1
     assert checked == 8
+
+
+def test_every_parameter_rule_is_listed():
+    """Each explicit ``raise`` of ``T3Params.__post_init__`` (beyond the PARAM_BOUNDS loop) has
+    its sentence in ``hw.params.PARAM_RULES``, which the datasheet prints."""
+    import ast
+    import inspect
+    import textwrap
+    from hw.params import PARAM_RULES
+    tree = ast.parse(textwrap.dedent(inspect.getsource(T3Params.__post_init__)))
+    assert sum(isinstance(node, ast.Raise) for node in ast.walk(tree)) == len(PARAM_RULES)

@@ -6,7 +6,7 @@
   docstring), every top-level port (introspected from ``T3Unit(T3Params()).signature``, stream
   payload fields from the layouts of :mod:`hw.params`, a timing sentence per port from
   :data:`PORT_TIMING` below), the parameters of :class:`hw.params.T3Params` with defaults and legal
-  ranges (the bounds of ``T3Params.__post_init__``, read from its source and probed), a register
+  ranges (the table :data:`hw.params.PARAM_BOUNDS`, and probed), a register
   summary from :data:`hw.regmap.DEFAULT` (the full map is ``docs/registers.md``), timing diagrams,
   resources and Fmax (``docs/synth.json``) and the verification status (the test suites on disk);
 * ``docs/img/wave_<name>.json`` and ``docs/img/wave_<name>.svg``: WaveDrom timing diagrams of real
@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from amaranth.hdl import Elaboratable, Module  # noqa: E402
+from amaranth.hdl import Elaboratable, Fragment, Module  # noqa: E402
 from amaranth.lib import wiring  # noqa: E402
 from amaranth.lib import data  # noqa: E402
 from amaranth.lib.wiring import In  # noqa: E402
@@ -46,7 +46,8 @@ from hw import regmap  # noqa: E402
 from hw.arbiter import Arbiter  # noqa: E402
 from hw.memport import MemPort  # noqa: E402
 from hw.sram import AxiSram  # noqa: E402
-from hw.params import ArbPolicy, Kind, MemOp, ReqClass, T3Params  # noqa: E402
+from hw.params import (PARAM_BOUNDS, PARAM_RULES, ArbPolicy, Kind, MemOp, ReqClass,  # noqa: E402
+                       T3Params)
 from hw.unit import T3Unit  # noqa: E402
 
 DOCS = ROOT / "docs"
@@ -110,16 +111,6 @@ PORT_TIMING = {
            "the flag is set.",
 }
 
-#: Extra legality rules of ``T3Params.__post_init__`` beyond the ``_check_int`` bounds, one per
-#: ``raise`` statement that is not a ``_check_int`` call (the generator counts them).
-PARAM_RULES = (
-    "`data_width` is a multiple of 32.",
-    "`tracker_entries` is a power of two.",
-    "`tracker_entries` fits the tile id: `log2(tracker_entries) <= tile_width`.",
-    "`lane` is a `LaneType`.",
-    "The link header (`dev_width` * 2 + 1 + `len_width` + `addr_width` + `tile_width` bits) fits "
-    "in one beat: it is at most `data_width`.",
-)
 
 
 class GenerationError(Exception):
@@ -242,27 +233,6 @@ def _layout_doc(name):
 
 # -- parameters -----------------------------------------------------------------------------------
 
-def _check_int_bounds():
-    """``{field: (lo, hi)}`` from the ``_check_int(...)`` calls of ``T3Params.__post_init__``."""
-    src = textwrap.dedent(inspect.getsource(T3Params.__post_init__))
-    tree = ast.parse(src)
-    bounds = {}
-    other_raises = 0
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "_check_int":
-            args = [None if isinstance(a, ast.Attribute) else
-                    eval(compile(ast.Expression(a), "<T3Params>", "eval"), {"__builtins__": {}})
-                    for a in node.args]
-            name, _, lo, *rest = args
-            bounds[name] = (lo, rest[0] if rest else None)
-        if isinstance(node, ast.Raise):
-            other_raises += 1
-    if other_raises != len(PARAM_RULES):
-        raise GenerationError(f"T3Params.__post_init__ has {other_raises} explicit rules but "
-                              f"PARAM_RULES lists {len(PARAM_RULES)}: update PARAM_RULES")
-    return bounds
-
-
 def _param_docs():
     docs, cur = {}, None
     text = inspect.getdoc(T3Params)
@@ -288,7 +258,7 @@ def _accepts(name, value):
 def param_ranges():
     """Per integer field: nominal bounds (``_check_int``) and the legal range with every other
     parameter at its default (found by probing ``T3Params``)."""
-    bounds = _check_int_bounds()
+    bounds = PARAM_BOUNDS
     out = {}
     for name, (lo, hi) in bounds.items():
         eff_lo = next(v for v in range(lo, hi + 1) if _accepts(name, v))
@@ -505,27 +475,36 @@ def wavedrom_json(trace, start, stop, title, tick_label="cycle"):
             "foot": {"text": tick_label}, "config": {"hscale": 1}}
 
 
-def _run(dut, testbench, trace):
-    sim = Simulator(dut)
+def _run(dut, testbench, trace, sim=None):
+    sim = Simulator(dut) if sim is None else sim
     sim.add_clock(1e-8)
     sim.add_testbench(trace.sampler(), background=True)
     sim.add_testbench(testbench)
     sim.run()
 
 
-class _Probe(Elaboratable):
-    """Elaborates a T3Unit once and keeps the module, so the bench can observe internal streams
-    (tracker fire, trigger command, DMA reads) through the named submodules."""
+class _ProbedUnit(T3Unit):
+    """A T3Unit that keeps its module's submodules when elaborated, so the bench can observe
+    internal streams (tracker fire, trigger command, DMA reads) through the named blocks."""
 
-    def __init__(self, unit):
-        self.unit = unit
-        self.module = unit.elaborate(None)
-        self.sub = self.module.submodules
-        self.ram = AxiSram(unit.params)      # the ideal memory on the unit's AXI4 port
+    sub = None
+
+    def elaborate(self, platform):
+        m = super().elaborate(platform)
+        self.sub = m.submodules
+        return m
+
+
+class _Probe(Elaboratable):
+    """A :class:`_ProbedUnit` with the ideal memory on its AXI4 port."""
+
+    def __init__(self, params):
+        self.unit = _ProbedUnit(params)
+        self.ram = AxiSram(params)
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.unit = self.module
+        m.submodules.unit = self.unit
         m.submodules.ram = self.ram
         wiring.connect(m, self.unit.m_axi, self.ram.s_axi)
         return m
@@ -583,10 +562,10 @@ UNIT_SEQUENCE = (
 
 def trace_unit():
     p = T3Params()
-    unit = T3Unit(p)
-    unit._MustUse__silence = True
-    probe = _Probe(unit)
-    tracker, trigger, dma = (probe.sub[n] for n in ("tracker", "trigger", "dma"))
+    probe = _Probe(p)
+    unit = probe.unit
+    sim = Simulator(probe)       # elaborates: unit.sub names the blocks inside
+    tracker, trigger, dma = (unit.sub[n] for n in ("tracker", "trigger", "dma"))
     hexd = lambda v: f"{v:x}"  # noqa: E731
     lanes = [
         ("compute.valid", unit.compute.valid, "bit", None, None),
@@ -623,7 +602,7 @@ def trace_unit():
         ctx.set(unit.compute.valid, 0)
         await ctx.tick().repeat(40)
 
-    _run(probe, bench, trace)
+    _run(probe, bench, trace, sim)
     cv = trace.column("compute.valid")
     first = cv.index(1)
     tx = trace.column("link_tx.valid")
@@ -1015,8 +994,7 @@ def render_svg(wave):
 def generate():
     """``{path: text}`` of every generated file."""
     unit = T3Unit(T3Params())
-    unit._MustUse__silence = True
-    unit._csr._MustUse__silence = True
+    Fragment.get(unit, None)     # elaborated once: the unit and the blocks it built are used
     files = {}
     traces = {"unit": trace_unit(), "nmc": trace_nmc(), "mca": trace_mca()}
     for name, (wave, _) in traces.items():
