@@ -34,6 +34,7 @@ Nothing generated is committed: ``make fpga`` and the LiteDRAM bench call this.
 import argparse
 import json
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -247,6 +248,12 @@ def generate(target, out, **kw):
     platform = LatticePlatform("LFE5U-85F-6BG381C", io=[], toolchain="trellis")
     if target == "board":
         text = str(platform.get_verilog(top, ios=ios, name=info["top"]))
+        # The data pins reach the board only through TRELLIS_IO's B pin, which LiteX connects as
+        # an instance input, so Migen declares the port an input: it is the bidirectional pad.
+        text, n = re.subn(r"^(\s*)input(\s+wire\s+\[15:0\]\s+sdram_dq,)$", r"\1inout\2", text,
+                          flags=re.M)
+        if n != 1:
+            raise RuntimeError("could not find the sdram_dq port in the generated Verilog")
     else:
         from litex.gen.fhdl.verilog import convert
         text = str(convert(top, ios=ios, name=info["top"], platform=platform))
