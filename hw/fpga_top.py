@@ -25,6 +25,7 @@ from amaranth.hdl import Cat, ClockDomain, Elaboratable, Instance, Module, Signa
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from .lib.axi import AXI4Signature
 from .link import LinkModel
 from .litedram import axi_instance_ports
 from .params import T3Params
@@ -271,7 +272,6 @@ class FpgaCore(wiring.Component):
         self.link_latency = link_latency
         self.heartbeat_bit = heartbeat_bit
         self.memory = memory
-        self._unit = T3Unit(params)
         try:
             self._bridge = UartBridge(divisor)      # checks divisor now
         except (TypeError, ValueError):
@@ -282,8 +282,10 @@ class FpgaCore(wiring.Component):
             "uart_tx": Out(1, init=1),
             "leds": Out(8),
         }
-        if memory == "external":
-            members["m_axi"] = Out(self._unit.m_axi.signature)
+        if memory == "external":       # the signature of T3Unit.m_axi (MemPort's: 2-bit IDs)
+            members["m_axi"] = Out(AXI4Signature(
+                addr_width=params.addr_width + (params.data_width // 8 - 1).bit_length(),
+                data_width=params.data_width, id_width=2))
         super().__init__(members)
 
     def elaborate(self, platform):
@@ -291,7 +293,7 @@ class FpgaCore(wiring.Component):
         m = Module()
         m.submodules.bridge = bridge = self._bridge
         m.submodules.decoder = dec = AxilDecoder(16, 12, 2)
-        m.submodules.unit = unit = self._unit
+        m.submodules.unit = unit = T3Unit(p)
         if self.memory == "bram":
             m.submodules.memory = memory = AxiSram(p)      # block RAM behind the AXI4 memory port
             wiring.connect(m, unit.m_axi, memory.s_axi)
