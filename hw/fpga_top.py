@@ -368,8 +368,8 @@ class FpgaTop(Elaboratable):
         m.submodules.core = core = FpgaCore(self.params, divisor=divisor,
                                             memory="external" if sdram else "bram")
         if sdram:
+            # nextpnr derives the 50 MHz constraint from the PLL's parameters and clk25's 25 MHz.
             m.domains.sync = sync = ClockDomain("sync")
-            platform.add_clock_constraint(sync.clk, SDRAM_SYS_CLK)
             clk25 = platform.request("clk25", 0)
             pins = platform.request("sdram", 0, dir="-")
             m.submodules.litedram = Instance(

@@ -127,7 +127,7 @@ def controller_resources(verilog_path, out_dir):
             "cells": cells}
 
 
-def build(board, seed, out_dir, memory="sdram", sdram_module="MT48LC16M16"):
+def build(board, seed, out_dir, memory="sdram", sdram_module="MT48LC16M16", run=True):
     import importlib
     from hw.fpga_top import FpgaTop, FPGA_PARAMS
     mod_name, cls_name = BOARDS[board]
@@ -138,11 +138,15 @@ def build(board, seed, out_dir, memory="sdram", sdram_module="MT48LC16M16"):
     if memory == "sdram":
         text, litedram = generate_litedram(out_dir, sdram_module)
         platform.add_file("t3_litedram.v", text)
-    platform.build(FpgaTop(FPGA_PARAMS, memory=memory), name=NAME, build_dir=str(out_dir),
-                   do_program=False,
-                   synth_opts="-abc9",
-                   nextpnr_opts=f"--seed {seed} --timing-allow-fail --report {NAME}.report.json")
-    seconds = time.monotonic() - t0
+    if run:
+        platform.build(FpgaTop(FPGA_PARAMS, memory=memory), name=NAME, build_dir=str(out_dir),
+                       do_program=False, synth_opts="-abc9",
+                       nextpnr_opts=f"--seed {seed} --timing-allow-fail "
+                                    f"--report {NAME}.report.json")
+        seconds = time.monotonic() - t0
+    else:       # --report-only: the products of an earlier build in out_dir
+        old = out_dir / "report.json"
+        seconds = json.loads(old.read_text())["build_seconds"] if old.exists() else None
     log = (out_dir / f"{NAME}.tim").read_text()
     util = parse_utilisation(log)
     clocks = parse_fmax_all(log)
@@ -164,7 +168,7 @@ def build(board, seed, out_dir, memory="sdram", sdram_module="MT48LC16M16"):
         "LUT-RAM (TRELLIS_RAMW)": util.get("TRELLIS_RAMW", (0, 0))[0],
         "MULT18X18D": util.get("MULT18X18D", (0, 0))[0],
         "critical_path": cp,
-        "build_seconds": round(seconds, 1),
+        "build_seconds": round(seconds, 1) if seconds is not None else None,
         "bitstream": str((out_dir / f"{NAME}.bit").relative_to(ROOT)
                          if out_dir.resolve().is_relative_to(ROOT) else out_dir / f"{NAME}.bit"),
         "params": {k: (v.value if hasattr(v, "value") else v)
@@ -214,10 +218,13 @@ def main(argv=None):
                     help="the unit's memory: the board's SDRAM through LiteDRAM, or block RAM")
     ap.add_argument("--sdram-module", default="MT48LC16M16",
                     help="SDRAM chip (tools/litedram_core.py --module)")
+    ap.add_argument("--report-only", action="store_true",
+                    help="no build: report on the products of the last build in --out")
     args = ap.parse_args(argv)
-    out = Path(args.out)
+    out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    report = build(args.board, args.seed, out, memory=args.memory, sdram_module=args.sdram_module)
+    report = build(args.board, args.seed, out, memory=args.memory, sdram_module=args.sdram_module,
+                   run=not args.report_only)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     print_report(report)
     print(f"\nbitstream: {report['bitstream']}\nwrote {out / 'report.json'}")
