@@ -10,7 +10,7 @@ from .sram import AxiSram
 from .unit import T3Unit
 
 #: The memories a ring can put behind each unit's AXI4 memory port.
-MEMORIES = ("ideal", "dram")
+MEMORIES = ("ideal", "dram", "litedram")
 
 
 def dram_behind(port, dram_params=None, *, uninitialized=False):
@@ -34,8 +34,10 @@ class T3Ring(wiring.Component):
     """``devices`` T3 units in a unidirectional ring: unit ``i``'s ``link_tx`` feeds, through a
     :class:`~hw.link.LinkModel`, unit ``(i + 1) % devices``'s ``link_rx``. Beside each unit, on
     its AXI4 memory port, sits its memory: :class:`~hw.sram.AxiSram` (``memory="ideal"``: fixed
-    latency, one beat per cycle) or :class:`~hw.dram.DramModel` (``memory="dram"``: HBM2
-    pseudo-channel timing).
+    latency, one beat per cycle), :class:`~hw.dram.DramModel` (``memory="dram"``: HBM2
+    pseudo-channel timing) or :class:`~hw.litedram.LiteDramSim` (``memory="litedram"``: the
+    FPGA build's LiteDRAM controller on its SDR SDRAM model; simulation only, with the generated
+    ``t3_litedram_sim`` Verilog, see ``tools/litedram_bench.py``).
 
     Parameters
     ----------
@@ -47,7 +49,7 @@ class T3Ring(wiring.Component):
     link_bw : (int, int)
         Link bandwidth as (beats, per cycles). Default (1, 1).
     memory : str
-        ``"ideal"`` (default) or ``"dram"``.
+        ``"ideal"`` (default), ``"dram"`` or ``"litedram"``.
     mem_outstanding : int
         Each unit's memory-port slots (see :class:`~hw.memport.MemPort`). Default 16.
     dram_params : DramParams or None
@@ -83,6 +85,9 @@ class T3Ring(wiring.Component):
         if memory == "ideal":
             self._mems = [AxiSram(params, uninitialized=uninitialized_memory)
                           for _ in range(devices)]
+        elif memory == "litedram":
+            from .litedram import LiteDramSim
+            self._mems = [LiteDramSim(params) for _ in range(devices)]
         else:
             self._mems = [dram_behind(self._units[0].mem_port, dram_params,
                                       uninitialized=uninitialized_memory)

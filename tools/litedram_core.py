@@ -280,7 +280,8 @@ def main(argv=None):
                     data_width=args.data_width, id_width=args.id_width,
                     powerup_us=args.powerup_us)
     print(f"wrote {out} ({info['top']}: {info['module']} at {info['sys_clk_freq'] / 1e6:g} MHz, "
-          f"CL {info['cl']}, {info['data_width']}-bit AXI4, {info['axi_addr_width']}-bit addresses)")
+          f"CL {info['cl']}, {info['data_width']}-bit AXI4, "
+          f"{info['axi_addr_width']}-bit addresses)")
     return 0
 
 

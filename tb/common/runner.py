@@ -155,8 +155,9 @@ def run_bench(block, component, bench_module, sim, *, tag="default", env=None, t
             if waves:
                 build_args += ["--trace-fst", "--trace-structs"]
         runner = get_runner(sim)
-        runner.build(sources=[src, *map(Path, extra_sources)], hdl_toplevel=block, build_dir=build_dir, build_args=build_args,
-                     timescale=("1ns", "1ps"), waves=waves, log_file=build_dir / "build.log")
+        runner.build(sources=[src, *map(Path, extra_sources)], hdl_toplevel=block,
+                     build_dir=build_dir, build_args=build_args, timescale=("1ns", "1ps"),
+                     waves=waves, log_file=build_dir / "build.log")
         extra_env = {k: v if isinstance(v, str) else json.dumps(v) for k, v in (env or {}).items()}
         results = runner.test(hdl_toplevel=block, test_module=bench_module, build_dir=build_dir,
                               test_dir=build_dir, extra_env=extra_env, testcase=testcase, seed=seed,
