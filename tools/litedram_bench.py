@@ -31,7 +31,7 @@ def sim_core(out_dir=OUT):
     return path
 
 
-def run(memory, cfg, sim="verilator"):
+def run(memory, cfg, sim="verilator", mutant=False):
     from hw.params import T3Params
     from tb.common.runner import run_bench
     from tb.litedram.top import LiteDramTrafficTop
@@ -39,8 +39,9 @@ def run(memory, cfg, sim="verilator"):
     out.unlink(missing_ok=True)
     extra = [sim_core()] if memory == "litedram" else []
     t0 = time.monotonic()
-    run_bench(f"t3_litedram_{memory}", LiteDramTrafficTop(T3Params(), memory=memory),
-              "tb.litedram.litedram_bench", sim, tag="bench",
+    run_bench(f"t3_litedram_{memory}",
+              LiteDramTrafficTop(T3Params(), memory=memory, mutant=mutant),
+              "tb.litedram.litedram_bench", sim, tag="mutant" if mutant else "bench",
               env={"T3_LITEDRAM": cfg, "T3_LITEDRAM_OUT": str(out)}, extra_sources=extra)
     r = json.loads(out.read_text())
     r["wall_seconds"] = round(time.monotonic() - t0, 1)
@@ -103,11 +104,24 @@ def main(argv=None):
     ap.add_argument("--sim", choices=("verilator", "icarus"), default="verilator")
     ap.add_argument("--run", choices=("all", "traffic", "ring"), default="all",
                     help="the traffic-generator bench, the 2-device ring bench, or both")
+    ap.add_argument("--mutant", action="store_true",
+                    help="the bench top flips a bit of every beat the unit writes: the traffic "
+                         "bench must fail (prints CAUGHT), else exits 1")
     args = ap.parse_args(argv)
     cfg = {"tiles": args.tiles, "beats": args.beats, "dma_tiles": 4, "dma_beats": 16}
     mems = ["litedram", "bram"] if args.memory == "both" else [args.memory]
     OUT.mkdir(parents=True, exist_ok=True)
     suffix = "" if args.sim == "verilator" else f"-{args.sim}"
+    if args.mutant:
+        for m in mems:
+            try:
+                run(m, cfg, args.sim, mutant=True)
+            except AssertionError as e:
+                print(f"{m}: mutant CAUGHT ({str(e).splitlines()[0]})")
+            else:
+                print(f"{m}: mutant NOT caught: the bench checks nothing")
+                return 1
+        return 0
     if args.run in ("all", "traffic"):
         res = {m: run(m, cfg, args.sim) for m in mems}
         path = OUT / f"bench{suffix}.json"

@@ -32,12 +32,17 @@ class LiteDramTrafficTop(wiring.Component):
     """``tg_s_axil_*``: the traffic generator's registers; ``u_s_axil_*``: the unit's CSR;
     ``tg_done``, ``irq``, ``init_done`` (memory ready); ``bd_sel`` = 1 hands the memory to the
     ``bd_axi`` port (switch only while both sides are idle); ``unit_pending``: the unit's AXI4
-    transactions in flight (ARs without their last R beat, AWs without their B)."""
+    transactions in flight (ARs without their last R beat, AWs without their B).
+    ``mutant=True`` flips bit 37 of every beat the unit writes: a bench that still passes checks
+    nothing."""
 
-    def __init__(self, params=T3Params(), memory="litedram"):
+    def __init__(self, params=T3Params(), memory="litedram", *, mutant=False):
         if memory not in MEMORIES:
             raise ValueError(f"memory must be one of {MEMORIES}, not {memory!r}")
+        if not isinstance(mutant, bool):
+            raise TypeError(f"mutant must be a bool, not {mutant!r}")
         self.memory = memory
+        self.mutant = mutant
         self._tg = TrafficGen(params)
         self._unit = T3Unit(params)
         members = {}
@@ -65,7 +70,10 @@ class LiteDramTrafficTop(wiring.Component):
             m.d.comb += self.init_done.eq(1)
         mem, cpu, bd, sel = memory.s_axi, unit.m_axi, self.bd_axi, self.bd_sel
         for name in _FROM_MASTER:
-            m.d.comb += getattr(mem, name).eq(Mux(sel, getattr(bd, name), getattr(cpu, name)))
+            theirs = getattr(cpu, name)
+            if name == "wdata" and self.mutant:       # the bench must catch a flipped data bit
+                theirs = theirs ^ (1 << 37)
+            m.d.comb += getattr(mem, name).eq(Mux(sel, getattr(bd, name), theirs))
         for name in _TO_MASTER:
             m.d.comb += [getattr(cpu, name).eq(getattr(mem, name)),
                          getattr(bd, name).eq(getattr(mem, name))]
