@@ -57,6 +57,8 @@ def test_axi_ports_match_the_unit(generated, target):
         assert direction == ("input" if name in _IN else "output"), name
         assert width == _WIDTH.get(name, 1), name
     assert p["init_done"] == ("output", 1)
+    # Every signal has a Verilog name (Migen names an unnamed signal by guessing, "0" at worst).
+    assert not re.search(r"^reg\s+(\[\d+:0\]\s+)?\d+\s*=", text, re.M)
     # 32 MB of 16-bit SDRAM: 25 byte-address bits, as the Amaranth side assumes.
     assert info["sdram_bytes"] == 32 << 20 and info["axi_addr_width"] == CORE_ADDR_WIDTH
 

@@ -174,13 +174,16 @@ def build_core(target="board", *, module="MT48LC16M16", sys_clk_freq=50e6, data_
     steps = _init_steps(phy.settings, sdram.timing_settings, sys_clk_freq, powerup_us)
     waits = [s[-1] for s in steps]
     init_done = Signal(name="init_done")
-    step = Signal(max=len(steps) + 1)            # the next step to issue
-    wait = Signal(max=max(waits) + 1)            # cycles left after the last issued step
-    issue = Signal()                             # a command is on the DFI in this cycle
+    # (Every signal named: Migen's name guessing fails on tuple unpacking.)
+    step = Signal(max=len(steps) + 1, name="init_step")     # the next step to issue
+    wait = Signal(max=max(waits) + 1, name="init_wait")     # cycles left after the last step
+    issue = Signal(name="init_issue")                       # a command is on the DFI now
     dfii = core.dfii
     p0 = dfii.ext_dfi.phases[0]
-    cmd_a, cmd_ba = Signal(len(p0.address)), Signal(len(p0.bank))
-    cmd_cs, cmd_ras, cmd_cas, cmd_we, cke = (Signal() for _ in range(5))
+    cmd_a = Signal(len(p0.address), name="init_a")
+    cmd_ba = Signal(len(p0.bank), name="init_ba")
+    cmd_cs, cmd_ras, cmd_cas, cmd_we, cke = (Signal(name=f"init_{n}")
+                                             for n in ("cs", "ras", "cas", "we", "cke"))
     issue_step = []
     for i, (a, ba, cs, ras, cas, we, ck, w) in enumerate(steps):
         issue_step.append(If(step == i,
@@ -227,7 +230,7 @@ def build_core(target="board", *, module="MT48LC16M16", sys_clk_freq=50e6, data_
     info = {
         "target": target, "top": TOP_NAMES[target], "module": module,
         "sys_clk_freq": sys_clk_freq, "data_width": data_width, "id_width": id_width,
-        "axi_addr_width": addr_width, "sdram_bytes": 2 * geom_bytes(geom),
+        "axi_addr_width": addr_width, "sdram_bytes": 2 * sdram_words(geom),
         "cl": phy.settings.cl, "read_latency": phy.settings.read_latency,
         "init_cycles": sum(waits) + len(steps) + 1,
         "init_sequence": [list(s) for s in steps],
@@ -235,7 +238,7 @@ def build_core(target="board", *, module="MT48LC16M16", sys_clk_freq=50e6, data_
     return top, ios, info
 
 
-def geom_bytes(geom):
+def sdram_words(geom):
     """16-bit words of an SDRAM of this geometry."""
     return 1 << (geom.bankbits + geom.rowbits + geom.colbits)
 
