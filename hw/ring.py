@@ -1,7 +1,8 @@
 """A ring of N T3 units joined by link models, for simulating a whole fused GEMM + reduce-scatter."""
 
-from amaranth.hdl import Module
+from amaranth.hdl import Cat, Module
 from amaranth.lib import wiring
+from amaranth.lib.wiring import Out
 
 from .link import LinkModel
 from .params import T3Params
@@ -64,6 +65,9 @@ class T3Ring(wiring.Component):
     d<i>_compute, d<i>_compute_resp, d<i>_s_axil_*, d<i>_irq :
         Unit ``i``'s compute request port, compute read responses, AXI4-Lite CSR port and
         interrupt, with the same timing as on :class:`~hw.unit.T3Unit`.
+    mem_ready : Out(1)
+        Only with ``memory="litedram"``: every SDRAM has finished its init sequence (until then
+        the memories take no request; the ring bench waits for it).
     """
 
     def __init__(self, params=T3Params(), *, devices=4, link_latency=8, link_bw=(1, 1),
@@ -100,6 +104,8 @@ class T3Ring(wiring.Component):
                 if name in ("link_tx", "link_rx", "m_axi"):
                     continue
                 members[f"d{i}_{name}"] = member
+        if memory == "litedram":
+            members["mem_ready"] = Out(1)
         super().__init__(members)
 
     @property
@@ -126,6 +132,8 @@ class T3Ring(wiring.Component):
                           prefix=f"d{i}_")
             wiring.connect(m, unit.link_tx, link.i)
             wiring.connect(m, link.o, self._units[(i + 1) % n].link_rx)
+        if self._memory == "litedram":
+            m.d.comb += self.mem_ready.eq(Cat(mem.init_done for mem in self._mems).all())
         return m
 
 
