@@ -38,7 +38,7 @@ __all__ = ["AxilDecoder", "FpgaCore", "FpgaTop", "FPGA_PARAMS", "UNIT_BASE", "TG
            "MEMORIES", "SDRAM_SYS_CLK"]
 
 #: Parameters of the unit on the board (the defaults: 256 tracker entries, 64-bit beats, 4096 beats
-#: of memory in block RAM).
+#: of memory, in block RAM or at the bottom of the SDRAM).
 FPGA_PARAMS = T3Params()
 #: Byte address of the T3 unit's register window and of the traffic generator's, as the host sees.
 UNIT_BASE, TG_BASE = 0x0000, 0x1000
