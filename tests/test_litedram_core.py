@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """The LiteDRAM core generator (tools/litedram_core.py) and its Amaranth attachment: ports, the
 SDRAM init sequence against the SDR SDRAM power-up procedure, argument checks. Fast: Migen
 elaboration only (the bench with the SDRAM model is ``make litedram``)."""
