@@ -8,7 +8,7 @@ JOBS   ?= 2
 # Debian packages the flow needs: Icarus Verilog, and a C++ toolchain for Verilator's builds.
 APT_PACKAGES := iverilog g++ make perl
 
-.PHONY: help setup test test-fast demo verilog lint synth formal waves coverage paper bench validate scale fpga clean
+.PHONY: help setup test test-fast demo verilog lint synth formal waves coverage paper bench validate scale fpga litedram clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 	  fi; \
 	fi
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,fpga]'
 	touch $@
 
 setup: $(STAMP) ## create .venv with the pinned packages (and apt-get iverilog if missing)
@@ -71,8 +71,12 @@ validate: $(STAMP) ## RTL vs CL model (toy ring) and RTL vs fluid engine (scale 
 scale: $(STAMP) ## the ring with RTL producers at scale on a bare Verilator harness (docs/scale.md): cycles, speedup, beats, checksums
 	$(PY) tools/scale.py --jobs 2
 
-fpga: $(STAMP) ## ULX3S-85F bitstream (T3Unit + traffic generator + UART bridge): LUT/FF/BRAM/Fmax
-	$(PY) tools/fpga.py
+MEMORY ?= sdram
+fpga: $(STAMP) ## ULX3S-85F bitstream (T3Unit + traffic gen + UART bridge; MEMORY=sdram (LiteDRAM) or bram): LUT/FF/BRAM/Fmax
+	$(PY) tools/fpga.py --memory $(MEMORY)
+
+litedram: $(STAMP) ## the unit on LiteDRAM + SDRAM model vs block RAM in Verilator: exact data, cycles per beat
+	$(PY) tools/litedram_bench.py
 
 waves: $(STAMP) ## re-run the ring bench on Icarus with FST waves and print the file path
 	WAVES=1 $(PY) -m pytest -q -p no:cacheprovider "tb/ring/test_ring.py::test_ring[icarus-ideal]"

@@ -5,7 +5,8 @@
     host ══ UART ══ UartBridge ── AxilDecoder ─┬─ 0x0000-0x0FFF ─► T3Unit CSR (docs/registers.md)
                                                └─ 0x1000-0x1FFF ─► TrafficGen registers
     TrafficGen.mem_req ─► T3Unit.compute            T3Unit.link_tx ─► LinkModel ─► T3Unit.link_rx
-                          T3Unit.m_axi ══ AXI4 ══► AxiSram (block RAM, fixed latency)
+                          T3Unit.m_axi ══ AXI4 ══► LiteDRAM ══► SDR SDRAM   (memory="sdram")
+                                                or ══► AxiSram (block RAM)  (memory="bram")
 
 The traffic generator plays the GEMM (tracked writes of output tiles); the unit's link is looped back
 to itself (a single board: the device sends tiles to itself, so set ``CTRL.dev_id`` and the DMA
@@ -14,18 +15,20 @@ commands' ``dst_dev`` to the same id). Other addresses answer ``DECERR`` (the br
 LEDs (ULX3S ``led`` 0..7): 0 traffic generator done, 1 traffic generator busy, 2 T3 ``irq``
 (``CTRL.irq_enable`` and any ``ERR`` flag or ``DONE``), 3 sticky bridge error (a non-OKAY AXI
 response or a UART framing/overrun error; cleared by reset), 4 UART rx activity, 5 UART tx activity,
-6 a link beat was seen (sticky), 7 heartbeat (about 0.75 Hz at 25 MHz).
+6 a link beat was seen (sticky), 7 heartbeat (about 0.75 Hz at 25 MHz, 1.5 Hz at 50 MHz).
 
 This module is board-specific and is not in ``EXPORTS``; ``python tools/fpga.py`` builds it.
 See ``docs/fpga.md`` for programming and running it.
 """
 
-from amaranth.hdl import Cat, Elaboratable, Module, Signal
+from amaranth.hdl import Cat, ClockDomain, Elaboratable, Instance, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from .lib.axi import AXI4Signature
 from .link import LinkModel
 from .lib.checked import CheckedArguments
+from .litedram import axi_instance_ports
 from .params import T3Params
 from .lib.axil import RESP_DECERR, AXI4LiteSlave, axil_members, connect_axil
 from .trafficgen import TrafficGen
@@ -33,15 +36,21 @@ from .uart_bridge import UartBridge
 from .sram import AxiSram
 from .unit import T3Unit
 
-__all__ = ["AxilDecoder", "FpgaCore", "FpgaTop", "FPGA_PARAMS", "UNIT_BASE", "TG_BASE", "BAUD"]
+__all__ = ["AxilDecoder", "FpgaCore", "FpgaTop", "FPGA_PARAMS", "UNIT_BASE", "TG_BASE", "BAUD",
+           "MEMORIES", "SDRAM_SYS_CLK"]
 
 #: Parameters of the unit on the board (the defaults: 256 tracker entries, 64-bit beats, 4096 beats
-#: of memory in block RAM).
+#: of memory, in block RAM or at the bottom of the SDRAM).
 FPGA_PARAMS = T3Params()
 #: Byte address of the T3 unit's register window and of the traffic generator's, as the host sees.
 UNIT_BASE, TG_BASE = 0x0000, 0x1000
 #: Default UART speed.
 BAUD = 115200
+#: Where the unit's memory is on the board: the SDRAM through LiteDRAM, or block RAM.
+MEMORIES = ("sdram", "bram")
+#: System clock with the SDRAM (Hz): made by the LiteDRAM core's PLL from the 25 MHz clock; the
+#: board core must be generated for it (``tools/litedram_core.py --sys-clk-mhz``).
+SDRAM_SYS_CLK = 50_000_000
 
 
 
@@ -211,9 +220,15 @@ class FpgaCore(CheckedArguments, wiring.Component):
         Latency of the loop-back link model in cycles. Default 2.
     heartbeat_bit : int
         Bit of the free-running counter shown on LED 7. Default 24.
+    memory : str
+        ``"bram"`` (default): the unit's memory is :class:`~hw.sram.AxiSram` inside the core;
+        ``"external"``: the unit's AXI4 master is the core's port ``m_axi`` (the board's SDRAM
+        through LiteDRAM, attached by :class:`FpgaTop`).
 
     Attributes
     ----------
+    m_axi : Out(AXI4Signature)
+        Only with ``memory="external"``: the unit's memory port.
     uart_rx : In(1)
         Serial input from the host (asynchronous, idle high).
     uart_tx : Out(1)
@@ -223,24 +238,34 @@ class FpgaCore(CheckedArguments, wiring.Component):
     """
 
     @staticmethod
-    def check_arguments(params=FPGA_PARAMS, *, divisor=217, link_latency=2, heartbeat_bit=24):
+    def check_arguments(params=FPGA_PARAMS, *, divisor=217, link_latency=2, heartbeat_bit=24,
+                        memory="bram"):
         if not isinstance(params, T3Params):
             raise TypeError(f"params must be a T3Params, not {params!r}")
+        if memory not in ("bram", "external"):
+            raise ValueError(f"memory must be 'bram' or 'external', not {memory!r}")
         if not isinstance(heartbeat_bit, int) or not 1 <= heartbeat_bit <= 31:
             raise ValueError(f"heartbeat_bit must be in [1, 31], not {heartbeat_bit!r}")
         UartBridge.check_arguments(divisor)
 
-    def __init__(self, params=FPGA_PARAMS, *, divisor=217, link_latency=2, heartbeat_bit=24):
+    def __init__(self, params=FPGA_PARAMS, *, divisor=217, link_latency=2, heartbeat_bit=24,
+                 memory="bram"):
         self._params = params
         self.divisor = divisor
         self.link_latency = link_latency
         self.heartbeat_bit = heartbeat_bit
+        self.memory = memory
         self._bridge = UartBridge(divisor)
-        super().__init__({
+        members = {
             "uart_rx": In(1, init=1),
             "uart_tx": Out(1, init=1),
             "leds": Out(8),
-        })
+        }
+        if memory == "external":       # the signature of T3Unit.m_axi (MemPort's: 2-bit IDs)
+            members["m_axi"] = Out(AXI4Signature(
+                addr_width=params.addr_width + (params.data_width // 8 - 1).bit_length(),
+                data_width=params.data_width, id_width=2))
+        super().__init__(members)
 
     def elaborate(self, platform):
         p = self._params
@@ -248,8 +273,11 @@ class FpgaCore(CheckedArguments, wiring.Component):
         m.submodules.bridge = bridge = self._bridge
         m.submodules.decoder = dec = AxilDecoder(16, 12, 2)
         m.submodules.unit = unit = T3Unit(p)
-        m.submodules.memory = memory = AxiSram(p)      # block RAM behind the AXI4 memory port
-        wiring.connect(m, unit.m_axi, memory.s_axi)
+        if self.memory == "bram":
+            m.submodules.memory = memory = AxiSram(p)      # block RAM behind the AXI4 memory port
+            wiring.connect(m, unit.m_axi, memory.s_axi)
+        else:
+            wiring.connect(m, unit.m_axi, wiring.flipped(self.m_axi))
         m.submodules.trafficgen = tg = TrafficGen(p)
         m.submodules.link = link = LinkModel(p, latency=self.link_latency)
 
@@ -277,8 +305,15 @@ class FpgaCore(CheckedArguments, wiring.Component):
 
 
 class FpgaTop(CheckedArguments, Elaboratable):
-    """The board top: :class:`FpgaCore` on a platform's ``clk25`` (default clock), ``uart`` 0 and
-    ``led`` 0..7 (the ULX3S resource names, as in amaranth-boards).
+    """The board top: :class:`FpgaCore` on a platform's ``uart`` 0 and ``led`` 0..7 (the ULX3S
+    resource names, as in amaranth-boards), with its memory in block RAM or in the board's SDRAM.
+
+    * ``memory="bram"``: everything on the board's ``clk25`` (the platform's default clock).
+    * ``memory="sdram"`` (the default): the unit's AXI4 master goes to the generated LiteDRAM
+      core ``t3_litedram`` (``tools/litedram_core.py --target board``, whose Verilog the build
+      must be given, as ``tools/fpga.py`` does). The core's PLL makes the ``sync`` domain
+      (:data:`SDRAM_SYS_CLK` from ``clk25``, reset until the PLL locks) and the SDRAM clock;
+      the ``sdram`` resource's pins go to the core unbuffered (its PHY has the I/O registers).
 
     Parameters
     ----------
@@ -286,26 +321,47 @@ class FpgaTop(CheckedArguments, Elaboratable):
         Default :data:`FPGA_PARAMS`.
     baud : int
         UART speed. Default 115200.
+    memory : str
+        ``"sdram"`` or ``"bram"``. Default ``"sdram"``.
     """
 
     @staticmethod
-    def check_arguments(params=FPGA_PARAMS, *, baud=BAUD):
+    def check_arguments(params=FPGA_PARAMS, *, baud=BAUD, memory="sdram"):
         if not isinstance(params, T3Params):
             raise TypeError(f"params must be a T3Params, not {params!r}")
         if not isinstance(baud, int) or isinstance(baud, bool) or baud <= 0:
             raise ValueError(f"baud must be a positive integer, not {baud!r}")
+        if memory not in MEMORIES:
+            raise ValueError(f"memory must be one of {MEMORIES}, not {memory!r}")
 
-    def __init__(self, params=FPGA_PARAMS, *, baud=BAUD):
+    def __init__(self, params=FPGA_PARAMS, *, baud=BAUD, memory="sdram"):
         self.params = params
         self.baud = baud
+        self.memory = memory
 
     def elaborate(self, platform):
         m = Module()
-        divisor = round(platform.default_clk_frequency / self.baud)
-        m.submodules.core = core = FpgaCore(self.params, divisor=divisor)
+        sdram = self.memory == "sdram"
+        clk_hz = SDRAM_SYS_CLK if sdram else platform.default_clk_frequency
+        divisor = round(clk_hz / self.baud)
+        m.submodules.core = core = FpgaCore(self.params, divisor=divisor,
+                                            memory="external" if sdram else "bram")
+        if sdram:
+            # nextpnr derives the 50 MHz constraint from the PLL's parameters and clk25's 25 MHz.
+            m.domains.sync = sync = ClockDomain("sync")
+            clk25 = platform.request("clk25", 0)
+            pins = platform.request("sdram", 0, dir="-")
+            m.submodules.litedram = Instance(
+                "t3_litedram",
+                i_clk25=clk25.i, o_sys_clk=sync.clk, o_sys_rst=sync.rst,
+                o_init_done=Signal(name="sdram_init_done"),
+                o_sdram_clk=pins.clk.io, o_sdram_cke=pins.clk_en.io, o_sdram_cs_n=pins.cs.io,
+                o_sdram_ras_n=pins.ras.io, o_sdram_cas_n=pins.cas.io, o_sdram_we_n=pins.we.io,
+                o_sdram_a=pins.a.io, o_sdram_ba=pins.ba.io, o_sdram_dm=pins.dqm.io,
+                io_sdram_dq=pins.dq.io,
+                **axi_instance_ports(core.m_axi))
         uart = platform.request("uart", 0)
         m.d.comb += [core.uart_rx.eq(uart.rx.i), uart.tx.o.eq(core.uart_tx)]
         for i in range(8):
             m.d.comb += platform.request("led", i).o.eq(core.leds[i])
         return m
-

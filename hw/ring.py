@@ -1,7 +1,8 @@
 """A ring of N T3 units joined by link models, for simulating a whole fused GEMM + reduce-scatter."""
 
-from amaranth.hdl import Module
+from amaranth.hdl import Cat, Module
 from amaranth.lib import wiring
+from amaranth.lib.wiring import Out
 
 from .link import LinkModel
 from .params import T3Params
@@ -10,7 +11,7 @@ from .sram import AxiSram
 from .unit import T3Unit
 
 #: The memories a ring can put behind each unit's AXI4 memory port.
-MEMORIES = ("ideal", "dram")
+MEMORIES = ("ideal", "dram", "litedram")
 
 
 def dram_behind(port, dram_params=None, *, uninitialized=False):
@@ -34,8 +35,10 @@ class T3Ring(wiring.Component):
     """``devices`` T3 units in a unidirectional ring: unit ``i``'s ``link_tx`` feeds, through a
     :class:`~hw.link.LinkModel`, unit ``(i + 1) % devices``'s ``link_rx``. Beside each unit, on
     its AXI4 memory port, sits its memory: :class:`~hw.sram.AxiSram` (``memory="ideal"``: fixed
-    latency, one beat per cycle) or :class:`~hw.dram.DramModel` (``memory="dram"``: HBM2
-    pseudo-channel timing).
+    latency, one beat per cycle), :class:`~hw.dram.DramModel` (``memory="dram"``: HBM2
+    pseudo-channel timing) or :class:`~hw.litedram.LiteDramSim` (``memory="litedram"``: the
+    FPGA build's LiteDRAM controller on its SDR SDRAM model; simulation only, with the generated
+    ``t3_litedram_sim`` Verilog, see ``tools/litedram_bench.py``).
 
     Parameters
     ----------
@@ -47,7 +50,7 @@ class T3Ring(wiring.Component):
     link_bw : (int, int)
         Link bandwidth as (beats, per cycles). Default (1, 1).
     memory : str
-        ``"ideal"`` (default) or ``"dram"``.
+        ``"ideal"`` (default), ``"dram"`` or ``"litedram"``.
     mem_outstanding : int
         Each unit's memory-port slots (see :class:`~hw.memport.MemPort`). Default 16.
     dram_params : DramParams or None
@@ -62,6 +65,9 @@ class T3Ring(wiring.Component):
     d<i>_compute, d<i>_compute_resp, d<i>_s_axil_*, d<i>_irq :
         Unit ``i``'s compute request port, compute read responses, AXI4-Lite CSR port and
         interrupt, with the same timing as on :class:`~hw.unit.T3Unit`.
+    mem_ready : Out(1)
+        Only with ``memory="litedram"``: every SDRAM has finished its init sequence (until then
+        the memories take no request; the ring bench waits for it).
     """
 
     def __init__(self, params=T3Params(), *, devices=4, link_latency=8, link_bw=(1, 1),
@@ -83,6 +89,9 @@ class T3Ring(wiring.Component):
         if memory == "ideal":
             self._mems = [AxiSram(params, uninitialized=uninitialized_memory)
                           for _ in range(devices)]
+        elif memory == "litedram":
+            from .litedram import LiteDramSim
+            self._mems = [LiteDramSim(params) for _ in range(devices)]
         else:
             self._mems = [dram_behind(self._units[0].mem_port, dram_params,
                                       uninitialized=uninitialized_memory)
@@ -95,6 +104,8 @@ class T3Ring(wiring.Component):
                 if name in ("link_tx", "link_rx", "m_axi"):
                     continue
                 members[f"d{i}_{name}"] = member
+        if memory == "litedram":
+            members["mem_ready"] = Out(1)
         super().__init__(members)
 
     @property
@@ -121,6 +132,8 @@ class T3Ring(wiring.Component):
                           prefix=f"d{i}_")
             wiring.connect(m, unit.link_tx, link.i)
             wiring.connect(m, link.o, self._units[(i + 1) % n].link_rx)
+        if self._memory == "litedram":
+            m.d.comb += self.mem_ready.eq(Cat(mem.init_done for mem in self._mems).all())
         return m
 
 

@@ -108,7 +108,7 @@ def _prepare_simulator(sim):
 
 
 def run_bench(block, component, bench_module, sim, *, tag="default", env=None, testcase=None,
-              waves=None, seed=None):
+              waves=None, seed=None, extra_sources=()):
     """Build ``component`` (top module ``block``) and run the cocotb tests in ``bench_module``.
 
     Parameters
@@ -127,6 +127,8 @@ def run_bench(block, component, bench_module, sim, *, tag="default", env=None, t
         Extra environment for the bench (values JSON-encoded when not strings).
     waves : bool
         Write FST waves (default: the ``WAVES`` environment variable).
+    extra_sources : sequence of path
+        More Verilog files the design instantiates (e.g. a generated core), built beside it.
     """
     if sim not in SIMULATORS:
         raise ValueError(f"sim must be one of {SIMULATORS}, not {sim!r}")
@@ -153,8 +155,9 @@ def run_bench(block, component, bench_module, sim, *, tag="default", env=None, t
             if waves:
                 build_args += ["--trace-fst", "--trace-structs"]
         runner = get_runner(sim)
-        runner.build(sources=[src], hdl_toplevel=block, build_dir=build_dir, build_args=build_args,
-                     timescale=("1ns", "1ps"), waves=waves, log_file=build_dir / "build.log")
+        runner.build(sources=[src, *map(Path, extra_sources)], hdl_toplevel=block,
+                     build_dir=build_dir, build_args=build_args, timescale=("1ns", "1ps"),
+                     waves=waves, log_file=build_dir / "build.log")
         extra_env = {k: v if isinstance(v, str) else json.dumps(v) for k, v in (env or {}).items()}
         results = runner.test(hdl_toplevel=block, test_module=bench_module, build_dir=build_dir,
                               test_dir=build_dir, extra_env=extra_env, testcase=testcase, seed=seed,

@@ -79,6 +79,9 @@ class RingTB:
     async def start(self):
         await start_clock_reset(self.dut)
         await ClockCycles(self.dut.clk, self.params.tracker_entries + 4)
+        if hasattr(self.dut, "mem_ready"):      # memories with an init sequence (LiteDRAM)
+            while not self.dut.mem_ready.value:
+                await RisingEdge(self.dut.clk)
 
     async def clear_and_snapshot(self):
         """Zero the output regions (not measured) and snapshot the counters."""

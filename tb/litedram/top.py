@@ -1,0 +1,107 @@
+"""Bench-only top: the traffic generator drives a T3Unit (link looped back) whose AXI4 memory port
+goes to LiteDRAM with its SDRAM model (``memory="litedram"``) or to the block-RAM
+:class:`~hw.sram.AxiSram` (``memory="bram"``, the reference for cycles per beat), through a 2:1
+AXI4 selector that lets the bench itself reach the memory (``bd_sel``: the back door, used
+before and after a run to fill and check the memory through the same controller)."""
+
+from amaranth.hdl import Module, Mux
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from hw.lib.axi import AXI4Signature
+from hw.litedram import LiteDramSim
+from hw.params import T3Params
+from hw.ports import forward_ports
+from hw.sram import AxiSram
+from hw.trafficgen import TrafficGen
+from hw.unit import T3Unit
+
+__all__ = ["MEMORIES", "LiteDramTrafficTop"]
+
+MEMORIES = ("litedram", "bram")
+
+_FROM_MASTER = ("awid", "awaddr", "awlen", "awsize", "awburst", "wdata", "wstrb", "wlast",
+                "arid", "araddr", "arlen", "arsize", "arburst")
+_TO_MASTER = ("bid", "bresp", "rid", "rdata", "rresp", "rlast")
+# (valid driven by the master, ready by the slave) and the reverse.
+_M_VALID = (("awvalid", "awready"), ("wvalid", "wready"), ("arvalid", "arready"))
+_S_VALID = (("bvalid", "bready"), ("rvalid", "rready"))
+
+
+class LiteDramTrafficTop(wiring.Component):
+    """``tg_s_axil_*``: the traffic generator's registers; ``u_s_axil_*``: the unit's CSR;
+    ``tg_done``, ``irq``, ``init_done`` (memory ready); ``bd_sel`` = 1 hands the memory to the
+    ``bd_axi`` port (switch only while both sides are idle); ``unit_pending``: the unit's AXI4
+    transactions in flight (ARs without their last R beat, AWs without their B).
+    ``mutant=True`` flips bit 37 of every beat the unit writes: a bench that still passes checks
+    nothing."""
+
+    def __init__(self, params=T3Params(), memory="litedram", *, mutant=False):
+        if memory not in MEMORIES:
+            raise ValueError(f"memory must be one of {MEMORIES}, not {memory!r}")
+        if not isinstance(mutant, bool):
+            raise TypeError(f"mutant must be a bool, not {mutant!r}")
+        self.memory = memory
+        self.mutant = mutant
+        self._tg = TrafficGen(params)
+        self._unit = T3Unit(params)
+        members = {}
+        for prefix, block in (("tg", self._tg), ("u", self._unit)):
+            for name, member in block.signature.members.items():
+                if name.startswith("s_axil_"):
+                    members[f"{prefix}_{name}"] = member
+        members.update({
+            "tg_done": Out(1), "irq": Out(1), "init_done": Out(1), "bd_sel": In(1),
+            "unit_pending": Out(8),
+            "bd_axi": In(self._unit.m_axi.signature),
+        })
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.tg = tg = self._tg
+        m.submodules.unit = unit = self._unit
+        p = unit.params
+        if self.memory == "litedram":
+            m.submodules.memory = memory = LiteDramSim(p)
+            m.d.comb += self.init_done.eq(memory.init_done)
+        else:
+            m.submodules.memory = memory = AxiSram(p)
+            m.d.comb += self.init_done.eq(1)
+        mem, cpu, bd, sel = memory.s_axi, unit.m_axi, self.bd_axi, self.bd_sel
+        for name in _FROM_MASTER:
+            theirs = getattr(cpu, name)
+            if name == "wdata" and self.mutant:       # the bench must catch a flipped data bit
+                theirs = theirs ^ (1 << 37)
+            m.d.comb += getattr(mem, name).eq(Mux(sel, getattr(bd, name), theirs))
+        for name in _TO_MASTER:
+            m.d.comb += [getattr(cpu, name).eq(getattr(mem, name)),
+                         getattr(bd, name).eq(getattr(mem, name))]
+        for valid, ready in _M_VALID:
+            m.d.comb += [
+                getattr(mem, valid).eq(Mux(sel, getattr(bd, valid), getattr(cpu, valid))),
+                getattr(cpu, ready).eq(getattr(mem, ready) & ~sel),
+                getattr(bd, ready).eq(getattr(mem, ready) & sel),
+            ]
+        for valid, ready in _S_VALID:
+            m.d.comb += [
+                getattr(mem, ready).eq(Mux(sel, getattr(bd, ready), getattr(cpu, ready))),
+                getattr(cpu, valid).eq(getattr(mem, valid) & ~sel),
+                getattr(bd, valid).eq(getattr(mem, valid) & sel),
+            ]
+        ar_go = cpu.arvalid & cpu.arready
+        r_end = cpu.rvalid & cpu.rready & cpu.rlast
+        aw_go = cpu.awvalid & cpu.awready
+        b_end = cpu.bvalid & cpu.bready
+        m.d.sync += self.unit_pending.eq(self.unit_pending + ar_go + aw_go - r_end - b_end)
+        for prefix, block in (("tg", tg), ("u", unit)):
+            forward_ports(m, block, self, [n for n in block.signature.members
+                                           if n.startswith("s_axil_")], prefix=f"{prefix}_")
+        wiring.connect(m, tg.mem_req, unit.compute)
+        wiring.connect(m, unit.link_tx, unit.link_rx)
+        m.d.comb += [
+            unit.compute_resp.ready.eq(1),
+            self.tg_done.eq(tg.done),
+            self.irq.eq(unit.irq),
+        ]
+        return m
