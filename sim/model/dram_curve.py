@@ -142,6 +142,137 @@ def _canon(beats, p):
     return tuple(out)
 
 
+class _Gemm:
+    """The producer's GEMM engine on a list of tiles: ``reads`` input reads, wait for them,
+    ``compute`` idle cycles, the tile's ``beats`` stores or updates."""
+
+    def __init__(self, reads, compute, beats, inputs, outs, update):
+        self.reads, self.compute, self.beats = reads, compute, beats
+        self.inputs, self.outs, self.update = inputs, outs, update
+        self.tile, self.phase, self.k, self.wait, self.cnt = 0, "R", 0, 0, 0
+        self.t1 = None
+
+    @property
+    def done(self):
+        return self.tile >= len(self.outs)
+
+    def _got(self, _c):
+        self.wait -= 1
+
+    def source(self, pt):
+        if self.done:
+            return None
+        if self.phase == "R" and self.k < self.reads:
+            self.k += 1
+            self.wait += 1
+            return ("R", self.inputs[self.tile] + self.k - 1, ID_COMPUTE, self._got)
+        if self.phase == "W" and self.k < self.beats:
+            self.k += 1
+            return ("U" if self.update else "W", self.outs[self.tile] + self.k - 1, 0, None)
+        return None
+
+    def tick(self, pt):
+        """The engine's state machine, one step per cycle after the port's."""
+        if self.done:
+            return
+        if self.phase == "R" and self.k == self.reads and self.wait == 0:
+            self.phase, self.cnt = "C", max(self.compute, 1)
+        elif self.phase == "C":
+            self.cnt -= 1
+            if self.cnt == 0:
+                self.phase, self.k = "W", 0
+        elif self.phase == "W" and self.k == self.beats:
+            self.tile += 1
+            self.phase, self.k = "R", 0
+            if self.tile == 1:
+                self.t1 = pt.c
+
+
+class _Transfers:
+    """DMA sends of tiles one after the other (reads of the source, at most ``credits`` in
+    flight), each with the matching receive (ring symmetry: the incoming beats written or
+    updated into the destination tile as the link delivers them), over a link of ``link_bw``
+    beats per cycle that sends a header beat first."""
+
+    def __init__(self, beats, xfers, credits, link_bw, header):
+        self.beats, self.xfers, self.credits = beats, xfers, credits
+        self.link_bw, self.header = link_bw, header
+        self.i = 0
+        self._next()
+
+    def _next(self):
+        self.rd, self.cred, self.data, self.sent, self.rx, self.landed = \
+            0, self.credits, 0, 0, 0, 0
+        self.tok, self.hdr = 0.0, self.header
+
+    @property
+    def done(self):
+        return self.i >= len(self.xfers)
+
+    def _read_back(self, _c):
+        self.data += 1
+
+    def _land(self, _c):
+        self.landed += 1
+
+    def source(self, pt):
+        if self.done:
+            return None
+        src, dst, upd = self.xfers[self.i]
+        if self.rx < self.sent:
+            self.rx += 1
+            return ("U" if upd else "W", dst + self.rx - 1, 0, self._land)
+        if self.rd < self.beats and self.cred > 0:
+            self.rd += 1
+            self.cred -= 1
+            return ("R", src + self.rd - 1, ID_COMM, self._read_back)
+        return None
+
+    def tick(self, pt):
+        if self.done:
+            return
+        self.tok = min(self.tok + self.link_bw, 1.0)
+        if self.tok >= 1.0:
+            if self.hdr:
+                self.hdr -= 1
+                self.tok -= 1.0
+            elif self.data > 0:
+                self.data -= 1
+                self.cred += 1
+                self.sent += 1
+                self.tok -= 1.0
+        if self.landed >= self.beats:
+            self.i += 1
+            self._next()
+
+
+def _run(*engines, arbitrate=False):
+    """Run engines on one port until all are done; ``arbitrate``: their requests alternate when
+    both are pending (the unit's round-robin arbiter between compute and communication)."""
+    port = Port(dram_params())
+    if arbitrate:
+        last = {"i": 0}               # as after a grant to the first: the others go first
+
+        def arb(pt):
+            for k in range(1, len(engines) + 1):
+                i = (last["i"] + k) % len(engines)
+                r = engines[i].source(pt)
+                if r is not None:
+                    last["i"] = i
+                    return r
+            return None
+        port.sources = [arb]
+    else:
+        port.sources = [e.source for e in engines]
+
+    def done():
+        for e in engines:
+            e.tick(port)
+        return all(e.done for e in engines)
+
+    return port.run(done)
+
+
 def gemm_tile(reads, compute, beats, inputs, outs, update):
     """Cycles per tile of the GEMM engine on DRAM: ``inputs[i]``/``outs[i]`` are the first input
     and output beat of tile ``i`` (a few consecutive tiles, the first one not counted)."""
@@ -153,43 +284,9 @@ def gemm_tile(reads, compute, beats, inputs, outs, update):
 
 @lru_cache(maxsize=None)
 def _gemm(reads, compute, beats, inputs, outs, update):
-    port = Port(dram_params())
-    st = {"tile": 0, "phase": "R", "k": 0, "wait": 0, "cnt": 0, "t1": None}
-
-    def got(_c):
-        st["wait"] -= 1
-
-    def src(pt):
-        if st["tile"] >= len(outs):
-            return None
-        if st["phase"] == "R" and st["k"] < reads:
-            st["k"] += 1
-            st["wait"] += 1
-            return ("R", inputs[st["tile"]] + st["k"] - 1, ID_COMPUTE, got)
-        if st["phase"] == "W" and st["k"] < beats:
-            st["k"] += 1
-            return ("U" if update else "W", outs[st["tile"]] + st["k"] - 1, 0, None)
-        return None
-
-    port.sources = [src]
-
-    def done():
-        # the engine's state machine, one step per cycle after the port's
-        if st["phase"] == "R" and st["k"] == reads and st["wait"] == 0:
-            st["phase"], st["cnt"] = "C", max(compute, 1)
-        elif st["phase"] == "C":
-            st["cnt"] -= 1
-            if st["cnt"] == 0:
-                st["phase"], st["k"] = "W", 0
-        elif st["phase"] == "W" and st["k"] == beats:
-            st["tile"] += 1
-            st["phase"], st["k"] = "R", 0
-            if st["tile"] == 1:
-                st["t1"] = port.c
-        return st["tile"] >= len(outs)
-
-    end = port.run(done)
-    return (end - st["t1"]) / (len(outs) - 1)
+    g = _Gemm(reads, compute, beats, inputs, outs, update)
+    end = _run(g)
+    return (end - g.t1) / (len(outs) - 1)
 
 
 def reduction(beats, out, stage, credits):
@@ -202,16 +299,11 @@ def reduction(beats, out, stage, credits):
 @lru_cache(maxsize=None)
 def _reduction(beats, out, stage, credits):
     port = Port(dram_params())
-    st = {"rd": 0, "phase": 0, "cred": credits, "back": deque(), "half": {}, "wr": 0,
-          "written": 0}
-
-    def got(c, b=None):
-        pass
+    st = {"rd": 0, "phase": 0, "cred": credits, "back": deque(), "half": {}, "written": 0}
 
     def src(pt):
         if st["back"]:                          # a sum ready: its write first
             b = st["back"].popleft()
-            st["cred"] += 0
             return ("W", out + b, 0, wrote)
         if st["rd"] < beats and (st["phase"] == 1 or st["cred"] > 0):
             b = st["rd"]
@@ -247,46 +339,7 @@ def transfer(beats, src_beat, dst_beat, update, credits, link_bw=1.0, header=1):
 
 @lru_cache(maxsize=None)
 def _transfer(beats, src_beat, dst_beat, update, credits, link_bw, header):
-    port = Port(dram_params())
-    st = {"rd": 0, "cred": credits, "data": 0, "sent": 0, "rx": 0, "tok": 0.0, "done": 0,
-          "hdr": header}
-
-    def read_back(c):
-        st["data"] += 1
-
-    def dma(pt):
-        if st["rd"] < beats and st["cred"] > 0:
-            st["rd"] += 1
-            st["cred"] -= 1
-            return ("R", src_beat + st["rd"] - 1, ID_COMM, read_back)
-        return None
-
-    def rx(pt):
-        if st["rx"] < st["sent"]:
-            st["rx"] += 1
-            return ("U" if update else "W", dst_beat + st["rx"] - 1, 0, landed)
-        return None
-
-    def landed(c):
-        st["done"] += 1
-
-    port.sources = [rx, dma]
-
-    def done():
-        # the link: one beat per 1/link_bw cycles, the header first, then the data read back
-        st["tok"] = min(st["tok"] + link_bw, 1.0)
-        if st["tok"] >= 1.0:
-            if st["hdr"]:
-                st["hdr"] -= 1
-                st["tok"] -= 1.0
-            elif st["data"] > 0:
-                st["data"] -= 1
-                st["cred"] += 1
-                st["sent"] += 1
-                st["tok"] -= 1.0
-        return st["done"] >= beats
-
-    return port.run(done)
+    return _run(_Transfers(beats, ((src_beat, dst_beat, update),), credits, link_bw, header))
 
 
 def mixed(reads, compute, beats, inputs, outs, update, xfers, credits, link_bw=1.0, header=1):
@@ -305,86 +358,9 @@ def mixed(reads, compute, beats, inputs, outs, update, xfers, credits, link_bw=1
 
 @lru_cache(maxsize=None)
 def _mixed(reads, compute, beats, inputs, outs, update, xfers, credits, link_bw, header):
-    def build(with_gemm, with_xfer):
-        port = Port(dram_params())
-        g = {"tile": 0, "phase": "R", "k": 0, "wait": 0, "cnt": 0}
-        x = {"i": 0, "rd": 0, "cred": credits, "data": 0, "sent": 0, "rx": 0, "tok": 0.0,
-             "done": 0, "hdr": header}
+    def g():
+        return _Gemm(reads, compute, beats, inputs, outs, update)
 
-        def got(_c):
-            g["wait"] -= 1
-
-        def gsrc(pt):
-            if not with_gemm or g["tile"] >= len(outs):
-                return None
-            if g["phase"] == "R" and g["k"] < reads:
-                g["k"] += 1
-                g["wait"] += 1
-                return ("R", inputs[g["tile"]] + g["k"] - 1, ID_COMPUTE, got)
-            if g["phase"] == "W" and g["k"] < beats:
-                g["k"] += 1
-                return ("U" if update else "W", outs[g["tile"]] + g["k"] - 1, 0, None)
-            return None
-
-        def landed(_c):
-            x["done"] += 1
-
-        def read_back(_c):
-            x["data"] += 1
-
-        def xsrc(pt):
-            if not with_xfer or x["i"] >= len(xfers):
-                return None
-            src, dst, upd = xfers[x["i"]]
-            if x["rx"] < x["sent"]:
-                x["rx"] += 1
-                return ("U" if upd else "W", dst + x["rx"] - 1, 0, landed)
-            if x["rd"] < beats and x["cred"] > 0:
-                x["rd"] += 1
-                x["cred"] -= 1
-                return ("R", src + x["rd"] - 1, ID_COMM, read_back)
-            return None
-
-        last = {"comm": False}
-
-        def arb(pt):
-            order = (gsrc, xsrc) if last["comm"] else (xsrc, gsrc)
-            for f in order:
-                r = f(pt)
-                if r is not None:
-                    last["comm"] = f is xsrc
-                    return r
-            return None
-
-        port.sources = [arb]
-
-        def done():
-            if with_gemm and g["tile"] < len(outs):
-                if g["phase"] == "R" and g["k"] == reads and g["wait"] == 0:
-                    g["phase"], g["cnt"] = "C", max(compute, 1)
-                elif g["phase"] == "C":
-                    g["cnt"] -= 1
-                    if g["cnt"] == 0:
-                        g["phase"], g["k"] = "W", 0
-                elif g["phase"] == "W" and g["k"] == beats:
-                    g["tile"] += 1
-                    g["phase"], g["k"] = "R", 0
-            if with_xfer and x["i"] < len(xfers):
-                x["tok"] = min(x["tok"] + link_bw, 1.0)
-                if x["tok"] >= 1.0:
-                    if x["hdr"]:
-                        x["hdr"] -= 1
-                        x["tok"] -= 1.0
-                    elif x["data"] > 0:
-                        x["data"] -= 1
-                        x["cred"] += 1
-                        x["sent"] += 1
-                        x["tok"] -= 1.0
-                if x["done"] >= beats:
-                    x.update(i=x["i"] + 1, rd=0, data=0, sent=0, rx=0, done=0, hdr=header)
-            return ((not with_gemm or g["tile"] >= len(outs))
-                    and (not with_xfer or x["i"] >= len(xfers)))
-
-        return port.run(done)
-
-    return build(True, True), build(True, False), build(False, True)
+    def x():
+        return _Transfers(beats, xfers, credits, link_bw, header)
+    return _run(g(), x(), arbitrate=True), _run(g()), _run(x())
