@@ -224,8 +224,11 @@ def memory_section():
     lines += [f"- {name}: {v} per communication request, {v * 2 / 3:.2f} per DRAM access "
               "(a link beat is 2 requests and 3 accesses: the DMA read, and the update's read "
               "and write)" for name, v in k.items()]
-    lines += ["", "The system model assumes 2.75 (`interference`, fr-fcfs) and 1.25 "
-              "(`mca_interference`, t3-mca) compute bytes per communication byte; the peers "
+    lines += ["", "The system model's `t3-paper` takes its HBM contention constants from the "
+              "DRAM runs at 100 % of the link rate (`python -m sim.model.contention --write`, "
+              "`sim/model/contention.json`: `interference`, `mca_interference`, `mca_leak`, "
+              "`mca_starvation_share`); v0.1 assumed 2.75 and 1.25 compute bytes per "
+              "communication byte; the peers "
               "report link traffic costing 2-3x its rate in HBM traffic and a GEMM slowing by up "
               "to 1.8x beside a collective.",
               "", "## The demo ring on both memories (Verilator, exact sums in every mode)", "",

@@ -21,8 +21,9 @@ arbiter's pending count), and the *HBM cost of link traffic*::
 the compute requests displaced per communication request served, with ``C`` the compute requests
 granted per cycle and ``M`` the communication requests granted per cycle. ``k = 1``: a
 communication request costs exactly its own slot; ``k > 1``: it also costs compute bandwidth
-through row conflicts, read/write turnarounds and queueing. This is the quantity the system model
-assumes as ``interference`` (2.75, fr-fcfs) and ``mca_interference`` (1.25, t3-mca).
+through row conflicts, read/write turnarounds and queueing. This is the system model's
+``interference`` (fr-fcfs) and ``mca_interference`` (t3-mca): ``sim/model/contention.py`` takes
+them, with ``mca_leak`` and ``mca_starvation_share``, from the DRAM runs at 100 % of the link rate.
 
 Writes ``build/bench/interference.json`` and prints a markdown table (``--md FILE`` also writes it).
 """
