@@ -40,7 +40,7 @@ from hw.producer import K_BEAT, K_DEV, K_LANE, M32, ProdMode, build_map
 from sim.xval.protocol import RingProtocol
 from sim.xval.scenario import MODES, ScenarioError, _int, _table
 
-__all__ = ["ScaleScenario", "load", "load_all", "from_dict", "overcommit", "plan", "expected", "summarize",
+__all__ = ["ScaleScenario", "load", "load_all", "from_dict", "protocol", "overcommit", "plan", "expected", "summarize",
            "status", "SCALE_DIR", "MODES"]
 
 SCALE_DIR = Path(__file__).resolve().parent / "xval" / "scenarios" / "scale"
@@ -205,6 +205,16 @@ def layout(s):
             "input_mask": s.input_window - 1, "out_tile": 0, "stage_tile": n * T}
 
 
+def protocol(s):
+    """The ring bench's protocol (:class:`sim.xval.protocol.RingProtocol`) on the layout of
+    :func:`layout`: what :func:`plan` programs and the fluid engine's RTL job graph follows."""
+    L = layout(s)
+    return RingProtocol(s.devices, s.tiles, s.beats, s.reads, out_base=L["out_base"],
+                        stage_base=L["stage_base"], input_base=L["input_base"],
+                        input_span=L["input_mask"] + 1, stage_tile=L["stage_tile"],
+                        notify_op=Kind.STORE)
+
+
 def overcommit(s, mode):
     """Why ``mode`` cannot run ``s`` with every tile armed and every DMA command programmed
     before the start (the protocol of :func:`plan`), or ``""``. Command-table entries and tracker
@@ -249,10 +259,7 @@ def plan(s, mode, *, poll_limit=1 << 24):
         raise ScenarioError(f"{s.name}: {mode}: {need}")
     policy = ArbPolicy.T3_MCA if mode == "t3-mca" else ArbPolicy.ROUND_ROBIN
     pmode = {"sequential": ProdMode.SEQUENTIAL, "domino": ProdMode.DOMINO}.get(mode, ProdMode.T3)
-    # the ring bench's protocol (sim.xval.protocol), on this layout
-    proto = RingProtocol(n, T, B, s.reads, out_base=L["out_base"], stage_base=L["stage_base"],
-                         input_base=L["input_base"], input_span=L["input_mask"] + 1,
-                         stage_tile=L["stage_tile"], notify_op=Kind.STORE)
+    proto = protocol(s)
     out = []
     for g in range(n):
         w = [u("CTRL", enable=1, dev_id=g), u("ARB_POLICY", value=policy),

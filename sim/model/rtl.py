@@ -109,8 +109,8 @@ class _Build:
         self.s, self.p = s, plat
         mca = policy == "t3-mca"
         free = plat.mca_threshold / plat.comm_occupancy * plat.beat_bytes / CYCLE
-        from sim.scale import layout
-        self.L = layout(s)
+        from sim.scale import protocol
+        self.proto = protocol(s)           # addresses and chunk order: the ring protocol
         mix = self._mix_factors() if plat.memory == "dram" else None
         mem = ArbitratedMemory(plat.capacity * plat.beat_bytes / CYCLE, policy,
                                starvation=plat.mca_starvation if mca else 0,
@@ -123,30 +123,23 @@ class _Build:
         """Measured on the DRAM reference: GEMM tiles of step 2 (updates) beside the DMA
         transfers of the tiles before them, against the same work one after the other."""
         from . import dram_curve
-        s, p = self.s, self.p
-        n, T = s.devices, s.tiles
-        c2, c3 = (-2) % n, (-3) % n
-        tiles = range(1, min(T, 9))
+        s, p, pr = self.s, self.p, self.proto
+        c2, c3 = pr.t3_chunk(0, 2), pr.t3_chunk(0, 3)
+        tiles = range(1, min(s.tiles, 9))
         together, g_alone, x_alone = dram_curve.mixed(
-            s.reads, s.compute, s.beats, [self.inp(c2 * T + t) for t in tiles],
-            [self.out(c2 * T + t) for t in tiles], True,
-            [(self.out(c2 * T + t - 1), self.out(c3 * T + t - 1), True) for t in tiles],
+            s.reads, s.compute, s.beats, [self.inp(c2, t) for t in tiles],
+            [pr.out_addr(c2, t) for t in tiles], True,
+            [(pr.out_addr(c2, t - 1), pr.out_addr(c3, t - 1), True) for t in tiles],
             p.dma_credits, p.link_bw, p.header_beats)
         busy = g_alone - len(tiles) * (1 + max(s.compute, 1)) + x_alone
         return {("gemm", "dma"): together / busy}
 
-    # addresses (beats) of the producers' layout (sim.scale.layout)
-    def out(self, i):
-        return self.L["out_base"] + i * self.s.beats
+    def inp(self, c, t):
+        """The first input read of output tile ``(c, t)`` (any beat when there are none)."""
+        return (self.proto.input_addrs(c, t) or [self.proto.input_base])[0]
 
-    def stage(self, i):
-        return self.L["stage_base"] + i * self.s.beats
-
-    def inp(self, i):
-        return self.L["input_base"] + ((i * self.s.reads) & self.L["input_mask"])
-
-    def gemm(self, name, i, update=False):
-        """GEMM tile ``i`` (index ``c*T + t``): set-up, reads, wait, compute, stores/updates."""
+    def gemm(self, name, c, t, update=False):
+        """GEMM tile ``(c, t)``: set-up, reads, wait, compute, stores/updates."""
         s, p, bb = self.s, self.p, self.bb
         R, B, C = s.reads, s.beats, max(s.compute, 1)
         if p.memory == "ideal":
@@ -154,12 +147,14 @@ class _Build:
             cu, mem = 1 + lat + C, R + B
         else:
             from . import dram_curve
-            idx = [max(i - 1, 0) + k for k in range(5)]
-            t = dram_curve.gemm_tile(R, s.compute, B, [self.inp(x) for x in idx],
-                                     [self.out(x) for x in idx], update)
-            cu, mem = 1 + C, t - 1 - C
+            # this tile among its neighbours in program order (the first is not counted)
+            first = max(c * s.tiles + t - 1, 0)
+            idx = [divmod(first + k, s.tiles) for k in range(5)]
+            cyc = dram_curve.gemm_tile(R, s.compute, B, [self.inp(*x) for x in idx],
+                                       [self.proto.out_addr(*x) for x in idx], update)
+            cu, mem = 1 + C, cyc - 1 - C
         j = Job(name, "gemm", "compute", cu_s=cu * CYCLE, stall_s=mem * CYCLE,
-                dram_c=mem * bb, rd=R * bb, tag=("gemm", i), wr=0 if update else B * bb,
+                dram_c=mem * bb, rd=R * bb, tag=("gemm", c, t), wr=0 if update else B * bb,
                 nmc=B * bb if update else 0)
         return self.e.add(j)
 
@@ -178,7 +173,7 @@ class _Build:
                 rd=B * bb, wr=0 if update else B * bb, nmc=B * bb if update else 0)
         return self.e.add(j)
 
-    def reduce(self, name, i, doorbell):
+    def reduce(self, name, c, t, doorbell):
         s, p, bb = self.s, self.p, self.bb
         B = s.beats
         over = 1 + AXIL_READ + (AXIL_WRITE if doorbell else 0)
@@ -187,39 +182,37 @@ class _Build:
             cu, mem = over + p.red_rtt, per_beat * B
         else:
             from . import dram_curve
-            cu, mem = over, dram_curve.reduction(B, self.out(i), self.stage(i), p.reduce_credits)
+            cu, mem = over, dram_curve.reduction(B, self.proto.out_addr(c, t),
+                                                 self.proto.stage_addr(c, t), p.reduce_credits)
         j = Job(name, "local", "compute", cu_s=cu * CYCLE, stall_s=mem * CYCLE,
-                dram_c=mem * bb, tag=("red", i), rd=2 * B * bb, wr=B * bb)
+                dram_c=mem * bb, tag=("red", c, t), rd=2 * B * bb, wr=B * bb)
         return self.e.add(j)
 
 
 def _software(b, slices):
     """Sequential (one slice) and Domino: the GEMM by slices, the software reduce-scatter."""
-    s = b.s
-    n, T = s.devices, s.tiles
+    s, pr = b.s, b.proto
+    n = s.devices
     g = 0                        # the representative device (every device is alike)
-    tps = T // slices
     lat = s.link_latency * CYCLE
-    gemm_end, rs_end = [], []
+    rs_end = []
     prev_g = None
     prev_sw = None
-    for sl in range(slices):
-        tiles = range(sl * tps, (sl + 1) * tps)
+    c1 = pr.first_chunk(g)
+    for sl, tiles in enumerate(pr.slices(slices)):
         first = None
         for c in range(n):
             for t in tiles:
-                j = b.gemm(f"gemm[{sl},{c},{t}]", c * T + t)
+                j = b.gemm(f"gemm[{sl},{c},{t}]", c, t)
                 if first is None:
                     first = j
                 prev_g = j
         if sl >= 2:
             first.after(rs_end[sl - 2])
-        gemm_end.append(prev_g)
-        # software: doorbells of chunk g-1 (step 1), then steps 1..n-1 per tile
+        # software: doorbells of the first chunk (step 1), then steps 1..n-1 per tile
         sends = {}
         for i, t in enumerate(tiles):
-            c1 = (g - 1) % n
-            d = b.dma(f"dma[{sl},1,{t}]", b.out(c1 * T + t), b.stage(c1 * T + t))
+            d = b.dma(f"dma[{sl},1,{t}]", pr.out_addr(c1, t), pr.stage_addr(c1, t))
             d.after(prev_g, (i + 1) * AXIL_WRITE * CYCLE)
             if prev_sw is not None:
                 d.after(prev_sw, (i + 1) * AXIL_WRITE * CYCLE)
@@ -228,15 +221,15 @@ def _software(b, slices):
         db0 = len(tiles) * AXIL_WRITE * CYCLE
         for k in range(1, n):
             for t in tiles:
-                c = (g - 1 - k) % n
-                r = b.reduce(f"red[{sl},{k},{t}]", c * T + t, doorbell=k < n - 1)
+                c = pr.staging_chunk(g, k)
+                r = b.reduce(f"red[{sl},{k},{t}]", c, t, doorbell=k < n - 1)
                 r.after(sends[(k, t)], lat)          # the upstream's matching send arrives
                 r.after(prev_g, db0)
                 if sw is not None:
                     r.after(sw)
                 sw = r
                 if k < n - 1:
-                    d = b.dma(f"dma[{sl},{k + 1},{t}]", b.out(c * T + t), b.stage(c * T + t))
+                    d = b.dma(f"dma[{sl},{k + 1},{t}]", pr.out_addr(c, t), pr.stage_addr(c, t))
                     d.after(r)
                     sends[(k + 1, t)] = d
         prev_sw = sw
@@ -244,22 +237,21 @@ def _software(b, slices):
 
 
 def _t3(b):
-    s = b.s
+    s, pr = b.s, b.proto
     n, T = s.devices, s.tiles
     lat = s.link_latency * CYCLE
     g = 0                        # the representative device (every device is alike)
     gem = {}
     for k in range(1, n + 1):
         for t in range(T):
-            c = (g - k) % n
-            gem[(k, t)] = b.gemm(f"gemm[{k},{t}]", c * T + t, update=k > 1)
+            gem[(k, t)] = b.gemm(f"gemm[{k},{t}]", pr.t3_chunk(g, k), t, update=k > 1)
     sends = {}
     for k in range(1, n + 1):
         for t in range(T):
             if k < n:
-                c = (g - k) % n
-                d = b.dma(f"dma[{k},{t}]", b.out(c * T + t), b.out(((g - k - 1) % n) * T + t),
-                          update=True)
+                # ours goes out; by symmetry the upstream's lands in the chunk we compute next
+                d = b.dma(f"dma[{k},{t}]", pr.out_addr(pr.t3_chunk(g, k), t),
+                          pr.out_addr(pr.t3_chunk(g, k + 1), t), update=True)
             else:
                 d = b.e.add(Job(f"done[{t}]", "sync"))
             d.after(gem[(k, t)])
