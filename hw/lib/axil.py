@@ -17,11 +17,11 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .checked import CheckedArguments
+from .axi import RESP_DECERR, RESP_EXOKAY, RESP_OKAY, RESP_SLVERR  # one definition
 
 __all__ = ["AXI4LiteSignature", "axil_members", "AXI4LiteSlave", "connect_axil",
            "RESP_OKAY", "RESP_EXOKAY", "RESP_SLVERR", "RESP_DECERR"]
 
-RESP_OKAY, RESP_EXOKAY, RESP_SLVERR, RESP_DECERR = 0b00, 0b01, 0b10, 0b11
 
 #: Members the master drives (the others are driven by the slave).
 MASTER_DRIVEN = ("awaddr", "awprot", "awvalid", "wdata", "wstrb", "wvalid", "bready",

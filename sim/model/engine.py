@@ -302,10 +302,9 @@ class ArbitratedMemory:
         ac, am = self._alloc
         cap = self.Beff
         own, other = (ac, am) if cls == "compute" else (am, ac)
-        if self.policy == "t3-mca":
-            if cls == "compute":       # first, but for the starvation floor while comm waits
-                return 1.0 / (1.0 - self.floor) if am > 0 else 1.0
-            other, own = ac, am
+        if self.policy == "t3-mca" and cls == "compute":
+            # first, but for the starvation floor while comm waits
+            return 1.0 / (1.0 - self.floor) if am > 0 else 1.0
         # The other class takes the idle time first; what it cannot fit there it takes while
         # this class issues, at most half of the grants under round-robin (compute first under
         # T3-MCA: comm gets only the floor then).
