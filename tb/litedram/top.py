@@ -11,10 +11,10 @@ from amaranth.lib.wiring import In, Out
 from hw.lib.axi import AXI4Signature
 from hw.litedram import LiteDramSim
 from hw.params import T3Params
-from hw.ports import forward_ports
 from hw.sram import AxiSram
 from hw.trafficgen import TrafficGen
 from hw.unit import T3Unit
+from tb.rtltraffic.top import connect_generator, generator_members
 
 __all__ = ["MEMORIES", "LiteDramTrafficTop"]
 
@@ -45,13 +45,9 @@ class LiteDramTrafficTop(wiring.Component):
         self.mutant = mutant
         self._tg = TrafficGen(params)
         self._unit = T3Unit(params)
-        members = {}
-        for prefix, block in (("tg", self._tg), ("u", self._unit)):
-            for name, member in block.signature.members.items():
-                if name.startswith("s_axil_"):
-                    members[f"{prefix}_{name}"] = member
+        members = generator_members(self._tg, self._unit)
         members.update({
-            "tg_done": Out(1), "irq": Out(1), "init_done": Out(1), "bd_sel": In(1),
+            "init_done": Out(1), "bd_sel": In(1),
             "unit_pending": Out(8),
             "bd_axi": In(self._unit.m_axi.signature),
         })
@@ -94,14 +90,5 @@ class LiteDramTrafficTop(wiring.Component):
         aw_go = cpu.awvalid & cpu.awready
         b_end = cpu.bvalid & cpu.bready
         m.d.sync += self.unit_pending.eq(self.unit_pending + ar_go + aw_go - r_end - b_end)
-        for prefix, block in (("tg", tg), ("u", unit)):
-            forward_ports(m, block, self, [n for n in block.signature.members
-                                           if n.startswith("s_axil_")], prefix=f"{prefix}_")
-        wiring.connect(m, tg.mem_req, unit.compute)
-        wiring.connect(m, unit.link_tx, unit.link_rx)
-        m.d.comb += [
-            unit.compute_resp.ready.eq(1),
-            self.tg_done.eq(tg.done),
-            self.irq.eq(unit.irq),
-        ]
+        connect_generator(m, self, tg, unit)
         return m
