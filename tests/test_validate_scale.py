@@ -12,15 +12,13 @@ import pytest
 
 from sim import scale as sc
 from sim.model import rtl as fluid
-from tools.validate_scale import BOUND, compare
+from tools.validate_scale import BOUND, compare, run_rtl
 
 
 @pytest.fixture(scope="module")
 def rtl_rows():
-    import tools.scale as ts
     s = sc.load_all(names=["ring4_64"])[0]
-    exe = ts.build(s)
-    rows = [ts.run(s, m, exe, timeout=600) for m in sc.MODES]
+    rows = run_rtl(s, jobs=1, timeout=600)
     for r in rows:
         assert r["checksum_ok"], f"{r['mode']}: {sc.status(r)}"
     return s, rows
