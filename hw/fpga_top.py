@@ -3,14 +3,17 @@
 ::
 
     host ══ UART ══ UartBridge ── AxilDecoder ─┬─ 0x0000-0x0FFF ─► T3Unit CSR (docs/registers.md)
-                                               └─ 0x1000-0x1FFF ─► TrafficGen registers
+                                               ├─ 0x1000-0x1FFF ─► TrafficGen registers
+                                               └─ 0x2000-0x2FFF ─► HostMemPort (memory window)
     TrafficGen.mem_req ─► T3Unit.compute            T3Unit.link_tx ─► LinkModel ─► T3Unit.link_rx
-                          T3Unit.m_axi ══ AXI4 ══► LiteDRAM ══► SDR SDRAM   (memory="sdram")
-                                                or ══► AxiSram (block RAM)  (memory="bram")
+    T3Unit.m_axi ══ HostMemPort ══ AXI4 ══► LiteDRAM ══► SDR SDRAM   (memory="sdram")
+                                        or ══► AxiSram (block RAM)   (memory="bram")
 
 The traffic generator plays the GEMM (tracked writes of output tiles); the unit's link is looped back
 to itself (a single board: the device sends tiles to itself, so set ``CTRL.dev_id`` and the DMA
-commands' ``dst_dev`` to the same id). Other addresses answer ``DECERR`` (the bridge's ``'E'``).
+commands' ``dst_dev`` to the same id). The memory window (:class:`~hw.memwindow.HostMemPort`)
+lets the host read and write single beats of the unit's memory, to fill sources and check results
+with exact data. Other addresses answer ``DECERR`` (the bridge's ``'E'``).
 
 LEDs (ULX3S ``led`` 0..7): 0 traffic generator done, 1 traffic generator busy, 2 T3 ``irq``
 (``CTRL.irq_enable`` and any ``ERR`` flag or ``DONE``), 3 sticky bridge error (a non-OKAY AXI
@@ -25,10 +28,11 @@ from amaranth.hdl import Cat, ClockDomain, Elaboratable, Instance, Module, Signa
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .lib.axi import AXI4Signature
 from .link import LinkModel
 from .lib.checked import CheckedArguments
 from .litedram import axi_instance_ports
+from .memport import axi_signature as memport_axi_signature
+from .memwindow import HostMemPort
 from .params import T3Params
 from .lib.axil import RESP_DECERR, AXI4LiteSlave, axil_members, connect_axil
 from .trafficgen import TrafficGen
@@ -36,14 +40,16 @@ from .uart_bridge import UartBridge
 from .sram import AxiSram
 from .unit import T3Unit
 
-__all__ = ["AxilDecoder", "FpgaCore", "FpgaTop", "FPGA_PARAMS", "UNIT_BASE", "TG_BASE", "BAUD",
+__all__ = ["AxilDecoder", "FpgaCore", "FpgaTop", "FPGA_PARAMS", "UNIT_BASE", "TG_BASE", "MEM_BASE",
+           "BAUD",
            "MEMORIES", "SDRAM_SYS_CLK"]
 
 #: Parameters of the unit on the board (the defaults: 256 tracker entries, 64-bit beats, 4096 beats
 #: of memory, in block RAM or at the bottom of the SDRAM).
 FPGA_PARAMS = T3Params()
-#: Byte address of the T3 unit's register window and of the traffic generator's, as the host sees.
-UNIT_BASE, TG_BASE = 0x0000, 0x1000
+#: Byte address of the T3 unit's register window, the traffic generator's and the memory window's
+#: (:mod:`hw.memwindow`), as the host sees.
+UNIT_BASE, TG_BASE, MEM_BASE = 0x0000, 0x1000, 0x2000
 #: Default UART speed.
 BAUD = 115200
 #: Where the unit's memory is on the board: the SDRAM through LiteDRAM, or block RAM.
@@ -261,23 +267,23 @@ class FpgaCore(CheckedArguments, wiring.Component):
             "uart_tx": Out(1, init=1),
             "leds": Out(8),
         }
-        if memory == "external":       # the signature of T3Unit.m_axi (MemPort's: 2-bit IDs)
-            members["m_axi"] = Out(AXI4Signature(
-                addr_width=params.addr_width + (params.data_width // 8 - 1).bit_length(),
-                data_width=params.data_width, id_width=2))
+        if memory == "external":       # the signature of T3Unit.m_axi
+            members["m_axi"] = Out(memport_axi_signature(params))
         super().__init__(members)
 
     def elaborate(self, platform):
         p = self._params
         m = Module()
         m.submodules.bridge = bridge = self._bridge
-        m.submodules.decoder = dec = AxilDecoder(16, 12, 2)
+        m.submodules.decoder = dec = AxilDecoder(16, 12, 3)
         m.submodules.unit = unit = T3Unit(p)
+        m.submodules.window = window = HostMemPort(p, unit.m_axi.signature)
+        wiring.connect(m, unit.m_axi, window.s_axi)
         if self.memory == "bram":
             m.submodules.memory = memory = AxiSram(p)      # block RAM behind the AXI4 memory port
-            wiring.connect(m, unit.m_axi, memory.s_axi)
+            wiring.connect(m, window.m_axi, memory.s_axi)
         else:
-            wiring.connect(m, unit.m_axi, wiring.flipped(self.m_axi))
+            wiring.connect(m, window.m_axi, wiring.flipped(self.m_axi))
         m.submodules.trafficgen = tg = TrafficGen(p)
         m.submodules.link = link = LinkModel(p, latency=self.link_latency)
 
@@ -285,6 +291,7 @@ class FpgaCore(CheckedArguments, wiring.Component):
         connect_axil(m, bridge, "m_axil", dec, "s_axil")
         connect_axil(m, dec, "m0_axil", unit, "s_axil")
         connect_axil(m, dec, "m1_axil", tg, "s_axil")
+        connect_axil(m, dec, "m2_axil", window, "s_axil")
 
         wiring.connect(m, tg.mem_req, unit.compute)
         m.d.comb += unit.compute_resp.ready.eq(1)     # the generator only writes

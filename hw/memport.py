@@ -9,12 +9,20 @@ from .lib.queue import Queue
 from .nmc import NmcAlu
 from .params import MemOp, ReqClass, T3Params, _check_int
 
-__all__ = ["MemPort", "ID_COMPUTE", "ID_COMM", "ID_UPDATE", "ID_WRITE"]
+__all__ = ["MemPort", "axi_signature", "ID_COMPUTE", "ID_COMM", "ID_UPDATE", "ID_WRITE"]
 
 #: ``ARID`` of a compute-class READ, of a communication-class READ, and of the read half of an
 #: UPDATE; ``AWID`` of every write (STORE, and the write half of an UPDATE).
 ID_COMPUTE, ID_COMM, ID_UPDATE = 0, 1, 2
 ID_WRITE = 0
+
+
+def axi_signature(params):
+    """The AXI4 bus of a :class:`MemPort` (and so of ``T3Unit.m_axi``) for ``params``: byte
+    addresses over ``2**addr_width`` beats, the beat width, 2-bit IDs (one per request class and
+    kind)."""
+    return AXI4Signature(addr_width=params.addr_width + (params.data_width // 8 - 1).bit_length(),
+                         data_width=params.data_width, id_width=2)
 
 
 class MemPort(wiring.Component):
@@ -114,8 +122,7 @@ class MemPort(wiring.Component):
         self.resp_depth = resp_depth
         self.alu_stages = alu_stages
         self.byte_shift = (params.data_width // 8 - 1).bit_length()
-        self.axi_signature = AXI4Signature(addr_width=params.addr_width + self.byte_shift,
-                                           data_width=params.data_width, id_width=2)
+        self.axi_signature = axi_signature(params)
         super().__init__({
             "req":          In(stream.Signature(params.mem_request_layout)),
             "compute_resp": Out(stream.Signature(params.mem_response_layout)),

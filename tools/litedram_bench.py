@@ -3,10 +3,12 @@
 Generates the simulation core (``tools/litedram_core.py --target sim``) into
 ``build/litedram/``, builds ``tb.litedram.top.LiteDramTrafficTop`` with each memory and runs
 ``tb.litedram.litedram_bench`` (traffic generator STOREs and UPDATEs, the DMA demo over the
-looped-back link, back-door bursts; every beat checked), then the ring bench
+looped-back link, back-door bursts; every beat checked), the board's core driven only over its
+UART by the host driver (``tb.litedram.uart_bench`` on ``LiteDramFpgaTop``: the same runs, every
+beat read back through the memory window), then the ring bench
 (``tb/ring/ring_bench.py``, every mode, exact sums on every device) on a 2-device
 :class:`~hw.ring.T3Ring` with each memory. Prints the tables and writes
-``build/litedram/bench.json`` and ``ring.json``. ``make litedram`` runs it.
+``build/litedram/bench.json``, ``board.json`` and ``ring.json``. ``make litedram`` runs it.
 """
 
 import argparse
@@ -48,6 +50,30 @@ def run(memory, cfg, sim="verilator", mutant=False):
     return r
 
 
+#: The board over its UART (tb/litedram/uart_bench.py): the traffic generator's runs and the
+#: single-board ring, every beat read back through the memory window.
+BOARD_CFG = dict(divisor=8, tiles=4, beats=16, dma_tiles=4, dma_beats=16, addr_width=12)
+
+
+def run_board(memory, cfg=BOARD_CFG, sim="verilator"):
+    """tb/litedram/uart_bench.py on ``LiteDramFpgaTop(memory)``; its JSON, with the wall time."""
+    from hw.params import T3Params
+    from tb.common.runner import run_bench
+    from tb.litedram.top import LiteDramFpgaTop
+    out = OUT / f"board-{memory}-{sim}.json"
+    out.unlink(missing_ok=True)
+    extra = [sim_core()] if memory == "litedram" else []
+    t0 = time.monotonic()
+    run_bench(f"t3_board_{memory}",
+              LiteDramFpgaTop(T3Params(addr_width=cfg["addr_width"]), memory,
+                              divisor=cfg["divisor"]),
+              "tb.litedram.uart_bench", sim, tag="board", extra_sources=extra,
+              env={"T3_BOARD": cfg, "T3_BOARD_OUT": str(out)})
+    r = json.loads(out.read_text())
+    r["wall_seconds"] = round(time.monotonic() - t0, 1)
+    return r
+
+
 #: The short ring: 2 devices, 2 tiles of 4 beats per chunk (tb/ring/test_ring.py's SMALL_DRAM).
 RING_CFG = dict(tiles=2, beats=4, reads=2, compute=8, slices=2)
 RING_MODES = ("sequential", "domino", "t3", "t3-mca")
@@ -78,6 +104,26 @@ def print_ring(res):
         print(f"  {mode:<12}" + "".join(f"{res[m][mode]['cycles']:>12}" for m in mems))
 
 
+def print_board(res):
+    mems = list(res)
+    c = BOARD_CFG
+    print(f"\nThe board's core over its UART ({c['divisor']} cycles per bit): every beat read back "
+          "through the memory window")
+    print(f"  {'run':<44}" + "".join(f"{m:>12}" for m in mems))
+    rows = [(f"traffic STOREs ({c['tiles']}x{c['beats']}), beats checked",
+             lambda r: r["traffic"]["store_checked"]),
+            ("traffic UPDATEs, beats checked", lambda r: r["traffic"]["update_checked"]),
+            (f"demo STORE ({c['dma_tiles']}x{c['dma_beats']}): beats checked / notifications",
+             lambda r: f"{r['demo_store']['checked_beats']}/{r['demo_store']['notifications']}"),
+            ("demo UPDATE: beats checked / notifications",
+             lambda r: f"{r['demo_update']['checked_beats']}/{r['demo_update']['notifications']}"),
+            ("demo STORE: generator cycles", lambda r: r["demo_store"]["tg_cycles"]),
+            ("simulated cycles (all runs, UART included)", lambda r: r["sim_cycles"]),
+            ("bench wall time (s, with build)", lambda r: r["wall_seconds"])]
+    for label, f in rows:
+        print(f"  {label:<44}" + "".join(f"{f(res[m])!s:>12}" for m in mems))
+
+
 def print_table(res, sim="verilator"):
     mems = list(res)
     print(f"\nT3 unit + traffic generator, {sim}; cycles per 64-bit beat (lower is better), "
@@ -102,8 +148,9 @@ def main(argv=None):
     ap.add_argument("--beats", type=int, default=64)
     ap.add_argument("--memory", choices=("both", "litedram", "bram"), default="both")
     ap.add_argument("--sim", choices=("verilator", "icarus"), default="verilator")
-    ap.add_argument("--run", choices=("all", "traffic", "ring"), default="all",
-                    help="the traffic-generator bench, the 2-device ring bench, or both")
+    ap.add_argument("--run", choices=("all", "traffic", "ring", "board"), default="all",
+                    help="the traffic-generator bench, the 2-device ring bench, the board's core "
+                         "over its UART (data checked through the memory window), or all")
     ap.add_argument("--mutant", action="store_true",
                     help="the bench top flips a bit of every beat the unit writes: the traffic "
                          "bench must fail (prints CAUGHT), else exits 1")
@@ -136,6 +183,12 @@ def main(argv=None):
         path.write_text(json.dumps({"config": RING_CFG, "wall_seconds": secs, "results": ring},
                                    indent=2) + "\n")
         print_ring(ring)
+        print(f"\nwrote {path}")
+    if args.run in ("all", "board"):
+        board = {m: run_board(m, sim=args.sim) for m in mems}
+        path = OUT / f"board{suffix}.json"
+        path.write_text(json.dumps({"config": BOARD_CFG, "results": board}, indent=2) + "\n")
+        print_board(board)
         print(f"\nwrote {path}")
     return 0
 

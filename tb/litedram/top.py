@@ -8,7 +8,7 @@ from amaranth.hdl import Module, Mux
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.lib.axi import AXI4Signature
+from hw.fpga_top import FpgaCore
 from hw.litedram import LiteDramSim
 from hw.params import T3Params
 from hw.sram import AxiSram
@@ -16,7 +16,7 @@ from hw.trafficgen import TrafficGen
 from hw.unit import T3Unit
 from tb.rtltraffic.top import connect_generator, generator_members
 
-__all__ = ["MEMORIES", "LiteDramTrafficTop"]
+__all__ = ["MEMORIES", "LiteDramTrafficTop", "LiteDramFpgaTop"]
 
 MEMORIES = ("litedram", "bram")
 
@@ -91,4 +91,35 @@ class LiteDramTrafficTop(wiring.Component):
         b_end = cpu.bvalid & cpu.bready
         m.d.sync += self.unit_pending.eq(self.unit_pending + ar_go + aw_go - r_end - b_end)
         connect_generator(m, self, tg, unit)
+        return m
+
+
+class LiteDramFpgaTop(wiring.Component):
+    """Bench-only top: the board's :class:`~hw.fpga_top.FpgaCore` (UART bridge, decoder, unit,
+    traffic generator, memory window, looped-back link) with its memory in LiteDRAM + the SDRAM
+    model (``memory="litedram"``) or in block RAM (``memory="bram"``, the core's own). The bench
+    reaches everything through ``uart_rx``/``uart_tx`` only, at ``divisor`` cycles per bit,
+    as the host does on the board; ``init_done`` is the memory's."""
+
+    def __init__(self, params=T3Params(), memory="litedram", *, divisor=8):
+        if memory not in MEMORIES:
+            raise ValueError(f"memory must be one of {MEMORIES}, not {memory!r}")
+        self.memory = memory
+        self._core = FpgaCore(params, divisor=divisor, heartbeat_bit=8,
+                              memory="external" if memory == "litedram" else "bram")
+        self.params, self.divisor = params, divisor
+        super().__init__({"uart_rx": In(1, init=1), "uart_tx": Out(1, init=1), "leds": Out(8),
+                          "init_done": Out(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.core = core = self._core
+        m.d.comb += [core.uart_rx.eq(self.uart_rx), self.uart_tx.eq(core.uart_tx),
+                     self.leds.eq(core.leds)]
+        if self.memory == "litedram":
+            m.submodules.memory = memory = LiteDramSim(self.params)
+            wiring.connect(m, core.m_axi, memory.s_axi)
+            m.d.comb += self.init_done.eq(memory.init_done)
+        else:
+            m.d.comb += self.init_done.eq(1)
         return m

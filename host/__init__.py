@@ -1,0 +1,1 @@
+"""Host software of the FPGA prototype (layering: hw <- host <- tb <- tools)."""

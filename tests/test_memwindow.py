@@ -1,0 +1,105 @@
+"""The memory window's error paths (hw/memwindow.py), in Amaranth's simulator: a memory error
+response, and the elaboration-time argument checks. (Data, sharing and refused register writes:
+tb/memwindow, with cocotbext-axi on both simulators.)"""
+
+import pytest
+from amaranth.sim import Simulator
+
+from hw.lib.axi import AXI4Signature, RESP_OKAY, RESP_SLVERR
+from hw.memport import axi_signature
+from hw.memwindow import MW_CMD_READ, MW_CMD_WRITE, MW_ERR_MEM, MW_REGS, HostMemPort
+from hw.params import T3Params
+
+P = T3Params(addr_width=8)
+
+
+def _run(resp):
+    """Write DATA lane 0, READ then WRITE beat 3 against a memory answering ``resp``; returns the
+    two CMD responses, ERR, COUNT and DATA lane 0 afterwards."""
+    dut = HostMemPort(P, axi_signature(P))
+    out = {}
+
+    async def memory(ctx):
+        ax = dut.m_axi
+        ctx.set(ax.arready, 1)
+        ctx.set(ax.awready, 1)
+        ctx.set(ax.wready, 1)
+        while True:
+            await ctx.tick()
+            if ctx.get(ax.arvalid):
+                assert ctx.get(ax.araddr) == 3 * 8 and ctx.get(ax.arlen) == 0
+                ctx.set(ax.rvalid, 1)
+                ctx.set(ax.rdata, 0xAAAA_BBBB_CCCC_DDDD)
+                ctx.set(ax.rresp, resp)
+                ctx.set(ax.rlast, 1)
+                await ctx.tick().until(ax.rready)
+                ctx.set(ax.rvalid, 0)
+            if ctx.get(ax.wvalid):
+                ctx.set(ax.bvalid, 1)
+                ctx.set(ax.bresp, resp)
+                await ctx.tick().until(ax.bready)
+                ctx.set(ax.bvalid, 0)
+
+    async def write(ctx, off, value):
+        ctx.set(dut.s_axil_awaddr, off)
+        ctx.set(dut.s_axil_wdata, value)
+        ctx.set(dut.s_axil_wstrb, 0xF)
+        ctx.set(dut.s_axil_awvalid, 1)
+        ctx.set(dut.s_axil_wvalid, 1)
+        ctx.set(dut.s_axil_bready, 1)
+        await ctx.tick().until(dut.s_axil_awready)
+        ctx.set(dut.s_axil_awvalid, 0)
+        ctx.set(dut.s_axil_wvalid, 0)
+        bresp, = await ctx.tick().sample(dut.s_axil_bresp).until(dut.s_axil_bvalid)
+        return bresp
+
+    async def read(ctx, off):
+        ctx.set(dut.s_axil_araddr, off)
+        ctx.set(dut.s_axil_arvalid, 1)
+        ctx.set(dut.s_axil_rready, 1)
+        await ctx.tick().until(dut.s_axil_arready)
+        ctx.set(dut.s_axil_arvalid, 0)
+        data, = await ctx.tick().sample(dut.s_axil_rdata).until(dut.s_axil_rvalid)
+        return data
+
+    async def host(ctx):
+        assert await write(ctx, MW_REGS["DATA"], 0x1234_5678) == RESP_OKAY
+        assert await write(ctx, MW_REGS["ADDR"], 3) == RESP_OKAY
+        out["read"] = await write(ctx, MW_REGS["CMD"], MW_CMD_READ)
+        out["data0"] = await read(ctx, MW_REGS["DATA"])
+        out["write"] = await write(ctx, MW_REGS["CMD"], MW_CMD_WRITE)
+        out["err"] = await read(ctx, MW_REGS["ERR"])
+        out["count"] = await read(ctx, MW_REGS["COUNT"])
+        out["addr"] = await read(ctx, MW_REGS["ADDR"])
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(memory, background=True)
+    sim.add_testbench(host)
+    sim.run_until(2e-5)
+    return out
+
+
+def test_memory_ok():
+    r = _run(RESP_OKAY)
+    assert (r["read"], r["write"], r["err"], r["count"]) == (RESP_OKAY, RESP_OKAY, 0, 2)
+    assert r["data0"] == 0xCCCC_DDDD and r["addr"] == 3          # no INCR asked
+
+
+def test_memory_error_is_slverr_and_flagged():
+    r = _run(RESP_SLVERR)
+    assert r["read"] == r["write"] == RESP_SLVERR
+    assert r["err"] == MW_ERR_MEM
+    assert r["data0"] == 0x1234_5678, "a failed read must not change DATA"
+    assert r["count"] == 2
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError, match="params"):
+        HostMemPort(object(), axi_signature(P))
+    with pytest.raises(TypeError, match="axi_signature"):
+        HostMemPort(P, None)
+    with pytest.raises(ValueError, match="32-bit data"):
+        HostMemPort(P, AXI4Signature(addr_width=11, data_width=32, id_width=2))
+    with pytest.raises(ValueError, match="cannot reach"):
+        HostMemPort(P, AXI4Signature(addr_width=10, data_width=64, id_width=2))
