@@ -50,6 +50,7 @@ from functools import lru_cache
 
 from amaranth.hdl import UnusedElaboratable
 
+from hw.memport import ID_COMM, ID_COMPUTE, ID_UPDATE
 from hw.params import ArbPolicy, MemOp, ReqClass
 from sim.ref.arbiter import ArbiterRef
 
@@ -129,6 +130,98 @@ def scale_platform(s, *, read_credits=None, reduce_credits=None, dram=None, outs
     return p
 
 
+# -- the DRAM timing reference, its per-cycle scans done once ------------------------------------
+def fast_dram_ref(params):
+    """A :class:`sim.ref.dram.DramRef` whose scheduling scans (an entry's bank and row, whether
+    it is *ordered*: no older entry of its kind with its ID) are computed once per entry or once
+    per cycle instead of once per look-up; the decisions are the same (checked against the plain
+    reference on random traffic by ``tests/test_scale_model.py``)."""
+    from sim.ref.dram import DramRef
+    from hw.dram_params import Scheduler
+
+    class FastDramRef(DramRef):
+        def reset(self):
+            super().reset()
+            self._fcfs = self.p.scheduler is Scheduler.FCFS
+            self._key = None
+
+        def _scan(self):
+            """Per entry of the queue in this cycle: ``(entry, ordered, bank)``."""
+            q = self.queue
+            key = (self.c, len(q), id(q[0]) if q else 0)
+            if key == self._key:
+                return self._entries
+            p, seen, out = self.p, set(), []
+            for e in q:
+                bk = getattr(e, "bk", None)
+                if bk is None:
+                    bk = e.bk = p.bank_of(e.beat)
+                    e.rw = p.row_of(e.beat)
+                k = (e.kind, e.id)
+                out.append((e, k not in seen, bk))
+                seen.add(k)
+            self._key, self._entries = key, out
+            return out
+
+        def strict(self):
+            if self._fcfs:
+                return True
+            return bool(self.queue) and self.c - self.queue[0].arrive >= self.p.age_cap
+
+        def _col_choice(self):
+            p, c = self.p, self.c
+            if self.refdue or not self.queue:
+                return None
+            strict = self.strict()
+            banks = self.banks
+            for i, (e, ordered, bk) in enumerate(self._scan()):
+                if i > 0 and strict:
+                    break
+                if not ordered:
+                    continue
+                if e.kind == "W":
+                    if not (e.wdone and self.b_out < p.queue_depth and c >= self.wr_ok):
+                        continue
+                elif not (self.r_out + e.n <= p.read_buffer and c >= self.rd_ok):
+                    continue
+                if e.err:
+                    return i
+                b = banks[bk]
+                if b.open and b.row == e.rw and c >= b.col_ok:
+                    return i
+            return None
+
+        def _row_choice(self):
+            p, c = self.p, self.c
+            if self.refdue or not self.queue:
+                return None
+            strict = self.strict()
+            banks = self.banks
+            ents = self._scan()
+            hitpend = set()
+            for e, ordered, bk in ents:
+                if ordered and not e.err:
+                    b = banks[bk]
+                    if b.open and b.row == e.rw:
+                        hitpend.add(bk)
+            faw_ok = len(self.acts) < 4 or c >= self.acts[0] + p.tFAW
+            for i, (e, _, bk) in enumerate(ents):
+                if i > 0 and strict:
+                    break
+                if e.err:
+                    continue
+                b = banks[bk]
+                if not b.open:
+                    if c >= b.act_ok and c >= self.rrd_ok and faw_ok:
+                        return ("ACT", i)
+                elif b.row != e.rw:
+                    if c >= b.pre_ok and (strict or bk not in hitpend):
+                        return ("PRE", i)
+            return None
+
+    return FastDramRef(params)
+
+
 # -- the memory port at the AXI4 level, with the DRAM timing reference behind it ----------------
 class AxiMemPortCL:
     """Cycle-level model of ``hw.memport.MemPort`` (AXI4 channels included) with
@@ -143,12 +236,11 @@ class AxiMemPortCL:
     ``on_resp[cls](cycle)`` is called with that cycle.
     """
 
-    def __init__(self, plat, dram_params, on_resp):
-        from sim.ref.dram import DramRef
+    def __init__(self, plat, dram_params, on_resp, dram=None):
         r = plat.ring
         self.n, self.resp_depth, self.alu_stages = r.outstanding, r.resp_depth, r.alu_stages
         self.resp_latency = r.resp_latency
-        self.dram = DramRef(dram_params)
+        self.dram = dram if dram is not None else fast_dram_ref(dram_params)
         self.dram.c = DRAM_PHASE
         self.refi = dram_params.tREFI
         self.shift = (dram_params.data_width // 8 - 1).bit_length()
@@ -221,7 +313,6 @@ class AxiMemPortCL:
                 and not self.aw_q and self.rq is None)
 
     def end_cycle(self, t, load):
-        from hw.memport import ID_COMM, ID_COMPUTE, ID_UPDATE
         inp, dram = self.inp, self.dram
         n = self.n
         acc, r, upd = self._accept, self.in_r, self._upd
