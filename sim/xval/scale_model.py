@@ -148,8 +148,7 @@ def fast_dram_ref(params):
         def _scan(self):
             """Per entry of the queue in this cycle: ``(entry, ordered, bank)``."""
             q = self.queue
-            key = (self.c, len(q), id(q[0]) if q else 0)
-            if key == self._key:
+            if self._key == self.c:
                 return self._entries
             p, seen, out = self.p, set(), []
             for e in q:
@@ -160,7 +159,7 @@ def fast_dram_ref(params):
                 k = (e.kind, e.id)
                 out.append((e, k not in seen, bk))
                 seen.add(k)
-            self._key, self._entries = key, out
+            self._key, self._entries = self.c, out
             return out
 
         def strict(self):
@@ -388,18 +387,19 @@ class AxiMemPortCL:
         hz = False
         if nxt is not None:
             a, rd = nxt["addr"], nxt["op"] is READ
-            for i in range(n):
-                if sv[i] and i != free_r and i != free_b and sa[i] == a and (sw[i] or not rd):
-                    hz = True
-                    break
+            if a in sa:
+                for i in range(n):
+                    if sv[i] and i != free_r and i != free_b and sa[i] == a and (sw[i] or not rd):
+                        hz = True
+                        break
             if not hz and acc and r["addr"] == a and (r["op"] is not READ or not rd):
                 hz = True
         self.in_hazard = hz
-        nf = None
-        for i in range(n):
-            if not sv[i] and not (acc and i == idx):
-                nf = i
-                break
+        nf = None                               # the lowest slot free now and not taken now
+        if False in sv:
+            nf = sv.index(False)
+            if acc and nf == idx:
+                nf = sv.index(False, idx + 1) if False in sv[idx + 1:] else None
         if acc:
             sv[idx], sa[idx], sw[idx] = True, r["addr"], r["op"] is not READ
         if free_r is not None and not (acc and free_r == idx):
@@ -1061,3 +1061,40 @@ def model_scale(s, mode, plat=None):
         "link_beats": total["link_tx_beats"], "producer": prods, "unit": units,
         "counters": total, "model_cycles": m.t,
     }
+
+
+def main(argv=None):
+    """``python -m sim.xval.scale_model [--scenario NAME ...] [--modes m,m] [--json FILE]``:
+    run the CL model on scale scenarios, print one line per run, and write the rows (cycles,
+    counters, wall seconds) to ``--json`` after every run (``tools/validate_scale.py --cl-json``
+    reads them)."""
+    import argparse
+    import json
+    import time
+    from pathlib import Path
+
+    from sim import scale as sc
+    ap = argparse.ArgumentParser(description=main.__doc__.split("\n\n")[0])
+    ap.add_argument("--scenario", action="append", help="scale scenario name (default: all)")
+    ap.add_argument("--modes", default=",".join(sc.MODES))
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args(argv)
+    rows = []
+    for s in sc.load_all(names=args.scenario):
+        for mode in args.modes.split(","):
+            if sc.overcommit(s, mode):
+                continue
+            t0 = time.monotonic()
+            r = model_scale(s, mode)
+            r["seconds"] = time.monotonic() - t0
+            rows.append(r)
+            print(f"{s.name} {mode}: {r['cycles']} cycles, memory {r['mem_reads']} + "
+                  f"{r['mem_writes']} beats, link {r['link_beats']} beats, {r['seconds']:.0f} s",
+                  flush=True)
+            if args.json:
+                args.json.write_text(json.dumps({"results": rows}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
