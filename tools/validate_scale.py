@@ -11,7 +11,8 @@ paper table, given the RTL platform), and prints one markdown row per run: cycle
 the CL and fluid errors, and whether the memory and link beat counts are equal (RTL = CL =
 fluid). ``--md FILE`` also writes the table with its header; ``--json FILE`` the raw rows;
 ``--rtl-json FILE`` (repeatable) takes the RTL rows of a ``tools/scale.py --json`` file instead of
-running the RTL; ``--no-cl`` leaves the CL model out.
+running the RTL, ``--cl-json FILE`` the CL rows of a ``python -m sim.xval.scale_model --json``
+file instead of running the model; ``--no-cl`` leaves the CL model out.
 
     python tools/validate_scale.py [--scenario NAME ...] [--rtl-json F] [--md docs/validation-scale.md]
 
@@ -40,9 +41,10 @@ BOUND = 0.10
 CL_BOUND = 0.05
 
 
-def compare(s, rtl_rows, cl=True):
+def compare(s, rtl_rows, cl=True, cl_given=None):
     """Rows ``{scenario, mode, memory, rtl, cl, cl_error, fluid, error, mem_equal, link_equal,
-    ...}`` (``cl``: run the cycle-level model too; else its fields are None)."""
+    ...}`` (``cl``: run the cycle-level model too, unless ``cl_given`` (mode -> row of
+    ``python -m sim.xval.scale_model --json``) has the mode's row; else its fields are None)."""
     from sim.xval.scale_model import model_scale
     out = []
     for r in rtl_rows:
@@ -50,8 +52,9 @@ def compare(s, rtl_rows, cl=True):
         t0 = time.monotonic()
         f = fluid.simulate(s, m)
         t1 = time.monotonic()
-        c = model_scale(s, m) if cl else None
-        t2 = time.monotonic()
+        given = (cl_given or {}).get(m)
+        c = given or (model_scale(s, m) if cl else None)
+        t2 = given["seconds"] + t1 if given else time.monotonic()
         rtl_mem = r["mem_reads"] + r["mem_writes"]
         cl_mem = c["mem_reads"] + c["mem_writes"] if c else None
         out.append({
@@ -132,17 +135,24 @@ def main(argv=None):
     ap.add_argument("--json", type=Path)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--no-cl", action="store_true", help="leave the cycle-level model out")
+    ap.add_argument("--cl-json", type=Path, action="append", default=[],
+                    help="use the CL rows of a `python -m sim.xval.scale_model --json` file "
+                         "(with their wall times) instead of running the model")
     args = ap.parse_args(argv)
     names = args.scenario or list(SET)
     given = {}
     for f in args.rtl_json:
         for r in json.loads(f.read_text())["results"]:
             given.setdefault(r["scenario"], []).append(r)
+    cl_given = {}
+    for f in args.cl_json:
+        for r in json.loads(f.read_text())["results"]:
+            cl_given.setdefault(r["scenario"], {})[r["mode"]] = r
     rows = []
     t0 = time.monotonic()
     for s in sc.load_all(names=names):
         rtl_rows = given.get(s.name) or run_rtl(s, args.jobs)
-        rows += compare(s, rtl_rows, cl=not args.no_cl)
+        rows += compare(s, rtl_rows, cl=not args.no_cl, cl_given=cl_given.get(s.name))
         print(table([r for r in rows if r["scenario"] == s.name]).split("\n", 2)[-1], flush=True)
     print()
     print(table(rows))

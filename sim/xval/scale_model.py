@@ -32,10 +32,11 @@ addresses, tile ids) from its producer writes, decoded with the register maps
 from the hardware objects (:func:`scale_platform`).
 
 Conventions (named where they are used): cycle 0 is the cycle the producers see ``start``; the
-DRAM's refresh counter starts there too (:data:`DRAM_PHASE`: the set-up before the start, which
-the harness spends on AXI4-Lite programming, is not modelled). What it abstracts, beyond the toy
-model's list: tracker/fire-buffer back-pressure, the producer's error paths (``POLL_LIMIT``,
-SLVERR other than a full doorbell buffer, the CSR timeout), address wrap-around.
+DRAM's cycle counter (its refresh schedule) is then at :func:`setup_cycles`, the cycles the
+harness spends out of reset before the start (settling, then one AXI4-Lite write at a time:
+:data:`HOST_WRITE_CYCLES`), whose writes are not otherwise modelled. What it abstracts, beyond
+the toy model's list: tracker/fire-buffer back-pressure, the producer's error paths
+(``POLL_LIMIT``, SLVERR other than a full doorbell buffer, the CSR timeout), address wrap-around.
 
 ``model_scale(scenario, mode)`` returns cycles and the counters the RTL harness reports.
 """
@@ -59,7 +60,7 @@ from .model import MemPortCL, MemReq, Platform, RingModel, TRACK_TO_FIRE, TRIGGE
 from sim.ref.dma import command_packet, command_reads, receive
 
 __all__ = ["model_scale", "scale_platform", "ScalePlatform", "ProducerCL", "AxiMemPortCL",
-           "AXIL", "DRAM_PHASE"]
+           "AXIL", "HOST_WRITE_CYCLES", "DRAM_PHASE", "setup_cycles", "fast_dram_ref"]
 
 READ, STORE, UPDATE = MemOp.READ, MemOp.STORE, MemOp.UPDATE
 
@@ -75,8 +76,28 @@ AXIL = {"write_execute": 2, "write_done": 4, "read_sample": 1, "read_done": 3}
 #: ``hw/producer.py`` CLEAR_WAIT: cycles it lets the last zero writes of ``CTRL.clear`` drain
 #: (``s_polls.eq(32)`` then a countdown to 0 inclusive) before the start of the measured work.
 CLEAR_WAIT = 32
-#: The DRAM reference's cycle counter (refresh every ``tREFI``) at the producers' start.
+#: Cycles one set-up write of the scale harness takes (``tb/scale/harness.cpp`` ``axil_write``:
+#: AW and W handshaken into the host slices, then ``bready`` until ``bvalid``), through the
+#: 2-entry FIFO host slices of ``tb/scale/top.py`` (one cycle per channel each way): to the
+#: unit's CSR (the buffered :class:`hw.lib.axil.AXI4LiteSlave`: AW/W taken the cycle they leave
+#: the slices, executed the next, ``bvalid`` the one after, back through the B slice) 5, to the
+#: producer's registers (the unbuffered slave: executed the cycle they leave the slices) 4.
+HOST_WRITE_CYCLES = {"u": 5, "p": 4}
+#: The DRAM reference's cycle counter (refresh due every ``tREFI``) at the producers' start, on
+#: top of the set-up (:func:`setup_cycles`); 0: the harness's own.
 DRAM_PHASE = 0
+
+
+def setup_cycles(s, mode):
+    """The DRAM's cycle count when the producers see ``start`` in the scale harness: its cycle 0
+    is the first out of reset (the top registers ``reset`` once), then the harness settles
+    (:func:`sim.scale.settle_cycles`) and replays :func:`sim.scale.plan` one write at a time
+    (:data:`HOST_WRITE_CYCLES`); the start pulse is registered once more by the top, which
+    cancels the reset register's cycle. The refresh schedule depends on it (a refresh every
+    ``tREFI`` blocks the DRAM for ``tRFC``), and through it which requests meet a refresh."""
+    from sim.scale import plan, settle_cycles
+    return settle_cycles(s) + sum(HOST_WRITE_CYCLES[target] for writes in plan(s, mode)
+                                  for target, _, _ in writes)
 
 TAG_G, TAG_R, TAG_C = 0, 1, 2
 
@@ -235,12 +256,12 @@ class AxiMemPortCL:
     ``on_resp[cls](cycle)`` is called with that cycle.
     """
 
-    def __init__(self, plat, dram_params, on_resp, dram=None):
+    def __init__(self, plat, dram_params, on_resp, dram=None, start_cycle=0):
         r = plat.ring
         self.n, self.resp_depth, self.alu_stages = r.outstanding, r.resp_depth, r.alu_stages
         self.resp_latency = r.resp_latency
         self.dram = dram if dram is not None else fast_dram_ref(dram_params)
-        self.dram.c = DRAM_PHASE
+        self.dram.c = start_cycle
         self.refi = dram_params.tREFI
         self.shift = (dram_params.data_width // 8 - 1).bit_length()
         self.on_resp = on_resp
@@ -928,7 +949,8 @@ class ScaleRingModel(RingModel):
             on_resp = {ReqClass.COMPUTE: prod.resps.append,
                        ReqClass.COMM: (lambda c, d=d: d.buffer.append(c + 2))}
             if self.splat.memory == "dram":
-                d.mem = AxiMemPortCL(self.splat, self.splat.dram, on_resp)
+                d.mem = AxiMemPortCL(self.splat, self.splat.dram, on_resp,
+                                     start_cycle=setup_cycles(s, mode) + DRAM_PHASE)
             else:
                 d.mem = _IdealPort(self.splat, on_resp)
             self.dev.append(d)
