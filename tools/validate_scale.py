@@ -14,7 +14,7 @@ fluid). ``--md FILE`` also writes the table with its header; ``--json FILE`` the
 running the RTL, ``--cl-json FILE`` the CL rows of a ``python -m sim.xval.scale_model --json``
 file instead of running the model; ``--no-cl`` leaves the CL model out.
 
-    python tools/validate_scale.py [--scenario NAME ...] [--rtl-json F] [--md docs/validation-scale.md]
+    python tools/validate_scale.py [--scenario NAME ...] [--rtl-json F] [--md FILE]
 
 Bounds (``tests/test_validate_scale.py`` enforces them on a small instance; this tool reports
 them for the whole set): CL cycles within :data:`CL_BOUND` of the RTL's, fluid cycles within

@@ -60,8 +60,8 @@ from sim.ref.tracker import TrackerRef
 from .protocol import RingProtocol
 from .scenario import BEAT_BYTES, MODES
 
-__all__ = ["model_scenario", "expected_counts", "platform", "platform_of", "Platform", "MemPortCL", "MemReq",
-           "AXIL_WRITE", "AXIL_READ"]
+__all__ = ["model_scenario", "expected_counts", "platform", "platform_of", "Platform", "MemPortCL",
+           "MemReq", "AXIL_WRITE", "AXIL_READ"]
 
 # AXI4-Lite access costs of the bench's driver (cocotbext-axi AxiLiteMaster on the CSR slave),
 # measured by ``python -m tb.xval.axil_probe`` (checked by tests/test_validate.py): a write

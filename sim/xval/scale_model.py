@@ -55,8 +55,8 @@ from hw.memport import ID_COMM, ID_COMPUTE, ID_UPDATE
 from hw.params import ArbPolicy, MemOp, ReqClass
 from sim.ref.arbiter import ArbiterRef
 
-from .model import MemPortCL, MemReq, Platform, RingModel, TRACK_TO_FIRE, TRIGGER_TO_CMD, \
-    _Dev, _Link, platform_of
+from .model import MemPortCL, MemReq, Platform, RingModel, TRIGGER_TO_CMD, _Dev, _Link, \
+    platform_of
 from sim.ref.dma import command_packet, command_reads, receive
 
 __all__ = ["model_scale", "scale_platform", "ScalePlatform", "ProducerCL", "AxiMemPortCL",
@@ -881,7 +881,7 @@ class ProducerCL:
 
 # -- the ring ------------------------------------------------------------------------------------
 def _decode_plan(s, mode):
-    """Per device: (unit register writes decoded, producer registers) from :func:`sim.scale.plan`."""
+    """Per device: (unit writes decoded, producer registers) from :func:`sim.scale.plan`."""
     from hw import regmap
     from hw.producer import build_map
     from sim.scale import plan
