@@ -938,6 +938,7 @@ class ScaleRingModel(RingModel):
             d.cnt.update(doorbells_refused=0)
             d.db, d.db_taken = None, None          # the CSR's doorbell stream buffer
             d.prio_db = False
+            d.s1 = None                            # the trigger's stage-1 register
             d.table = table
             for tile, thr in arms:
                 d.tracker.arm(tile, thr)
@@ -967,10 +968,18 @@ class ScaleRingModel(RingModel):
     def step_device(self, g):
         d, t, p = self.dev[g], self.t, self.plat
         ready = d.mem.ready(t)
-        # trigger stage 0: a fire (from the fire buffer) or the doorbell, round-robin
+        # trigger (hw.trigger.Trigger): stage 1 pushes the entry it read into the ready queue
+        # while the queue has room (its level at the start of the cycle); stage 0 takes a fire
+        # (from the fire buffer) or the doorbell, round-robin, while stage 1 is empty or
+        # completes in this cycle. A command pushed in cycle c is on cmd from c + 2
+        # (TRIGGER_TO_CMD after its stage-0 cycle).
+        s1_done = d.s1 is not None and len(d.trig_q) < p.trigger_queue
+        if s1_done:
+            d.trig_q.append((t + TRIGGER_TO_CMD - 1, d.s1[0], d.s1[1]))
+            d.s1 = None
         fire_v = bool(d.trig_in) and d.trig_in[0][0] <= t
         db_v = d.db is not None and d.db[0] <= t
-        if (fire_v or db_v) and len(d.trig_q) < p.trigger_queue:
+        if (fire_v or db_v) and d.s1 is None:
             pick_fire = fire_v and not (db_v and d.prio_db)
             if fire_v and db_v:
                 d.prio_db = pick_fire
@@ -980,7 +989,7 @@ class ScaleRingModel(RingModel):
                 index = d.db[1]
                 d.db, d.db_taken = None, t
             index %= p.tracker_entries
-            d.trig_q.append((t + TRIGGER_TO_CMD, index, d.table[index]))
+            d.s1 = (index, d.table[index])
         # ready command: a notification, or to the DMA reader
         if d.trig_q and d.trig_q[0][0] <= t:
             _, index, cmd = d.trig_q[0]
@@ -1049,7 +1058,8 @@ class ScaleRingModel(RingModel):
     def quiet(self):
         return (all(not d.port and d.arb.main is None and d.mem.idle() and d.rx_req is None
                     and not d.packets and d.merge_out is None and d.merge_skid is None
-                    and not d.trig_q and not d.trig_in and d.db is None for d in self.dev)
+                    and not d.trig_q and not d.trig_in and d.db is None and d.s1 is None
+                    for d in self.dev)
                 and all(not link.beats for link in self.link))
 
 
