@@ -175,6 +175,8 @@ def render(rows, seconds):
         "producers, the DRAM reference behind an AXI-level memory port; bound 5 %) and on the fluid "
         "engine (`sim/model/engine.py`, the engine behind `python -m sim paper`) given the RTL "
         "platform (`sim/model/rtl.py`; bound 10 %). `CL s`: the CL model's wall time for the run. "
+        "CL rows read with `--cl-json` (from `python -m sim.xval.scale_model --json`) keep the "
+        "wall time of the run that produced them. "
         "See `docs/validation.md` for the chain and what each level abstracts.",
         "", table(rows), "", *[f"- {x}" for x in summary(rows)], "",
         f"Run time: {seconds:.0f} s.", ""])
