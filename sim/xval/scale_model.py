@@ -19,6 +19,9 @@ has not:
   one cycle after and completes three cycles after: :data:`AXIL`), with the doorbell stream's
   one-entry buffer: a doorbell that executes while the previous one is still in it is refused
   (SLVERR, ``ERR.stream_full``), which sends the producer through its retry states;
+* the trigger's two-stage lookup (``hw/trigger.py``): a lookup waits in stage 1 while the ready
+  queue is full, and stage 0 takes the next fire or doorbell only when stage 1 is empty or
+  completes (the toy model approximates both stages by the queue's depth);
 * :class:`AxiMemPortCL`, the memory port at the AXI4 level (``hw/memport.py``: input register,
   slots, the hazard and free-slot registers computed a cycle ahead, AR/AW/W queues, the R
   register, the NMC pipeline, the B queue, read credits per class, the occupancy register),
