@@ -3,7 +3,7 @@
 
 ``ring4_64`` (4 devices x 64 tiles x 32 beats, ideal memory) runs on the RTL ring with the RTL
 producers (bare Verilator harness of ``make scale``, checksums checked), on the cycle-level model
-(:mod:`sim.xval.scale_model`; two modes, the software reduce-scatter and the fused one, to keep
+(:mod:`sim.xval.scale_model`; two modes, Domino (sliced software reduce-scatter) and T3, to keep
 the test short) and on the fluid engine given the RTL platform (:mod:`sim.model.rtl`). Required:
 CL cycles within 5 %, fluid cycles within 10 %, memory and link beat counts equal. The fluid
 comparison with a wrong platform (twice the memory's grants per cycle) must fail its bound, so
@@ -47,7 +47,7 @@ def test_wrong_platform_fails_the_bound(rtl_rows):
 def test_cl_matches_rtl_at_scale(rtl_rows):
     s, rows = rtl_rows
     for r in rows:
-        if r["mode"] not in ("sequential", "t3"):
+        if r["mode"] not in ("domino", "t3"):
             continue
         c = model_scale(s, r["mode"])
         err = (c["cycles"] - r["cycles"]) / r["cycles"]
