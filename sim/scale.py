@@ -41,7 +41,7 @@ from sim.xval.protocol import RingProtocol
 from sim.xval.scenario import MODES, ScenarioError, _int, _table
 
 __all__ = ["ScaleScenario", "load", "load_all", "from_dict", "protocol", "overcommit", "plan", "expected", "summarize",
-           "status", "SCALE_DIR", "MODES"]
+           "status", "settle_cycles", "SCALE_DIR", "MODES"]
 
 SCALE_DIR = Path(__file__).resolve().parent / "xval" / "scenarios" / "scale"
 _TOP = {"name", "description", "devices", "chunks", "tiles", "beats", "reads", "compute",
@@ -300,6 +300,13 @@ def expected(s):
         res.append((int(w.sum(dtype=np.uint64)) & M32,
                     int((w * weights).sum(dtype=np.uint64)) & M32))
     return res
+
+
+def settle_cycles(s):
+    """Cycles the scale harness waits after reset before its first write (``S`` line of
+    ``tools/scale.py``'s program): the tracker's table-clearing sweep, one entry per cycle, and
+    a margin."""
+    return s.tracker_entries + 16
 
 
 #: Producer registers the harness reads after a run (name -> byte offset).

@@ -1,18 +1,21 @@
-"""The fluid engine against the RTL at scale, small instance (``make validate``: the whole set,
-``tools/validate_scale.py``).
+"""The cycle-level model and the fluid engine against the RTL at scale, small instance
+(``make validate``: the whole set, ``tools/validate_scale.py``).
 
 ``ring4_64`` (4 devices x 64 tiles x 32 beats, ideal memory) runs on the RTL ring with the RTL
-producers (bare Verilator harness of ``make scale``, checksums checked) and on the fluid engine
-given the RTL platform (:mod:`sim.model.rtl`). Required: cycles within 10 %, memory and link
-beat counts equal. The same comparison with a wrong platform (twice the memory's grants per
-cycle) must fail it, so the check can fail."""
+producers (bare Verilator harness of ``make scale``, checksums checked), on the cycle-level model
+(:mod:`sim.xval.scale_model`; two modes, Domino (sliced software reduce-scatter) and T3, to keep
+the test short) and on the fluid engine given the RTL platform (:mod:`sim.model.rtl`). Required:
+CL cycles within 5 %, fluid cycles within 10 %, memory and link beat counts equal. The fluid
+comparison with a wrong platform (twice the memory's grants per cycle) must fail its bound, so
+the check can fail; the CL model's own can-fail checks are in ``tests/test_scale_model.py``."""
 from dataclasses import replace
 
 import pytest
 
 from sim import scale as sc
 from sim.model import rtl as fluid
-from tools.validate_scale import BOUND, compare, run_rtl
+from sim.xval.scale_model import model_scale
+from tools.validate_scale import BOUND, CL_BOUND, compare, run_rtl
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +29,7 @@ def rtl_rows():
 
 def test_fluid_matches_rtl_at_scale(rtl_rows):
     s, rows = rtl_rows
-    for r in compare(s, rows):
+    for r in compare(s, rows, cl=False):
         assert abs(r["error"]) <= BOUND, (
             f"{r['mode']}: fluid {r['fluid']:.0f} vs RTL {r['rtl']} cycles ({100 * r['error']:+.1f}%)")
         assert r["mem_equal"], f"{r['mode']}: memory beats {r['fluid_mem']} vs RTL {r['rtl_mem']}"
@@ -39,3 +42,16 @@ def test_wrong_platform_fails_the_bound(rtl_rows):
     wrong = replace(fluid.RtlPlatform.from_scenario(s), capacity=2.0)
     f = fluid.simulate(s, "t3", wrong)
     assert abs(f["cycles"] - t3["cycles"]) / t3["cycles"] > BOUND
+
+
+def test_cl_matches_rtl_at_scale(rtl_rows):
+    s, rows = rtl_rows
+    for r in rows:
+        if r["mode"] not in ("domino", "t3"):
+            continue
+        c = model_scale(s, r["mode"])
+        err = (c["cycles"] - r["cycles"]) / r["cycles"]
+        assert abs(err) <= CL_BOUND, (
+            f"{r['mode']}: CL {c['cycles']} vs RTL {r['cycles']} cycles ({100 * err:+.2f}%)")
+        for k in ("mem_reads", "mem_writes", "link_beats"):
+            assert c[k] == r[k], f"{r['mode']}: {k} CL {c[k]} vs RTL {r[k]}"

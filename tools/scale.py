@@ -88,7 +88,7 @@ def build(s, log=None, host_slices=True):
 
 def program_text(s, mode, cap=None):
     P, U = sc.readback(s), sc.unit_readback(s)
-    settle = s.tracker_entries + 16
+    settle = sc.settle_cycles(s)
     cap = cap or 50_000_000
     lines = [f"S {settle} {cap}"]
     for g, writes in enumerate(sc.plan(s, mode)):

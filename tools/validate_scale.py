@@ -1,17 +1,24 @@
-"""The RTL at scale against the fluid engine (``make validate``, second part).
+"""The RTL at scale against the cycle-level model and the fluid engine (``make validate``,
+second part).
 
 For every scale scenario of the validation set (:data:`SET`, files in
 ``sim/xval/scenarios/scale/``) and every mode, runs the RTL ring with its RTL producers on the
-bare Verilator harness (``tools/scale.py``: build once per hardware set, checksum-checked) and the
-fluid engine on the same scenario (:func:`sim.model.rtl.simulate`: the engine behind the paper
-table, given the RTL platform), and prints one markdown row per run: cycles of both and the
-error, and whether the memory and link beat counts are equal. ``--md FILE`` also writes the
-table with its header; ``--json FILE`` the raw rows.
+bare Verilator harness (``tools/scale.py``: build once per hardware set, checksum-checked), the
+cycle-level model on the same scenario (:func:`sim.xval.scale_model.model_scale`: the per-block
+references of ``sim/ref`` with a cycle-level model of the producers, the DRAM reference behind
+the memory port) and the fluid engine (:func:`sim.model.rtl.simulate`: the engine behind the
+paper table, given the RTL platform), and prints one markdown row per run: cycles of the three,
+the CL and fluid errors, and whether the memory and link beat counts are equal (RTL = CL =
+fluid). ``--md FILE`` also writes the table with its header; ``--json FILE`` the raw rows;
+``--rtl-json FILE`` (repeatable) takes the RTL rows of a ``tools/scale.py --json`` file instead of
+running the RTL, ``--cl-json FILE`` the CL rows of a ``python -m sim.xval.scale_model --json``
+file instead of running the model; ``--no-cl`` leaves the CL model out.
 
-    python tools/validate_scale.py [--scenario NAME ...] [--md docs/validation-scale.md]
+    python tools/validate_scale.py [--scenario NAME ...] [--rtl-json F] [--md FILE]
 
 Bounds (``tests/test_validate_scale.py`` enforces them on a small instance; this tool reports
-them for the whole set): fluid cycles within :data:`BOUND` of the RTL's, beat counts equal.
+them for the whole set): CL cycles within :data:`CL_BOUND` of the RTL's, fluid cycles within
+:data:`BOUND`, beat counts equal.
 """
 
 import argparse
@@ -30,23 +37,39 @@ from sim.model import rtl as fluid  # noqa: E402
 SET = ("ring4_64", "ring4_64_mem", "ring4_64_compute", "ring8_64", "ring4_64_32k",
        "ring4_64_dram", "ring4_64_mem_dram", "ring4_64_32k_dram")
 BOUND = 0.10
+#: the cycle-level model's bound (cycles)
+CL_BOUND = 0.05
 
 
-def compare(s, rtl_rows):
-    """Rows ``{scenario, mode, memory, rtl, fluid, error, mem_equal, link_equal, ...}``."""
+def compare(s, rtl_rows, cl=True, cl_given=None):
+    """Rows ``{scenario, mode, memory, rtl, cl, cl_error, fluid, error, mem_equal, link_equal,
+    ...}`` (``cl``: run the cycle-level model too, unless ``cl_given`` (mode -> row of
+    ``python -m sim.xval.scale_model --json``) has the mode's row; else its fields are None)."""
+    from sim.xval.scale_model import model_scale
     out = []
     for r in rtl_rows:
         m = r["mode"]
         t0 = time.monotonic()
         f = fluid.simulate(s, m)
+        t1 = time.monotonic()
+        given = (cl_given or {}).get(m)
+        c = given or (model_scale(s, m) if cl else None)
+        t2 = given["seconds"] + t1 if given else time.monotonic()
         rtl_mem = r["mem_reads"] + r["mem_writes"]
+        cl_mem = c["mem_reads"] + c["mem_writes"] if c else None
         out.append({
             "scenario": s.name, "mode": m, "memory": s.memory, "rtl": r["cycles"],
             "fluid": f["cycles"], "error": (f["cycles"] - r["cycles"]) / r["cycles"],
-            "rtl_mem": rtl_mem, "fluid_mem": f["mem_beats"], "mem_equal": rtl_mem == f["mem_beats"],
+            "cl": c["cycles"] if c else None,
+            "cl_error": (c["cycles"] - r["cycles"]) / r["cycles"] if c else None,
+            "rtl_mem": rtl_mem, "fluid_mem": f["mem_beats"], "cl_mem": cl_mem,
+            "mem_equal": rtl_mem == f["mem_beats"] and (not c or cl_mem == rtl_mem),
             "rtl_link": r["link_beats"], "fluid_link": f["link_beats"],
-            "link_equal": r["link_beats"] == f["link_beats"], "checksum_ok": r["checksum_ok"],
-            "fluid_seconds": time.monotonic() - t0})
+            "cl_link": c["link_beats"] if c else None,
+            "link_equal": (r["link_beats"] == f["link_beats"]
+                           and (not c or c["link_beats"] == r["link_beats"])),
+            "checksum_ok": r["checksum_ok"],
+            "fluid_seconds": t1 - t0, "cl_seconds": t2 - t1 if c else None})
     return out
 
 
@@ -58,17 +81,26 @@ def run_rtl(s, jobs=1, timeout=900.0):
         return list(pool.map(lambda m: ts.run(s, m, exe, timeout=timeout), sc.MODES))
 
 
+def _beats(rtl, cl, fluid, equal):
+    vals = [rtl] + ([cl] if cl is not None else []) + [fluid]
+    return f" {'=' if equal else '!='} ".join(str(v) for v in vals)
+
+
 def table(rows):
-    lines = ["| scenario | memory | mode | RTL cycles | fluid cycles | error | memory beats (RTL = fluid) "
-             "| link beats (RTL = fluid) | RTL checksum |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| scenario | memory | mode | RTL cycles | CL cycles | CL error | fluid cycles | "
+             "fluid error | memory beats (RTL = CL = fluid) | link beats (RTL = CL = fluid) | "
+             "RTL checksum | CL s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
+        cl = "-" if r["cl"] is None else str(r["cl"])
+        cle = "-" if r["cl"] is None else f"{100 * r['cl_error']:+.2f}%"
+        cls = "-" if r["cl"] is None else f"{r['cl_seconds']:.0f}"
         lines.append(
-            f"| {r['scenario']} | {r['memory']} | {r['mode']} | {r['rtl']} | {r['fluid']:.0f} | "
-            f"{100 * r['error']:+.1f}% | {r['rtl_mem']} "
-            f"{'=' if r['mem_equal'] else '!='} {r['fluid_mem']} | {r['rtl_link']} "
-            f"{'=' if r['link_equal'] else '!='} {r['fluid_link']} | "
-            f"{'ok' if r['checksum_ok'] else 'FAIL'} |")
+            f"| {r['scenario']} | {r['memory']} | {r['mode']} | {r['rtl']} | {cl} | {cle} | "
+            f"{r['fluid']:.0f} | {100 * r['error']:+.1f}% | "
+            f"{_beats(r['rtl_mem'], r['cl_mem'], r['fluid_mem'], r['mem_equal'])} | "
+            f"{_beats(r['rtl_link'], r['cl_link'], r['fluid_link'], r['link_equal'])} | "
+            f"{'ok' if r['checksum_ok'] else 'FAIL'} | {cls} |")
     return "\n".join(lines)
 
 
@@ -80,10 +112,18 @@ def summary(rows):
             continue
         worst = max(sel, key=lambda r: abs(r["error"]))
         inside = sum(abs(r["error"]) <= BOUND for r in sel)
-        out.append(f"{mem} memory: {inside} of {len(sel)} runs within {100 * BOUND:.0f}%, worst "
-                   f"{100 * worst['error']:+.1f}% ({worst['scenario']}, {worst['mode']}); beat "
-                   f"counts equal in {sum(r['mem_equal'] and r['link_equal'] for r in sel)} of "
-                   f"{len(sel)}")
+        cl = [r for r in sel if r["cl"] is not None]
+        if cl:
+            cw = max(cl, key=lambda r: abs(r["cl_error"]))
+            out.append(f"{mem} memory, CL model: {sum(abs(r['cl_error']) <= CL_BOUND for r in cl)}"
+                       f" of {len(cl)} runs within {100 * CL_BOUND:.0f}%, worst "
+                       f"{100 * cw['cl_error']:+.2f}% ({cw['scenario']}, {cw['mode']}), "
+                       f"{sum(r['cl'] == r['rtl'] for r in cl)} at the RTL's cycle count; "
+                       f"{sum(r['cl_seconds'] for r in cl):.0f} s of CL model time")
+        out.append(f"{mem} memory, fluid engine: {inside} of {len(sel)} runs within "
+                   f"{100 * BOUND:.0f}%, worst {100 * worst['error']:+.1f}% ({worst['scenario']}, "
+                   f"{worst['mode']}); beat counts equal in "
+                   f"{sum(r['mem_equal'] and r['link_equal'] for r in sel)} of {len(sel)}")
     return out
 
 
@@ -95,17 +135,25 @@ def main(argv=None):
     ap.add_argument("--md", type=Path)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--no-cl", action="store_true", help="leave the cycle-level model out")
+    ap.add_argument("--cl-json", type=Path, action="append", default=[],
+                    help="use the CL rows of a `python -m sim.xval.scale_model --json` file "
+                         "(with their wall times) instead of running the model")
     args = ap.parse_args(argv)
     names = args.scenario or list(SET)
     given = {}
     for f in args.rtl_json:
         for r in json.loads(f.read_text())["results"]:
             given.setdefault(r["scenario"], []).append(r)
+    cl_given = {}
+    for f in args.cl_json:
+        for r in json.loads(f.read_text())["results"]:
+            cl_given.setdefault(r["scenario"], {})[r["mode"]] = r
     rows = []
     t0 = time.monotonic()
     for s in sc.load_all(names=names):
         rtl_rows = given.get(s.name) or run_rtl(s, args.jobs)
-        rows += compare(s, rtl_rows)
+        rows += compare(s, rtl_rows, cl=not args.no_cl, cl_given=cl_given.get(s.name))
         print(table([r for r in rows if r["scenario"] == s.name]).split("\n", 2)[-1], flush=True)
     print()
     print(table(rows))
@@ -114,20 +162,27 @@ def main(argv=None):
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     if args.md:
-        args.md.write_text(render(rows, time.monotonic() - t0))
+        args.md.write_text(render(rows, time.monotonic() - t0, read=bool(given or cl_given)))
     return 0
 
 
-def render(rows, seconds):
+def render(rows, seconds, read=False):
     return "\n".join([
-        "# The RTL at scale against the fluid engine (generated)", "",
+        "# The RTL at scale against the cycle-level model and the fluid engine (generated)", "",
         "Generated by `python tools/validate_scale.py --md docs/validation-scale.md` (part of "
         "`make validate`). Every scenario runs on the RTL ring with the RTL producers (bare Verilator "
-        "harness, `make scale`, every device's checksum checked) and on the fluid engine "
-        "(`sim/model/engine.py`, the engine behind `python -m sim paper`) given the RTL platform "
-        "(`sim/model/rtl.py`). See `docs/validation.md` for the chain and what each level abstracts.",
+        "harness, `make scale`, every device's checksum checked), on the cycle-level (CL) model "
+        "(`sim/xval/scale_model.py`: the `sim/ref` block references, a cycle-level model of the "
+        "producers, the DRAM reference behind an AXI-level memory port; bound 5 %) and on the fluid "
+        "engine (`sim/model/engine.py`, the engine behind `python -m sim paper`) given the RTL "
+        "platform (`sim/model/rtl.py`; bound 10 %). `CL s`: the CL model's wall time for the run. "
+        "CL rows read with `--cl-json` (from `python -m sim.xval.scale_model --json`) keep the "
+        "wall time of the run that produced them. "
+        "See `docs/validation.md` for the chain and what each level abstracts.",
         "", table(rows), "", *[f"- {x}" for x in summary(rows)], "",
-        f"Run time: {seconds:.0f} s.", ""])
+        f"Run time: {seconds:.0f} s" + (" (rows read from `--rtl-json`/`--cl-json` files not "
+                                          "included: `CL s` is each CL run's own time)."
+                                          if read else "."), ""])
 
 
 if __name__ == "__main__":

@@ -60,8 +60,8 @@ from sim.ref.tracker import TrackerRef
 from .protocol import RingProtocol
 from .scenario import BEAT_BYTES, MODES
 
-__all__ = ["model_scenario", "expected_counts", "platform", "Platform", "MemPortCL", "MemReq",
-           "AXIL_WRITE", "AXIL_READ"]
+__all__ = ["model_scenario", "expected_counts", "platform", "platform_of", "Platform", "MemPortCL",
+           "MemReq", "AXIL_WRITE", "AXIL_READ"]
 
 # AXI4-Lite access costs of the bench's driver (cocotbext-axi AxiLiteMaster on the CSR slave),
 # measured by ``python -m tb.xval.axil_probe`` (checked by tests/test_validate.py): a write
@@ -111,6 +111,13 @@ class Platform:
 def platform(mem_latency, link_latency, link_bw):
     """The :class:`Platform` of ``T3Ring(T3Params(mem_latency=...), link_latency=...,
     link_bw=...)`` (the build ``tb.xval.rtl`` runs), read from the components' attributes."""
+    return platform_of(T3Params(mem_latency=mem_latency), link_latency, tuple(link_bw))
+
+
+@lru_cache(maxsize=None)
+def platform_of(params, link_latency, link_bw):
+    """The :class:`Platform` of ``T3Ring(params, link_latency=..., link_bw=...)`` with the ideal
+    memory (:class:`hw.sram.AxiSram`), read from the components' attributes."""
     from hw.dma import DmaEngine
     from hw.link import LinkModel
     from hw.ring import T3Ring
@@ -118,7 +125,6 @@ def platform(mem_latency, link_latency, link_bw):
     from hw.trigger import Trigger
     from hw.unit import T3Unit
 
-    params = T3Params(mem_latency=mem_latency)
     with warnings.catch_warnings():
         # the components T3Ring builds per device (ideal memory), read, never elaborated
         warnings.simplefilter("ignore", UnusedElaboratable)
