@@ -41,20 +41,41 @@ BOUND = 0.10
 CL_BOUND = 0.05
 
 
-def compare(s, rtl_rows, cl=True, cl_given=None):
-    """Rows ``{scenario, mode, memory, rtl, cl, cl_error, fluid, error, mem_equal, link_equal,
-    ...}`` (``cl``: run the cycle-level model too, unless ``cl_given`` (mode -> row of
-    ``python -m sim.xval.scale_model --json``) has the mode's row; else its fields are None)."""
+def _cl_run(args):
+    """One cycle-level run (in a worker process): its result and wall seconds."""
     from sim.xval.scale_model import model_scale
+    s, mode = args
+    t0 = time.monotonic()
+    r = model_scale(s, mode)
+    return dict(r, seconds=time.monotonic() - t0)
+
+
+def cl_runs(s, modes, jobs=1):
+    """``{mode: CL result with its wall seconds}``, the modes run in ``jobs`` processes (the model
+    is pure Python: one core each)."""
+    if jobs <= 1 or len(modes) == 1:
+        return {m: _cl_run((s, m)) for m in modes}
+    from concurrent.futures import ProcessPoolExecutor
+    with ProcessPoolExecutor(min(jobs, len(modes))) as pool:
+        return dict(zip(modes, pool.map(_cl_run, [(s, m) for m in modes])))
+
+
+def compare(s, rtl_rows, cl=True, cl_given=None, jobs=1):
+    """Rows ``{scenario, mode, memory, rtl, cl, cl_error, fluid, error, mem_equal, link_equal,
+    ...}`` (``cl``: run the cycle-level model too, in ``jobs`` processes, unless ``cl_given``
+    (mode -> row of ``python -m sim.xval.scale_model --json``) has the mode's row; else its fields
+    are None)."""
+    given_rows = cl_given or {}
+    todo = [r["mode"] for r in rtl_rows if r["mode"] not in given_rows] if cl else []
+    cl_rows = {**cl_runs(s, todo, jobs), **given_rows} if todo else dict(given_rows)
     out = []
     for r in rtl_rows:
         m = r["mode"]
         t0 = time.monotonic()
         f = fluid.simulate(s, m)
         t1 = time.monotonic()
-        given = (cl_given or {}).get(m)
-        c = given or (model_scale(s, m) if cl else None)
-        t2 = given["seconds"] + t1 if given else time.monotonic()
+        c = cl_rows.get(m) if (cl or m in given_rows) else None
+        t2 = t1 + c["seconds"] if c else t1
         rtl_mem = r["mem_reads"] + r["mem_writes"]
         cl_mem = c["mem_reads"] + c["mem_writes"] if c else None
         out.append({
@@ -134,7 +155,8 @@ def main(argv=None):
                     help="use the RTL results of a tools/scale.py --json file instead of running")
     ap.add_argument("--md", type=Path)
     ap.add_argument("--json", type=Path)
-    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--jobs", type=int, default=2,
+                    help="parallel RTL runs, and parallel cycle-level model runs (processes)")
     ap.add_argument("--no-cl", action="store_true", help="leave the cycle-level model out")
     ap.add_argument("--cl-json", type=Path, action="append", default=[],
                     help="use the CL rows of a `python -m sim.xval.scale_model --json` file "
@@ -153,7 +175,8 @@ def main(argv=None):
     t0 = time.monotonic()
     for s in sc.load_all(names=names):
         rtl_rows = given.get(s.name) or run_rtl(s, args.jobs)
-        rows += compare(s, rtl_rows, cl=not args.no_cl, cl_given=cl_given.get(s.name))
+        rows += compare(s, rtl_rows, cl=not args.no_cl, cl_given=cl_given.get(s.name),
+                        jobs=args.jobs)
         print(table([r for r in rows if r["scenario"] == s.name]).split("\n", 2)[-1], flush=True)
     print()
     print(table(rows))
