@@ -18,7 +18,14 @@ SMALL = {
 }
 
 
-def _check(res):
+#: The Verilator run: the same small workload on the hardware set of ``ring4_64`` (4 devices, its
+#: memory, tracker, link), so that it shares the harness build of tests/test_validate_scale.py
+#: (``tools.scale.build`` keys builds by ``ScaleScenario.hw_tag``).
+SMALL_V = {**SMALL, "devices": 4,
+           "hardware": {**SMALL["hardware"], "addr_width": 15, "tracker_entries": 512}}
+
+
+def _check(res, spec=SMALL):
     for mode in sc.MODES:
         r = res[mode]
         assert r["checksum_ok"], f"{mode}: {sc.status(r)}"
@@ -28,7 +35,7 @@ def _check(res):
         assert res[mode]["mem_reads"] + res[mode]["mem_writes"] < \
             seq["mem_reads"] + seq["mem_writes"], f"{mode} must move less data"
     # the reduction kernel ran only in the software modes, the GEMM wrote every tile once
-    s = sc.from_dict(SMALL, "small")
+    s = sc.from_dict(spec, "small")
     for mode in sc.MODES:
         prod = res[mode]["producer"]
         assert sum(p["GEMM_WR"] for p in prod) == s.devices * s.region
@@ -50,11 +57,12 @@ def test_scale_icarus():
 
 def test_scale_verilator():
     import tools.scale as ts
-    s = sc.from_dict(SMALL, "small")
+    s = sc.from_dict(SMALL_V, "small")
+    assert s.hw_tag == sc.load_all(names=["ring4_64"])[0].hw_tag, "the shared build"
     exe = ts.build(s)
     res = {m: ts.run(s, m, exe) for m in sc.MODES}
-    _check(res)
+    _check(res, SMALL_V)
     # the check can fail: the same run against another seed's expectation does not match
-    other = sc.from_dict({**SMALL, "hardware": {**SMALL["hardware"], "seed": 8}}, "small")
+    other = sc.from_dict({**SMALL_V, "hardware": {**SMALL_V["hardware"], "seed": 8}}, "small")
     raw = json.loads((exe.parent.parent / "runs" / "small.t3.json").read_text())
     assert not sc.summarize(other, "t3", raw)["checksum_ok"]

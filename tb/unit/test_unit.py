@@ -1,5 +1,5 @@
 """Launches the T3Unit cocotb bench (link looped back) on Icarus Verilog and Verilator, and the
-100,000-cycle random soak on Verilator."""
+50,000-cycle random soak on Verilator."""
 
 import json
 
@@ -9,7 +9,7 @@ from hw.params import T3Params
 from hw.unit import T3Unit
 from tb.common.runner import ROOT, SIMULATORS, run_bench
 
-SOAK_CYCLES = 100_000
+SOAK_CYCLES = 50_000
 
 
 @pytest.mark.parametrize("sim", SIMULATORS)
