@@ -438,19 +438,7 @@ class RingModel:
             _, index = d.trig_in.popleft()
             d.trig_q.append((t + TRIGGER_TO_CMD, index, d.table[index]))
         # 3. ready command: notification or to the DMA reader
-        if d.trig_q and d.trig_q[0][0] <= t:
-            _, index, cmd = d.trig_q[0]
-            if cmd["length"] == 0:
-                d.trig_q.popleft()
-                d.notify_times.append(t)
-                d.cnt["notifications"] += 1
-            elif not d.reads and len(d.packets) < p.packet_queue:
-                d.trig_q.popleft()
-                d.reads.extend(command_reads(p.params, cmd))
-                d.read_ready_at = t + 1
-                beats = command_packet(p.params, cmd, g, lambda a: 0)
-                writes, _ = receive(p.params, beats, cmd["dst_dev"])
-                d.packets.append([beats, 0, t + 1, writes])
+        self.step_ready_command(d, g, t)
         # 4. arbitration (sim.ref.arbiter), back-pressured by the memory port
         cv = bool(d.port) and d.port[0].ready_at <= t
         mv = d.merge_out is not None
@@ -471,6 +459,25 @@ class RingModel:
         if out.comm_ready:
             d.merge_out = None
         return self.step_merge(d, t)
+
+    def step_ready_command(self, d, g, t):
+        """The trigger's head command, once ready: a notification (consumed at once), or a DMA
+        command to the reader when it is free and its packet queue has room (reads from
+        :func:`sim.ref.dma.command_reads`, the packet and its receive from ``sim.ref.dma``)."""
+        p = self.plat
+        if d.trig_q and d.trig_q[0][0] <= t:
+            _, index, cmd = d.trig_q[0]
+            if cmd["length"] == 0:
+                d.trig_q.popleft()
+                d.notify_times.append(t)
+                d.cnt["notifications"] += 1
+            elif not d.reads and len(d.packets) < p.packet_queue:
+                d.trig_q.popleft()
+                d.reads.extend(command_reads(p.params, cmd))
+                d.read_ready_at = t + 1
+                beats = command_packet(p.params, cmd, g, lambda a: 0)
+                writes, _ = receive(p.params, beats, cmd["dst_dev"])
+                d.packets.append([beats, 0, t + 1, writes])
 
     def step_merge(self, d, t):
         """The comm merge of device ``d`` in cycle ``t`` (after the arbiter took its output or

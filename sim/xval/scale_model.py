@@ -60,7 +60,6 @@ from sim.ref.arbiter import ArbiterRef
 
 from .model import MemPortCL, MemReq, Platform, RingModel, TRIGGER_TO_CMD, _Dev, _Link, \
     platform_of
-from sim.ref.dma import command_packet, command_reads, receive
 
 __all__ = ["model_scale", "scale_platform", "ScalePlatform", "ProducerCL", "AxiMemPortCL",
            "AXIL", "HOST_WRITE_CYCLES", "DRAM_PHASE", "setup_cycles", "fast_dram_ref"]
@@ -993,20 +992,8 @@ class ScaleRingModel(RingModel):
                 d.db, d.db_taken = None, t
             index %= p.tracker_entries
             d.s1 = (index, d.table[index])
-        # ready command: a notification, or to the DMA reader
-        if d.trig_q and d.trig_q[0][0] <= t:
-            _, index, cmd = d.trig_q[0]
-            if cmd["length"] == 0:
-                d.trig_q.popleft()
-                d.notify_times.append(t)
-                d.cnt["notifications"] += 1
-            elif not d.reads and len(d.packets) < p.packet_queue:
-                d.trig_q.popleft()
-                d.reads.extend(command_reads(p.params, cmd))
-                d.read_ready_at = t + 1
-                beats = command_packet(p.params, cmd, g, lambda a: 0)
-                writes, _ = receive(p.params, beats, cmd["dst_dev"])
-                d.packets.append([beats, 0, t + 1, writes])
+        # ready command: a notification, or to the DMA reader (the toy model's step)
+        self.step_ready_command(d, g, t)
         # arbitration, back-pressured by the memory port
         cv = bool(d.port) and d.port[0].ready_at <= t
         mv = d.merge_out is not None
