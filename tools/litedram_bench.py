@@ -161,6 +161,8 @@ def main(argv=None):
                     help="the bench top flips a bit of every beat the unit writes: the traffic "
                          "bench must fail (prints CAUGHT), else exits 1")
     args = ap.parse_args(argv)
+    if args.report_only and args.run != "board":
+        ap.error("--report-only needs --run board")
     cfg = {"tiles": args.tiles, "beats": args.beats, "dma_tiles": 4, "dma_beats": 16}
     mems = ["litedram", "bram"] if args.memory == "both" else [args.memory]
     OUT.mkdir(parents=True, exist_ok=True)
@@ -196,7 +198,6 @@ def main(argv=None):
             print_board(json.loads(path.read_text())["results"])
             return 0
         board = {m: run_board(m, sim=args.sim) for m in mems}
-        path = OUT / f"board{suffix}.json"
         path.write_text(json.dumps({"config": BOARD_CFG, "results": board}, indent=2) + "\n")
         print_board(board)
         print(f"\nwrote {path}")

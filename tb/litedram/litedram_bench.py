@@ -27,17 +27,14 @@ from cocotb.triggers import ClockCycles, RisingEdge
 from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiMaster
 
 from hw.params import Kind, T3Params
+from host.board import lanes_add
 from hw.trafficgen import TG_REGS, reference
 from tb.common.bench import bench_env, start_clock_reset
 from tb.common.t3 import CsrDriver
 
 BEAT_BYTES = 8
+LANES = 2          # 32-bit lanes of a beat
 MASK32 = 0xFFFF_FFFF
-
-
-def lanes_add(a, b, lanes=2):
-    """Lane-wise int32 addition (wrapping) of two beats: the NMC's UPDATE."""
-    return sum((((a >> (32 * k)) + (b >> (32 * k))) & MASK32) << (32 * k) for k in range(lanes))
 
 
 def pattern(addr):
@@ -141,7 +138,7 @@ async def litedram_traffic(dut):
     await idle(dut)
     dut.bd_sel.value = 1
     upd = [r["data"] for r in reference(p, num_tiles=tiles, beats=beats, seed=seed2, op=1)]
-    want = [lanes_add(a, b) for a, b in zip(want, upd)]
+    want = [lanes_add(a, b, LANES) for a, b in zip(want, upd)]
     got = await bd_read(bd, 0, nbeats)
     bad = [i for i in range(nbeats) if got[i] != want[i]]
     assert not bad, f"{len(bad)} updated beats differ, first at {bad[0]}: {got[bad[0]]:#x}"
@@ -174,7 +171,7 @@ async def litedram_traffic(dut):
     got = await bd_read(bd, src, dt * db)
     assert got == srcv, "DMA source tiles differ"
     got = await bd_read(bd, dst, dt * db)
-    want = [lanes_add(pattern(dst + i), srcv[i]) for i in range(dt * db)]
+    want = [lanes_add(pattern(dst + i), srcv[i], LANES) for i in range(dt * db)]
     bad = [i for i in range(dt * db) if got[i] != want[i]]
     assert not bad, f"{len(bad)} destination beats differ, first at {bad[0]}: {got[bad[0]]:#x}"
     dut.bd_sel.value = 0
