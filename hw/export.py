@@ -51,34 +51,44 @@ def rtlil_text(name, component=None):
     return rtlil.convert(component, name=name, emit_src=False)
 
 
-def export(out_dir, names=None, fmt="v"):
-    """Write ``<out_dir>/<name>.v`` (or ``.il``) for each block; return the paths."""
+def _write(out, name, fmt):
+    text = (verilog_text if fmt == "v" else rtlil_text)(name, collect()[name]())
+    path = Path(out) / f"{name}.{fmt}"
+    path.write_text(text)
+    return path
+
+
+def export(out_dir, names=None, fmt="v", jobs=1):
+    """Write ``<out_dir>/<name>.v`` (or ``.il``) for each block, in ``jobs`` processes; return
+    the paths."""
+    if not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be an int >= 1, not {jobs!r}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     blocks = collect()
     names = list(blocks) if not names else names
-    paths = []
     for name in names:
         if name not in blocks:
             raise SystemExit(f"unknown block {name!r}; known: {', '.join(blocks)}")
-        text = (verilog_text if fmt == "v" else rtlil_text)(name, blocks[name]())
-        path = out / f"{name}.{fmt}"
-        path.write_text(text)
-        paths.append(path)
-    return paths
+    if jobs == 1 or len(names) == 1:
+        return [_write(out, n, fmt) for n in names]
+    from concurrent.futures import ProcessPoolExecutor
+    with ProcessPoolExecutor(min(jobs, len(names))) as pool:
+        return list(pool.map(_write, [out] * len(names), names, [fmt] * len(names)))
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m hw.export", description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="build/verilog", help="output directory (default: %(default)s)")
     ap.add_argument("--format", choices=("v", "il"), default="v", help="Verilog or RTLIL")
+    ap.add_argument("--jobs", type=int, default=1, help="export in this many processes")
     ap.add_argument("--list", action="store_true", help="list the block names and exit")
     ap.add_argument("names", nargs="*", help="blocks to export (default: all)")
     args = ap.parse_args(argv)
     if args.list:
         print("\n".join(collect()))
         return 0
-    for path in export(args.out, args.names, args.format):
+    for path in export(args.out, args.names, args.format, args.jobs):
         print(path)
     return 0
 

@@ -60,6 +60,7 @@ class SimPort:
         return self.ctx.get(self.dut.leds)
 
 
+@pytest.mark.heavy(85)
 def test_host_script_programs_and_runs_the_board():
     """The host driver's demo (host.board, as tools/fpga_host.py runs it) over the simulated UART:
     T3 unit and traffic generator programmed, run, every tile looped back and notified, source

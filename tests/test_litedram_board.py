@@ -10,10 +10,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 
 import litedram_bench  # noqa: E402
+import pytest  # noqa: E402
 
 SMALL = dict(divisor=8, tiles=2, beats=8, dma_tiles=2, dma_beats=8, addr_width=12)
 
 
+@pytest.mark.heavy(150)
 def test_board_over_uart_on_litedram():
     r = litedram_bench.run_board("litedram", SMALL)
     n = SMALL["tiles"] * SMALL["beats"]

@@ -10,12 +10,16 @@ comparison with a wrong platform (twice the memory's grants per cycle) must fail
 the check can fail; the CL model's own can-fail checks are in ``tests/test_scale_model.py``."""
 from dataclasses import replace
 
+import pytest
+
+
 from sim import scale as sc
 from sim.model import rtl as fluid
 from sim.xval.scale_model import model_scale
 from tools.validate_scale import BOUND, CL_BOUND, compare, run_rtl
 
 
+@pytest.mark.heavy(110)
 def test_levels_match_rtl_at_scale():
     """One test, so that one xdist worker runs the RTL once (a module fixture shared by several
     tests ran on both workers: ``--dist loadgroup`` does not keep them together here)."""

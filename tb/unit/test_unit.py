@@ -33,6 +33,7 @@ def test_err_bits(sim):
     assert ran == {f"err_{name}": True for name in regmap.REGS["ERR"].fields}
 
 
+@pytest.mark.heavy(60)
 def test_soak_verilator():
     out = ROOT / "build" / "soak.json"
     out.unlink(missing_ok=True)
