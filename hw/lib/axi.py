@@ -31,6 +31,9 @@ class AXI4Signature(wiring.Signature):
         Data width in bits: 8, 16, 32, ..., 1024 (a power of two >= 8).
     id_width : int
         Width of ``AWID``/``BID``/``ARID``/``RID``, in [1, 16].
+    awuser_width, aruser_width : int
+        Widths of ``AWUSER`` and ``ARUSER`` (sideband per burst, driven by the master), in
+        [0, 64]; 0 (the default) leaves the member out.
 
     Members
     -------
@@ -47,10 +50,12 @@ class AXI4Signature(wiring.Signature):
         return in AR order.
     """
 
-    def __init__(self, *, addr_width, data_width, id_width):
+    def __init__(self, *, addr_width, data_width, id_width, awuser_width=0, aruser_width=0):
         for name, value, lo, hi in (("addr_width", addr_width, 1, 64),
                                     ("data_width", data_width, 8, 1024),
-                                    ("id_width", id_width, 1, 16)):
+                                    ("id_width", id_width, 1, 16),
+                                    ("awuser_width", awuser_width, 0, 64),
+                                    ("aruser_width", aruser_width, 0, 64)):
             if not isinstance(value, int) or isinstance(value, bool):
                 raise TypeError(f"{name} must be an integer, not {value!r}")
             if not lo <= value <= hi:
@@ -60,7 +65,9 @@ class AXI4Signature(wiring.Signature):
         self._addr_width = addr_width
         self._data_width = data_width
         self._id_width = id_width
-        super().__init__({
+        self._awuser_width = awuser_width
+        self._aruser_width = aruser_width
+        members = {
             "awid":    Out(id_width),
             "awaddr":  Out(addr_width),
             "awlen":   Out(8),
@@ -90,7 +97,12 @@ class AXI4Signature(wiring.Signature):
             "rlast":   In(1),
             "rvalid":  In(1),
             "rready":  Out(1),
-        })
+        }
+        if awuser_width:
+            members["awuser"] = Out(awuser_width)
+        if aruser_width:
+            members["aruser"] = Out(aruser_width)
+        super().__init__(members)
 
     @property
     def addr_width(self):
@@ -105,17 +117,30 @@ class AXI4Signature(wiring.Signature):
         return self._id_width
 
     @property
+    def awuser_width(self):
+        return self._awuser_width
+
+    @property
+    def aruser_width(self):
+        return self._aruser_width
+
+    @property
     def size(self):
         """``AxSIZE`` of a full-width beat: ``log2(data_width // 8)``."""
         return (self._data_width // 8 - 1).bit_length()
 
     def __eq__(self, other):
-        return (isinstance(other, AXI4Signature) and self._addr_width == other._addr_width
-                and self._data_width == other._data_width and self._id_width == other._id_width)
+        return isinstance(other, AXI4Signature) and self._key() == other._key()
+
+    def _key(self):
+        return (self._addr_width, self._data_width, self._id_width, self._awuser_width,
+                self._aruser_width)
 
     def __hash__(self):
-        return hash((AXI4Signature, self._addr_width, self._data_width, self._id_width))
+        return hash((AXI4Signature, self._key()))
 
     def __repr__(self):
+        user = "".join(f", {n}={w}" for n, w in (("awuser_width", self._awuser_width),
+                                                  ("aruser_width", self._aruser_width)) if w)
         return (f"AXI4Signature(addr_width={self._addr_width}, data_width={self._data_width}, "
-                f"id_width={self._id_width})")
+                f"id_width={self._id_width}{user})")
