@@ -2,11 +2,11 @@
 
 ::
 
-    host ══ UART ══ UartBridge ── AxilDecoder ─┬─ 0x0000-0x0FFF ─► T3Unit CSR (docs/registers.md)
+    host ══ UART ══ UartBridge ── AxilDecoder ─┬─ 0x0000-0x0FFF ─► T3Core CSR (docs/registers.md)
                                                ├─ 0x1000-0x1FFF ─► TrafficGen registers
                                                └─ 0x2000-0x2FFF ─► HostMemPort (memory window)
-    TrafficGen.mem_req ─► T3Unit.compute            T3Unit.link_tx ─► LinkModel ─► T3Unit.link_rx
-    T3Unit.m_axi ══ HostMemPort ══ AXI4 ══► LiteDRAM ══► SDR SDRAM   (memory="sdram")
+    TrafficGen.mem_req ─► T3Core.compute            T3Core.link_tx ─► LinkModel ─► T3Core.link_rx
+    T3Core.m_axi ══ HostMemPort ══ AXI4 ══► LiteDRAM ══► SDR SDRAM   (memory="sdram")
                                         or ══► AxiSram (block RAM)   (memory="bram")
 
 The traffic generator plays the GEMM (tracked writes of output tiles); the unit's link is looped back
@@ -38,7 +38,7 @@ from .lib.axil import RESP_DECERR, AXI4LiteSlave, axil_members, connect_axil
 from .trafficgen import TrafficGen
 from .uart_bridge import UartBridge
 from .sram import AxiSram
-from .unit import T3Unit
+from .unit import T3Core
 
 __all__ = ["AxilDecoder", "FpgaCore", "FpgaTop", "FPGA_PARAMS", "UNIT_BASE", "TG_BASE", "MEM_BASE",
            "BAUD",
@@ -267,7 +267,7 @@ class FpgaCore(CheckedArguments, wiring.Component):
             "uart_tx": Out(1, init=1),
             "leds": Out(8),
         }
-        if memory == "external":       # the signature of T3Unit.m_axi
+        if memory == "external":       # the signature of T3Core.m_axi
             members["m_axi"] = Out(memport_axi_signature(params))
         super().__init__(members)
 
@@ -276,7 +276,7 @@ class FpgaCore(CheckedArguments, wiring.Component):
         m = Module()
         m.submodules.bridge = bridge = self._bridge
         m.submodules.decoder = dec = AxilDecoder(16, 12, 3)
-        m.submodules.unit = unit = T3Unit(p)
+        m.submodules.unit = unit = T3Core(p)
         m.submodules.window = window = HostMemPort(p, unit.m_axi.signature)
         wiring.connect(m, unit.m_axi, window.s_axi)
         if self.memory == "bram":

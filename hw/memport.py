@@ -18,7 +18,7 @@ ID_WRITE = 0
 
 
 def axi_signature(params):
-    """The AXI4 bus of a :class:`MemPort` (and so of ``T3Unit.m_axi``) for ``params``: byte
+    """The AXI4 bus of a :class:`MemPort` (and so of ``T3Core.m_axi``) for ``params``: byte
     addresses over ``2**addr_width`` beats, the beat width, 2-bit IDs (one per request class and
     kind)."""
     return AXI4Signature(addr_width=params.addr_width + (params.data_width // 8 - 1).bit_length(),

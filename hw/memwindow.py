@@ -3,7 +3,7 @@ beats of the memory behind the unit's AXI4 master, sharing that memory with the 
 
 ::
 
-    T3Unit.m_axi ══ s_axi ─┐
+    T3Core.m_axi ══ s_axi ─┐
                            ├─ 2:1 (ownership) ══ m_axi ══► memory (LiteDRAM / AxiSram)
     s_axil ─► registers ───┘     single-beat AXI4 reads/writes, ID 0
 
@@ -86,7 +86,7 @@ class HostMemPort(CheckedArguments, wiring.Component):
     params : T3Params
         The unit's parameters: beat width (a multiple of 32), memory depth.
     axi_signature : AXI4Signature
-        The unit's memory bus (``T3Unit(params).m_axi.signature``); ``m_axi`` has the same.
+        The unit's memory bus (``T3Core(params).m_axi.signature``); ``m_axi`` has the same.
 
     Attributes
     ----------

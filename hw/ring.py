@@ -8,7 +8,7 @@ from .link import LinkModel
 from .params import T3Params
 from .ports import forward_ports
 from .sram import AxiSram
-from .unit import T3Unit
+from .unit import T3Core
 
 #: The memories a ring can put behind each unit's AXI4 memory port.
 MEMORIES = ("ideal", "dram", "litedram")
@@ -64,7 +64,7 @@ class T3Ring(wiring.Component):
     ----------
     d<i>_compute, d<i>_compute_resp, d<i>_s_axil_*, d<i>_irq :
         Unit ``i``'s compute request port, compute read responses, AXI4-Lite CSR port and
-        interrupt, with the same timing as on :class:`~hw.unit.T3Unit`.
+        interrupt, with the same timing as on :class:`~hw.unit.T3Core`.
     mem_ready : Out(1)
         Only with ``memory="litedram"``: every SDRAM has finished its init sequence (until then
         the memories take no request; the ring bench waits for it).
@@ -85,7 +85,7 @@ class T3Ring(wiring.Component):
         self._params = params
         self._devices = devices
         self._memory = memory
-        self._units = [T3Unit(params, mem_outstanding=mem_outstanding) for _ in range(devices)]
+        self._units = [T3Core(params, mem_outstanding=mem_outstanding) for _ in range(devices)]
         if memory == "ideal":
             self._mems = [AxiSram(params, uninitialized=uninitialized_memory)
                           for _ in range(devices)]

@@ -1,7 +1,7 @@
 """Synthesizable GEMM-producer traffic generator: tracked writes of output tiles, set up by registers.
 
 The generator stands in for the GEMM kernel of one device: it writes ``num_tiles`` output tiles of
-``beats`` beats each on a ``mem_request`` stream (the :class:`hw.unit.T3Unit` ``compute`` port), with
+``beats`` beats each on a ``mem_request`` stream (the :class:`hw.unit.T3Core` ``compute`` port), with
 tile ids, addresses, operation, order, compute gaps and data set at run time through an AXI4-Lite
 register block. The data is a counter or an LFSR, so a host (or a testbench) can predict every word.
 

@@ -1,22 +1,32 @@
-"""The per-device T3 unit: everything T3 adds beside one GPU's memory controller."""
+"""The per-device T3 unit: everything T3 adds beside one GPU's memory controller.
+
+:class:`T3Unit` is the drop-in IP, with standard ports only: an AXI4 slave for the GPU's compute
+traffic (``s_axi``), the AXI4 memory master (``m_axi``), the AXI4-Lite registers (``s_axil_*``)
+and AXI-Stream links (``m_axis``, ``s_axis``). :class:`T3Core` is the same unit with its native
+ports (single-beat compute request/response streams, link streams): what a design that builds
+the requests itself attaches to (the ring with RTL producers, the FPGA prototype's traffic
+generator).
+"""
 
 from amaranth.hdl import Module, Mux, ResetInserter, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .arbiter import Arbiter
+from .axicompute import AxiComputePort
 from .csr import Csr
 from .dma import DmaEngine
 from .lib.queue import Queue
 from .lib.skid import SkidBuffer
 from .link import LinkReceiver
+from .linkaxis import LinkRxAxis, LinkTxAxis, link_axis_signature
 from .memport import MemPort
 from .params import MemOp, ReqClass, T3Params
 from .ports import forward_ports
 from .tracker import Tracker
 from .trigger import Trigger
 
-__all__ = ["StreamMerge", "T3Unit"]
+__all__ = ["StreamMerge", "T3Core", "T3Unit"]
 
 
 class StreamMerge(wiring.Component):
@@ -59,8 +69,9 @@ class StreamMerge(wiring.Component):
         return m
 
 
-class T3Unit(wiring.Component):
-    """One device's T3 unit at its memory controller.
+class T3Core(wiring.Component):
+    """One device's T3 unit at its memory controller, with its native ports (:class:`T3Unit`
+    puts the standard ones in front).
 
     Data path::
 
@@ -122,6 +133,9 @@ class T3Unit(wiring.Component):
         AXI4-Lite slave (32-bit data, 12-bit address), register map in ``docs/registers.md``.
     irq : Out(1)
         Level interrupt: ``CTRL.irq_enable`` and any ``ERR`` or ``DONE`` bit set.
+    soft_reset : Out(1)
+        ``CTRL.soft_reset``, the reset of every block but the CSR, for blocks outside the core
+        that keep packet state (the link faces of :class:`T3Unit`).
     """
 
     #: Default memory-port slots, and the DMA engine's read credits beyond them.
@@ -144,6 +158,7 @@ class T3Unit(wiring.Component):
             "m_axi":        Out(self._port.axi_signature),
             **axil,
             "irq":          Out(1),
+            "soft_reset":   Out(1),
         })
 
     @property
@@ -164,6 +179,7 @@ class T3Unit(wiring.Component):
 
         # Every block but the CSR is reset by CTRL.soft_reset too.
         soft = csr.ctrl_soft_reset
+        m.d.comb += self.soft_reset.eq(soft)
 
         def add(name, block):
             m.submodules[name] = ResetInserter({"sync": soft})(block)
@@ -293,4 +309,91 @@ class T3Unit(wiring.Component):
         return m
 
 
-EXPORTS = {"t3_unit": lambda: T3Unit(T3Params())}
+class T3Unit(wiring.Component):
+    """The T3 unit as drop-in IP: :class:`T3Core` behind standard interfaces only.
+
+    ============  =========================================  =====================================
+    port          interface                                  block
+    ============  =========================================  =====================================
+    ``s_axi``     AXI4 slave: the GPU's compute traffic       :class:`~hw.axicompute.AxiComputePort`
+                  (INCR bursts, IDs, ``WSTRB``; tile,
+                  tracked and store/update in ``AWUSER``)
+    ``m_axi``     AXI4 master: the device memory              :class:`~hw.memport.MemPort`
+    ``s_axil_*``  AXI4-Lite slave: registers                  :class:`~hw.csr.Csr`
+    ``m_axis``    AXI-Stream master: link to the next device  :class:`~hw.linkaxis.LinkTxAxis`
+    ``s_axis``    AXI-Stream slave: link from the previous    :class:`~hw.linkaxis.LinkRxAxis`
+    ``irq``       level interrupt                             :class:`~hw.csr.Csr`
+    ============  =========================================  =====================================
+
+    The compute port adds its skid register to the request path (one cycle) and nothing to the
+    read data path; the link faces add no latency. A refused compute burst answers SLVERR
+    (see :mod:`hw.axicompute`). ``CTRL.soft_reset`` resets the core and the link faces (a
+    packet cut by it ends without ``tlast``, as on the native link); the compute port keeps its
+    AXI4 state, so software stops compute reads before a soft reset (their data is lost in the
+    core, and their R beats would never come).
+
+    Parameters
+    ----------
+    params : T3Params
+        ``data_width`` must be a power of two (AXI4).
+    mem_outstanding, alu_stages :
+        As :class:`T3Core`.
+    id_width : int
+        ``s_axi`` ID width. Default 4.
+    read_bursts : int
+        ``s_axi`` read bursts outstanding at most. Default 4.
+    """
+
+    def __init__(self, params=T3Params(), *, mem_outstanding=T3Core.MEM_OUTSTANDING,
+                 alu_stages=0, id_width=4, read_bursts=4):
+        if not isinstance(params, T3Params):
+            raise TypeError(f"params must be a T3Params, not {params!r}")
+        AxiComputePort.check_arguments(params, id_width=id_width, read_bursts=read_bursts)
+        self._params = params
+        self._core = T3Core(params, mem_outstanding=mem_outstanding, alu_stages=alu_stages)
+        self._compute = AxiComputePort(params, id_width=id_width, read_bursts=read_bursts)
+        self._tx, self._rx = LinkTxAxis(params), LinkRxAxis(params)
+        axil = {name: member for name, member in self._core.signature.members.items()
+                if name.startswith("s_axil_")}
+        super().__init__({
+            "s_axi":  In(self._compute.axi_signature),
+            "m_axi":  Out(self._core.m_axi.signature),
+            **axil,
+            "m_axis": Out(link_axis_signature(params)),
+            "s_axis": In(link_axis_signature(params)),
+            "irq":    Out(1),
+        })
+
+    @property
+    def params(self):
+        return self._params
+
+    @property
+    def core(self):
+        """The :class:`T3Core` inside."""
+        return self._core
+
+    @property
+    def mem_port(self):
+        return self._core.mem_port
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.core = core = self._core
+        m.submodules.compute = compute = self._compute
+        m.submodules.link_tx = tx = ResetInserter({"sync": core.soft_reset})(self._tx)
+        m.submodules.link_rx = rx = self._rx                  # no state
+        wiring.connect(m, wiring.flipped(self.s_axi), compute.s_axi)
+        wiring.connect(m, compute.compute, core.compute)
+        wiring.connect(m, core.compute_resp, compute.compute_resp)
+        wiring.connect(m, core.m_axi, wiring.flipped(self.m_axi))
+        forward_ports(m, core, self, [n for n in core.signature.members if n.startswith("s_axil_")])
+        wiring.connect(m, core.link_tx, tx.i)
+        wiring.connect(m, tx.m_axis, wiring.flipped(self.m_axis))
+        wiring.connect(m, wiring.flipped(self.s_axis), rx.s_axis)
+        wiring.connect(m, rx.o, core.link_rx)
+        m.d.comb += self.irq.eq(core.irq)
+        return m
+
+
+EXPORTS = {"t3_unit": lambda: T3Unit(T3Params()), "t3_core": lambda: T3Core(T3Params())}

@@ -8,7 +8,7 @@
   ``ERR.bad_address``; regex :data:`REG_TOKEN`); unless it is one of the documented non-register
   words (:data:`NOT_REGISTERS`: the enum members of hw/params.py and AXI4 signal/response names)
   it must be a register of ``hw.regmap.DEFAULT``, and ``.field`` one of its fields.
-* Every row of the datasheet's port table names a port of ``T3Unit`` with its Verilog name,
+* Every row of the datasheet's port table names a port of ``T3Core`` with its Verilog name,
   direction and width; the parameter bounds it states are the ones ``T3Params`` enforces.
 
 Each rule is also run on a deliberately wrong input (the ``*_catches_*`` tests), so a rule that can
@@ -28,7 +28,7 @@ from amaranth.lib.wiring import In
 from hw import params as hw_params
 from hw import regmap
 from hw.params import T3Params
-from hw.unit import T3Unit
+from hw.unit import T3Core
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASHEET = ROOT / "docs" / "datasheet.md"
@@ -187,7 +187,7 @@ def port_errors(md, unit):
             for part in path.split("."):
                 obj = getattr(obj, part)
         except AttributeError:
-            errors.append(f"{path}: no such port on T3Unit")
+            errors.append(f"{path}: no such port on T3Core")
             continue
         try:
             obj = Value.cast(obj)
@@ -202,7 +202,7 @@ def port_errors(md, unit):
             errors.append(f"{path}: width {width}")
         flow = port_flows.get(tuple(path.split(".")))
         if flow is None:
-            errors.append(f"{path}: not a leaf port of T3Unit")
+            errors.append(f"{path}: not a leaf port of T3Core")
             continue
         if direction != ("in" if flow == In else "out"):
             errors.append(f"{path}: direction {direction}")
@@ -211,7 +211,7 @@ def port_errors(md, unit):
 
 @pytest.fixture(scope="module")
 def unit():
-    u = T3Unit(T3Params())
+    u = T3Core(T3Params())
     Fragment.get(u, None)        # elaborated once: the unit and the blocks it built are used
     return u
 
@@ -226,7 +226,7 @@ def test_port_rule_catches_wrong_rows(unit):
           "| `compute.nosuch` | `compute__nosuch` | in | 1 | |\n"
           "| `link_tx.ready` | `link_tx__ready` | out | 1 | |\n"
           "| `irq` | `irq` | out | 2 | |\n## Next\n")
-    assert port_errors(md, unit) == ["compute.nosuch: no such port on T3Unit",
+    assert port_errors(md, unit) == ["compute.nosuch: no such port on T3Core",
                                      "link_tx.ready: direction out", "irq: width 2"]
 
 

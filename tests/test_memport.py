@@ -261,14 +261,14 @@ def test_sram_documented_latencies(lat):
 
 
 def test_unit_compute_read_latency_is_documented():
-    """T3Unit with AxiSram behind ``m_axi``: a compute READ's data is on ``compute_resp``
-    ``mem_latency + 6`` cycles after its handshake (the figure in T3Unit's docstring: arbiter
+    """T3Core with AxiSram behind ``m_axi``: a compute READ's data is on ``compute_resp``
+    ``mem_latency + 6`` cycles after its handshake (the figure in T3Core's docstring: arbiter
     register, memory-port input register and queue, AR handshake, SRAM latency + 1, R register,
     response buffer)."""
-    from hw.unit import T3Unit
+    from hw.unit import T3Core
 
     for p in (T3Params(), T3Params(mem_latency=2)):
-        unit, mem = T3Unit(p), AxiSram(p)
+        unit, mem = T3Core(p), AxiSram(p)
         m = Module()
         m.submodules.unit, m.submodules.mem = unit, mem
         wiring.connect(m, unit.m_axi, mem.s_axi)

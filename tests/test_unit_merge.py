@@ -1,4 +1,4 @@
-"""StreamMerge (the comm-class merge in T3Unit): every transfer once, per-input order kept,
+"""StreamMerge (the comm-class merge in T3Core): every transfer once, per-input order kept,
 alternation under conflict, full throughput, no loss under random output stalls."""
 
 import random

@@ -68,7 +68,7 @@ def _run(port, reqs, start=10, limit=100):
 def test_cl_memport_documented_timing(lat):
     """The CL memory port against the documented timing of MemPort + AxiSram (not against its
     own constants): a READ's data is on ``compute_resp`` ``mem_latency + 6`` cycles after the
-    arbiter's grant (T3Unit docstring; the grant is one cycle before the port's handshake);
+    arbiter's grant (T3Core docstring; the grant is one cycle before the port's handshake);
     back-to-back READs of one address do not wait; an UPDATE after an UPDATE of the same
     address waits for its B response (handshake k: AR k+2, R k+2+lat+1, sum's AW R+2, B AW+2,
     accepted the cycle after); a READ after a STORE of the same address waits for the STORE's

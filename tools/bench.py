@@ -2,7 +2,7 @@
 
 Measured in one run, so the ratios compare like with like on the same machine state:
 
-1. RTL simulation speed: the tracker driven by cocotb every cycle (Icarus, Verilator); T3Unit fed
+1. RTL simulation speed: the tracker driven by cocotb every cycle (Icarus, Verilator); T3Core fed
    by the synthesizable traffic generator with Python idle (Icarus, Verilator); the 4-device ring
    bench (cocotb-driven, Verilator).
 2. ``make test`` wall time: from ``build/test-time.json``, which ``make test`` writes (the last
@@ -50,7 +50,7 @@ def sim_speed():
         out.parent.mkdir(parents=True, exist_ok=True)
         run_rtltraffic(sim, cycles, out)
         r = json.loads(out.read_text())
-        rows.append(("T3Unit, RTL traffic generator, Python idle", sim, r["cycles"],
+        rows.append(("T3Core, RTL traffic generator, Python idle", sim, r["cycles"],
                      round(r["cycles_per_s"]), "1 store/cycle into the unit"))
     run_ring("verilator", ROOT / "build" / "bench" / "ring-verilator")
     cycles, wall = ring_sim_time(ROOT / "build" / "tb" / "t3_ring" / "verilator" / "default")
@@ -160,15 +160,15 @@ def render(speed, test_time, model_s, synth, scale_md="", dram_table=None, memor
     by = {(w, s): c for w, s, _, c, _ in speed}
     tr = by[("tracker, cocotb drives every cycle", "verilator")] / \
         by[("tracker, cocotb drives every cycle", "icarus")]
-    rt = by[("T3Unit, RTL traffic generator, Python idle", "verilator")] / \
-        by[("T3Unit, RTL traffic generator, Python idle", "icarus")]
-    gen = by[("T3Unit, RTL traffic generator, Python idle", "verilator")] / \
+    rt = by[("T3Core, RTL traffic generator, Python idle", "verilator")] / \
+        by[("T3Core, RTL traffic generator, Python idle", "icarus")]
+    gen = by[("T3Core, RTL traffic generator, Python idle", "verilator")] / \
         by[("tracker, cocotb drives every cycle", "verilator")]
     lines += [
         "",
         f"Verilator / Icarus: {tr:.1f}x with cocotb driving every cycle (Python is the bottleneck), "
         f"{rt:.1f}x with RTL-generated traffic. On Verilator, RTL-generated traffic simulates the "
-        f"whole T3Unit {gen:.1f}x faster than cocotb drives the tracker alone.",
+        f"whole T3Core {gen:.1f}x faster than cocotb drives the tracker alone.",
         "",
         "## Test suite and model",
         "",

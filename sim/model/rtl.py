@@ -68,7 +68,7 @@ class RtlPlatform:
     def from_scenario(cls, s) -> "RtlPlatform":
         from hw.memport import MemPort
         from hw.sram import AxiSram
-        from hw.unit import T3Unit
+        from hw.unit import T3Core
         issue = MemPort.ISSUE_LATENCY
         sram_read = s.mem_latency + AxiSram.READ_EXTRA
         read = issue + sram_read + MemPort.RESP_LATENCY
@@ -82,7 +82,7 @@ class RtlPlatform:
                    # waiting on the last read: hw/producer.py's state machine
                    capacity=1.0, gemm_rtt=read + 2, red_rtt=read + 1,
                    reduce_credits=credits,
-                   dma_credits=T3Unit.MEM_OUTSTANDING + T3Unit.DMA_CREDIT_MARGIN,
+                   dma_credits=T3Core.MEM_OUTSTANDING + T3Core.DMA_CREDIT_MARGIN,
                    link_bw=s.link_bw[0] / s.link_bw[1], link_latency=s.link_latency,
                    header_beats=1, tracker_entries=s.tracker_entries,
                    mca_threshold=s.mca_threshold, mca_starvation=s.mca_starvation,

@@ -74,7 +74,7 @@ POLL_GAP = 4                      # ClockCycles(clk, 4) between polls in the ben
 #: A completing tracked write (its memory-port handshake, the tracker's ``track`` transfer) to
 #: the trigger's lookup of the fired tile: ``hw.tracker.Tracker`` raises ``fire.valid`` from the
 #: 4th cycle after the transfer (its docstring: three pipeline stages and the fire queue's output
-#: register), then ``hw.unit.T3Unit`` passes it through ``fire_buf``, an
+#: register), then ``hw.unit.T3Core`` passes it through ``fire_buf``, an
 #: ``amaranth.lib.fifo.SyncFIFOBuffered`` (an entry written into the empty FIFO is readable two
 #: cycles later: SyncFIFO's one cycle plus its output buffer's one).
 TRACKER_FIRE_LATENCY, FIRE_BUF_LATENCY = 4, 2
@@ -97,9 +97,9 @@ class Platform:
     outstanding: int              # MemPort slots
     resp_depth: int               # MemPort read credits per class
     alu_stages: int               # NMC adder pipeline
-    dma_credits: int              # DmaEngine buffer_depth (T3Unit: slots + DMA_CREDIT_MARGIN)
+    dma_credits: int              # DmaEngine buffer_depth (T3Core: slots + DMA_CREDIT_MARGIN)
     packet_queue: int             # DmaEngine.PACKET_QUEUE_DEPTH
-    trigger_queue: int            # Trigger queue_depth (T3Unit builds it with its default)
+    trigger_queue: int            # Trigger queue_depth (T3Core builds it with its default)
     tracker_entries: int
     link_latency: int
     link_bw: tuple
@@ -123,13 +123,13 @@ def platform_of(params, link_latency, link_bw):
     from hw.ring import T3Ring
     from hw.sram import AxiSram
     from hw.trigger import Trigger
-    from hw.unit import T3Unit
+    from hw.unit import T3Core
 
     with warnings.catch_warnings():
         # the components T3Ring builds per device (ideal memory), read, never elaborated
         warnings.simplefilter("ignore", UnusedElaboratable)
         outstanding = inspect.signature(T3Ring).parameters["mem_outstanding"].default
-        unit = T3Unit(params, mem_outstanding=outstanding)
+        unit = T3Core(params, mem_outstanding=outstanding)
         link = LinkModel(params, latency=link_latency, bw_num=link_bw[0], bw_den=link_bw[1])
         mem = AxiSram(params)
         port = unit.mem_port
@@ -138,7 +138,7 @@ def platform_of(params, link_latency, link_bw):
             issue_latency=port.ISSUE_LATENCY, resp_latency=port.RESP_LATENCY,
             write_response=mem.WRITE_RESPONSE_LATENCY,
             outstanding=port.outstanding, resp_depth=port.resp_depth, alu_stages=port.alu_stages,
-            dma_credits=port.outstanding + T3Unit.DMA_CREDIT_MARGIN,
+            dma_credits=port.outstanding + T3Core.DMA_CREDIT_MARGIN,
             packet_queue=DmaEngine.PACKET_QUEUE_DEPTH,
             trigger_queue=inspect.signature(Trigger).parameters["queue_depth"].default,
             tracker_entries=params.tracker_entries,

@@ -126,11 +126,11 @@ def _scale_platform(params, link_latency, link_bw, memory, read_credits, reduce_
     dram = None
     if memory == "dram":
         from hw.ring import dram_behind
-        from hw.unit import T3Unit
+        from hw.unit import T3Core
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UnusedElaboratable)
             outstanding = ring.outstanding
-            unit = T3Unit(params, mem_outstanding=outstanding)
+            unit = T3Core(params, mem_outstanding=outstanding)
             dram = dram_behind(unit.mem_port, uninitialized=True).params
             del unit
             gc.collect()

@@ -15,7 +15,7 @@ MemPort -> AXI4 -> a memory) with two synthetic request streams generated in RTL
 Counters (from ``start``): ``m_issued`` comm requests accepted; ``m_wait_sum`` the sum over cycles
 of the comm requests pending (Little's law: mean wait = ``m_wait_sum / m_issued``);
 ``m_resp`` comm READ responses; ``stall_c``/``stall_m`` from the arbiter. The arbiter sees the
-memory port's occupancy through a register, as in :class:`hw.unit.T3Unit`.
+memory port's occupancy through a register, as in :class:`hw.unit.T3Core`.
 """
 
 from amaranth.hdl import Module, Mux, Signal

@@ -1,4 +1,4 @@
-"""Bench-only top: the traffic generator drives a T3Unit (link looped back) whose AXI4 memory port
+"""Bench-only top: the traffic generator drives a T3Core (link looped back) whose AXI4 memory port
 goes to LiteDRAM with its SDRAM model (``memory="litedram"``) or to the block-RAM
 :class:`~hw.sram.AxiSram` (``memory="bram"``, the reference for cycles per beat), through a 2:1
 AXI4 selector that lets the bench itself reach the memory (``bd_sel``: the back door, used
@@ -13,7 +13,7 @@ from hw.litedram import LiteDramSim
 from hw.params import T3Params
 from hw.sram import AxiSram
 from hw.trafficgen import TrafficGen
-from hw.unit import T3Unit
+from hw.unit import T3Core
 from tb.rtltraffic.top import connect_generator, generator_members
 
 __all__ = ["MEMORIES", "LiteDramTrafficTop", "LiteDramFpgaTop"]
@@ -44,7 +44,7 @@ class LiteDramTrafficTop(wiring.Component):
         self.memory = memory
         self.mutant = mutant
         self._tg = TrafficGen(params)
-        self._unit = T3Unit(params)
+        self._unit = T3Core(params)
         members = generator_members(self._tg, self._unit)
         members.update({
             "init_done": Out(1), "bd_sel": In(1),

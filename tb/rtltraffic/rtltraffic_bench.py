@@ -1,4 +1,4 @@
-"""cocotb bench: T3Unit fed by the RTL traffic generator. Python programs registers and then only
+"""cocotb bench: T3Core fed by the RTL traffic generator. Python programs registers and then only
 waits, so the simulator runs free: this measures simulation speed with RTL-generated traffic.
 
 Two phases: a checked run (tiles armed with DMA commands that loop back to the same unit as

@@ -1,4 +1,4 @@
-"""Launches the RTL-generated-traffic bench (TrafficGen -> T3Unit) on Icarus and Verilator."""
+"""Launches the RTL-generated-traffic bench (TrafficGen -> T3Core) on Icarus and Verilator."""
 
 import pytest
 

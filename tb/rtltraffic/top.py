@@ -1,4 +1,4 @@
-"""Bench-only top: the synthesizable traffic generator drives a T3Unit's compute port (the
+"""Bench-only top: the synthesizable traffic generator drives a T3Core's compute port (the
 unit's link looped back), so a run needs no Python per cycle."""
 
 from amaranth.hdl import Module
@@ -9,7 +9,7 @@ from hw.params import T3Params
 from hw.ports import forward_ports
 from hw.sram import AxiSram
 from hw.trafficgen import TrafficGen
-from hw.unit import T3Unit
+from hw.unit import T3Core
 
 __all__ = ["TrafficUnitTop", "generator_members", "connect_generator"]
 
@@ -48,7 +48,7 @@ class TrafficUnitTop(wiring.Component):
 
     def __init__(self, params=T3Params()):
         self._tg = TrafficGen(params)
-        self._unit = T3Unit(params)
+        self._unit = T3Core(params)
         super().__init__(generator_members(self._tg, self._unit))
 
     def elaborate(self, platform):
