@@ -5,15 +5,27 @@ The unit's native compute port (:class:`hw.unit.T3Unit` ``compute``/``compute_re
 beat per request, in order, with the tracker metadata in the request. This block lets an AXI4
 master drive it: INCR bursts of full-width beats, IDs, ``WSTRB``, and the metadata in ``AWUSER``.
 
-``AWUSER`` bit layout (:func:`awuser_layout`, ``tile_width + 2`` bits), one value per burst:
+``AWUSER`` bit layout (:func:`awuser_layout`, ``tile_width + 3 + dev_width`` bits), one value
+per burst:
 
-======================  =========  =====================================================
-bits                    field      meaning
-======================  =========  =====================================================
-``[tile_width-1:0]``    ``tile``   GEMM output tile id the beats land on (tracker metadata)
-``[tile_width]``        ``tracked`` 1: the tracker counts every beat of the burst
-``[tile_width+1]``      ``update`` 0: STORE (overwrite); 1: UPDATE (near-memory add)
-======================  =========  =====================================================
+==========================  ===========  =================================================
+bits                        field        meaning
+==========================  ===========  =================================================
+``[tile_width-1:0]``        ``tile``     GEMM output tile id the beats land on
+``[tile_width]``            ``tracked``  1: the tracker counts every beat of the burst
+``[tile_width+1]``          ``update``   0: STORE (overwrite); 1: UPDATE (near-memory add)
+``[tile_width+2]``          ``remote``   1: the burst goes to device ``dst_dev``, not here
+``[.. +dev_width]``         ``dst_dev``  the destination device of a remote burst
+==========================  ===========  =================================================
+
+Remote writes (the paper's step 1: the chunk a device originates goes straight to the
+neighbour as remote updates). A burst with ``remote`` set becomes one link packet on ``remote``:
+a header (``dst_dev``, ``op`` = STORE/UPDATE, ``length`` = the burst's beats, ``dst_addr`` = its
+beat address, ``tile``; the unit fills in ``src_dev``) and the W beats as data beats. It does not
+touch this device's memory; at the destination the beats are tracked writes (``tracked`` is
+ignored: a link write is always tracked). A remote burst longer than the header's ``length``
+field allows (``2**len_width - 1`` beats) is refused. The B response is sent once the last beat
+has entered the link path.
 
 Writes. Each W beat of an accepted burst becomes one STORE or UPDATE request at the next beat
 address. The B response is sent once the burst's last beat has entered the unit's compute stream:
@@ -28,7 +40,8 @@ Bad input answers SLVERR and loses nothing: a burst with ``AxBURST`` other than 
 other than the full beat, an address not aligned to a beat, or beats past the end of the memory
 issues no request at all (its W beats are taken and dropped; its R beats return zeros); a W beat
 whose ``WSTRB`` is not all ones (the unit's memory writes whole beats, and an UPDATE adds whole
-lanes) is dropped and its burst's B is SLVERR; a burst whose ``WLAST`` is not on beat ``AWLEN``
+lanes) is dropped and its burst's B is SLVERR (in a remote burst, whose packet length is already
+sent, the beat goes with its disabled bytes zeroed, and B is SLVERR); a burst whose ``WLAST`` is not on beat ``AWLEN``
 answers SLVERR (the beat count is taken from ``AWLEN``; the beats after an early ``WLAST`` are
 taken and dropped). ``err`` pulses for one cycle with every
 SLVERR response, for an error counter.
@@ -46,14 +59,15 @@ from .lib.axi import AXI4Signature, BURST_INCR, RESP_OKAY, RESP_SLVERR
 from .lib.checked import CheckedArguments
 from .lib.queue import Queue
 from .lib.skid import SkidBuffer
-from .params import MemOp, ReqClass, T3Params
+from .params import Kind, MemOp, ReqClass, T3Params
 
 __all__ = ["AxiComputePort", "awuser_layout", "compute_axi_signature"]
 
 
 def awuser_layout(params):
     """The ``AWUSER`` layout of the compute port (see the module docstring)."""
-    return data.StructLayout({"tile": unsigned(params.tile_width), "tracked": 1, "update": 1})
+    return data.StructLayout({"tile": unsigned(params.tile_width), "tracked": 1, "update": 1,
+                              "remote": 1, "dst_dev": unsigned(params.dev_width)})
 
 
 def compute_axi_signature(params, id_width=4):
@@ -85,6 +99,8 @@ class AxiComputePort(CheckedArguments, wiring.Component):
         To the unit's ``compute`` (class COMPUTE, one beat per request).
     compute_resp : In(stream.Signature(params.mem_response_layout))
         From the unit's ``compute_resp``: read data in request order.
+    remote : Out(stream.Signature(params.link_layout))
+        Remote bursts as link packets (to the unit's ``remote``); registered.
     err : Out(1)
         One cycle per SLVERR response (B or the last R beat of a burst).
     """
@@ -111,6 +127,7 @@ class AxiComputePort(CheckedArguments, wiring.Component):
             "s_axi":        In(self.axi_signature),
             "compute":      Out(stream.Signature(params.mem_request_layout)),
             "compute_resp": In(stream.Signature(params.mem_response_layout)),
+            "remote":       Out(stream.Signature(params.link_layout)),
             "err":          Out(1),
         })
 
@@ -130,6 +147,7 @@ class AxiComputePort(CheckedArguments, wiring.Component):
         idw = self.axi_signature.id_width
         sh = self.axi_signature.size
         last_addr = (1 << aw) - 1
+        max_packet = (1 << p.len_width) - 1                   # beats in one link packet
 
         def burst_error(addr, size, burst, length):
             """A burst this port refuses (whole burst SLVERR, no request)."""
@@ -147,11 +165,36 @@ class AxiComputePort(CheckedArguments, wiring.Component):
         m.submodules.b_q = b_q = Queue(idw + 1, 2)
         w_busy, w_addr, w_left, w_id = Signal(), Signal(aw), Signal(8), Signal(idw)
         w_err, w_tile, w_tracked, w_update = Signal(), Signal(p.tile_width), Signal(), Signal()
+        w_remote, w_hdr, w_dst = Signal(), Signal(), Signal(p.dev_width)
+        w_flag = Signal()             # a remote burst's bad beat: SLVERR, the packet goes on
         strb_all = (1 << (dw // 8)) - 1
         bad_strb = axi.wstrb != strb_all
         w_last = w_left == 0
-        w_good = w_busy & axi.wvalid & ~w_err & ~bad_strb     # a beat that becomes a request
+        # a beat that becomes a local request
+        w_good = w_busy & ~w_remote & axi.wvalid & ~w_err & ~bad_strb
         w_room = b_q.w.ready | ~w_last                        # the last beat needs a B slot
+
+        # -- remote bursts: a header, then the W beats, on ``remote`` -----------------------------
+        m.submodules.remote_skid = rskid = SkidBuffer(p.link_layout)
+        wiring.connect(m, rskid.o, wiring.flipped(self.remote))
+        hdr = Signal(p.link_header_layout)
+        m.d.comb += [
+            hdr.dst_dev.eq(w_dst),
+            hdr.op.eq(Mux(w_update, Kind.UPDATE, Kind.STORE)),
+            hdr.length.eq(w_left + 1),
+            hdr.dst_addr.eq(w_addr),
+            hdr.tile.eq(w_tile),
+        ]
+        hdr_valid = w_busy & w_remote & w_hdr & ~w_err
+        masked = Cat(Mux(axi.wstrb[i], axi.wdata[8 * i:8 * i + 8], 0) for i in range(dw // 8))
+        m.d.comb += [
+            rskid.i.valid.eq(hdr_valid | (w_busy & w_remote & ~w_hdr & ~w_err & axi.wvalid &
+                                          w_room)),
+            rskid.i.payload.data.eq(Mux(hdr_valid, hdr.as_value(), masked)),
+            rskid.i.payload.last.eq(~hdr_valid & w_last),
+        ]
+        with m.If(hdr_valid & rskid.i.ready):
+            m.d.sync += w_hdr.eq(0)
 
         # -- reads -----------------------------------------------------------------------------------
         tag_layout = data.StructLayout({"id": unsigned(idw), "len": 8, "err": 1})
@@ -180,7 +223,8 @@ class AxiComputePort(CheckedArguments, wiring.Component):
             m.d.sync += prefer_w.eq(1)
 
         # a W beat is taken when it became a request, or is dropped (refused burst or strobe)
-        take_w = w_busy & axi.wvalid & w_room & Mux(w_err | bad_strb, 1, issued_w)
+        take_w = w_busy & axi.wvalid & w_room & Mux(
+            w_err, 1, Mux(w_remote, ~w_hdr & rskid.i.ready, Mux(bad_strb, 1, issued_w)))
         w_done = take_w & w_last
         bad_last = Signal()
         m.d.comb += [
@@ -194,18 +238,26 @@ class AxiComputePort(CheckedArguments, wiring.Component):
                 w_addr.eq(axi.awaddr[sh:sh + aw]),
                 w_left.eq(axi.awlen),
                 w_id.eq(axi.awid),
-                w_err.eq(burst_error(axi.awaddr, axi.awsize, axi.awburst, axi.awlen)),
+                w_err.eq(burst_error(axi.awaddr, axi.awsize, axi.awburst, axi.awlen) |
+                         (user.remote & (axi.awlen >= max_packet))),
                 w_tile.eq(user.tile),
                 w_tracked.eq(user.tracked),
                 w_update.eq(user.update),
+                w_remote.eq(user.remote),
+                w_hdr.eq(user.remote),
+                w_dst.eq(user.dst_dev),
+                w_flag.eq(0),
             ]
         with m.Elif(take_w):
             m.d.sync += [w_addr.eq(w_addr + 1), w_left.eq(w_left - 1)]
             with m.If(w_done):
                 m.d.sync += w_busy.eq(0)
             with m.If(bad_strb | bad_last):
-                m.d.sync += w_err.eq(1)
-        b_err = w_err | bad_strb | bad_last
+                with m.If(w_remote):
+                    m.d.sync += w_flag.eq(1)      # the packet keeps its length
+                with m.Else():
+                    m.d.sync += w_err.eq(1)
+        b_err = w_err | w_flag | bad_strb | bad_last
         m.d.comb += [
             b_q.w.payload.eq(Cat(w_id, b_err)),
             b_q.w.valid.eq(w_done),

@@ -1,6 +1,6 @@
 """Link receiver (packets -> memory writes) and a point-to-point link model for simulation."""
 
-from amaranth.hdl import Module, Signal, unsigned
+from amaranth.hdl import Module, Mux, Signal, unsigned
 from amaranth.lib import enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -8,7 +8,7 @@ from .lib.checked import CheckedArguments
 from .lib.queue import Queue
 from .params import T3Params, MemOp, ReqClass, Kind
 
-__all__ = ["LinkReceiver", "LinkModel"]
+__all__ = ["LinkReceiver", "LinkModel", "PacketMerge"]
 
 
 class _RxState(enum.Enum, shape=2):
@@ -280,6 +280,61 @@ class LinkModel(CheckedArguments, wiring.Component):
                 m.d.sync += in_line.eq(in_line - 1)
 
         wiring.connect(m, fifo.r, wiring.flipped(self.o))
+        return m
+
+
+class PacketMerge(CheckedArguments, wiring.Component):
+    """Two packet streams onto one link, whole packets at a time.
+
+    A packet (header beat, data beats, the last one with ``last``) is never interleaved with
+    another: the merge picks an input at a packet's first beat and stays with it up to its
+    ``last`` beat. When both inputs have a packet waiting they alternate (the input that did
+    not send the previous packet goes first), so neither starves. Combinational (no register,
+    no added latency): ``out`` is the selected input, whose ``ready`` is ``out.ready``; the
+    choice depends on the inputs' ``valid`` and the merge's state only, never on ``ready``.
+    With ``b`` idle, ``out`` is ``a`` cycle for cycle.
+
+    Parameters
+    ----------
+    params : T3Params
+
+    Attributes
+    ----------
+    a, b : In(stream.Signature(params.link_layout))
+        The inputs (in :class:`~hw.unit.T3Core`: ``a`` the DMA engine's packets, ``b`` the
+        GEMM-originated packets of the ``remote`` port).
+    out : Out(stream.Signature(params.link_layout))
+    """
+
+    @staticmethod
+    def check_arguments(params):
+        if not isinstance(params, T3Params):
+            raise TypeError(f"params must be a T3Params, not {params!r}")
+
+    def __init__(self, params):
+        super().__init__({
+            "a":   In(stream.Signature(params.link_layout)),
+            "b":   In(stream.Signature(params.link_layout)),
+            "out": Out(stream.Signature(params.link_layout)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        locked = Signal()        # inside a packet: keep ``sel``
+        sel = Signal()           # 1: input b holds the link
+        last_b = Signal()        # b sent the previous packet
+        pick_b = Signal()
+        m.d.comb += pick_b.eq(Mux(locked, sel, self.b.valid & (~self.a.valid | ~last_b)))
+        m.d.comb += [
+            self.out.payload.eq(Mux(pick_b, self.b.payload, self.a.payload)),
+            self.out.valid.eq(Mux(pick_b, self.b.valid, self.a.valid)),
+            self.a.ready.eq(self.out.ready & ~pick_b),
+            self.b.ready.eq(self.out.ready & pick_b),
+        ]
+        with m.If(self.out.valid & self.out.ready):
+            m.d.sync += [locked.eq(~self.out.payload.last), sel.eq(pick_b)]
+            with m.If(~locked):
+                m.d.sync += last_b.eq(pick_b)
         return m
 
 

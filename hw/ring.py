@@ -62,9 +62,10 @@ class T3Ring(wiring.Component):
 
     Attributes
     ----------
-    d<i>_compute, d<i>_compute_resp, d<i>_s_axil_*, d<i>_irq :
-        Unit ``i``'s compute request port, compute read responses, AXI4-Lite CSR port and
-        interrupt, with the same timing as on :class:`~hw.unit.T3Core`.
+    d<i>_compute, d<i>_compute_resp, d<i>_remote, d<i>_s_axil_*, d<i>_irq, d<i>_soft_reset :
+        Unit ``i``'s compute request port, compute read responses, GEMM-originated packets,
+        AXI4-Lite CSR port, interrupt and soft reset, with the same timing as on
+        :class:`~hw.unit.T3Core`.
     mem_ready : Out(1)
         Only with ``memory="litedram"``: every SDRAM has finished its init sequence (until then
         the memories take no request; the ring bench waits for it).
@@ -126,9 +127,10 @@ class T3Ring(wiring.Component):
             wiring.connect(m, unit.m_axi, mem.s_axi)
             wiring.connect(m, wiring.flipped(getattr(self, f"d{i}_compute")), unit.compute)
             wiring.connect(m, unit.compute_resp, wiring.flipped(getattr(self, f"d{i}_compute_resp")))
+            wiring.connect(m, wiring.flipped(getattr(self, f"d{i}_remote")), unit.remote)
             forward_ports(m, unit, self, [n for n in unit.signature.members
-                                          if n not in ("compute", "compute_resp", "link_tx", "link_rx",
-                                                       "m_axi")],
+                                          if n not in ("compute", "compute_resp", "remote",
+                                                       "link_tx", "link_rx", "m_axi")],
                           prefix=f"d{i}_")
             wiring.connect(m, unit.link_tx, link.i)
             wiring.connect(m, link.o, self._units[(i + 1) % n].link_rx)

@@ -8,7 +8,7 @@ the requests itself attaches to (the ring with RTL producers, the FPGA prototype
 generator).
 """
 
-from amaranth.hdl import Module, Mux, ResetInserter, Signal
+from amaranth.hdl import Cat, Module, Mux, ResetInserter, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -18,7 +18,7 @@ from .csr import Csr
 from .dma import DmaEngine
 from .lib.queue import Queue
 from .lib.skid import SkidBuffer
-from .link import LinkReceiver
+from .link import LinkReceiver, PacketMerge
 from .linkaxis import LinkRxAxis, LinkTxAxis, link_axis_signature
 from .memport import MemPort
 from .params import MemOp, ReqClass, T3Params
@@ -129,6 +129,12 @@ class T3Core(wiring.Component):
         Packets to the next device.
     link_rx : In(stream.Signature(params.link_layout))
         Packets from the previous device.
+    remote : In(stream.Signature(params.link_layout))
+        GEMM-originated packets (the paper's step 1: the chunk a device originates goes straight
+        to the neighbour as remote updates, not stored and read back by the DMA): a header beat
+        and its data beats, as on ``link_tx``; the unit writes its own device id into the
+        header's ``src_dev``. They share ``link_tx`` with the DMA engine's packets, whole packets
+        at a time (:class:`~hw.link.PacketMerge`, alternating when both wait; no added latency).
     s_axil_* :
         AXI4-Lite slave (32-bit data, 12-bit address), register map in ``docs/registers.md``.
     irq : Out(1)
@@ -155,6 +161,7 @@ class T3Core(wiring.Component):
             "compute_resp": Out(stream.Signature(params.mem_response_layout)),
             "link_tx":      Out(stream.Signature(params.link_layout)),
             "link_rx":      In(stream.Signature(params.link_layout)),
+            "remote":       In(stream.Signature(params.link_layout)),
             "m_axi":        Out(self._port.axi_signature),
             **axil,
             "irq":          Out(1),
@@ -235,7 +242,24 @@ class T3Core(wiring.Component):
 
         # Links.
         wiring.connect(m, wiring.flipped(self.link_rx), rx.rx)
-        wiring.connect(m, dma.tx, wiring.flipped(self.link_tx))
+        # the DMA engine's packets and the GEMM-originated ones (src_dev filled in) share link_tx
+        tx_merge = add("tx_merge", PacketMerge(p))
+        wiring.connect(m, dma.tx, tx_merge.a)
+        remote_first = Signal(init=1)             # the next remote beat is a header
+        with m.If(soft):
+            m.d.sync += remote_first.eq(1)
+        with m.Elif(self.remote.valid & self.remote.ready):
+            m.d.sync += remote_first.eq(self.remote.payload.last)
+        dw, rdata = p.dev_width, self.remote.payload.data
+        m.d.comb += [
+            tx_merge.b.valid.eq(self.remote.valid),
+            self.remote.ready.eq(tx_merge.b.ready),
+            tx_merge.b.payload.last.eq(self.remote.payload.last),
+            tx_merge.b.payload.data.eq(Mux(remote_first,
+                                           Cat(rdata[:dw], csr.ctrl_dev_id, rdata[2 * dw:]),
+                                           rdata)),
+        ]
+        wiring.connect(m, tx_merge.out, wiring.flipped(self.link_tx))
 
         # Requests: compute port and (link receive writes + DMA reads) into the arbiter.
         wiring.connect(m, rx.mem_req, merge.a)
@@ -317,7 +341,8 @@ class T3Unit(wiring.Component):
     ============  =========================================  =====================================
     ``s_axi``     AXI4 slave: the GPU's compute traffic       :class:`~hw.axicompute.AxiComputePort`
                   (INCR bursts, IDs, ``WSTRB``; tile,
-                  tracked and store/update in ``AWUSER``)
+                  tracked, store/update and a remote
+                  destination in ``AWUSER``)
     ``m_axi``     AXI4 master: the device memory              :class:`~hw.memport.MemPort`
     ``s_axil_*``  AXI4-Lite slave: registers                  :class:`~hw.csr.Csr`
     ``m_axis``    AXI-Stream master: link to the next device  :class:`~hw.linkaxis.LinkTxAxis`
@@ -386,6 +411,7 @@ class T3Unit(wiring.Component):
         wiring.connect(m, wiring.flipped(self.s_axi), compute.s_axi)
         wiring.connect(m, compute.compute, core.compute)
         wiring.connect(m, core.compute_resp, compute.compute_resp)
+        wiring.connect(m, compute.remote, core.remote)
         wiring.connect(m, core.m_axi, wiring.flipped(self.m_axi))
         forward_ports(m, core, self, [n for n in core.signature.members if n.startswith("s_axil_")])
         wiring.connect(m, core.link_tx, tx.i)

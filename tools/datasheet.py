@@ -109,6 +109,11 @@ PORT_TIMING = {
     "s_axil_rready": "R channel ready.",
     "irq": "Registered level: `CTRL.irq_enable` and (any `ERR` flag or `DONE`), one cycle after "
            "the flag is set.",
+    "remote": "GEMM-originated link packets (header + data beats, as on `link_tx`), merged "
+              "onto `link_tx` whole packets at a time with the DMA engine's (alternating when "
+              "both wait; combinational, no added latency); the unit writes its device id into "
+              "the header's `src_dev`. `ready` follows `link_tx.ready` while the merge has this "
+              "input.",
     "soft_reset": "`CTRL.soft_reset` (a register bit, so a level from the cycle after the "
                   "AXI4-Lite write); every block but the CSR is held in reset while it is high.",
 }

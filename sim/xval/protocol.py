@@ -112,13 +112,21 @@ class RingProtocol:
                     out.append((self.out_tile(c, t), self.notification(g)))
         return out
 
-    def arms(self, g, fused):
+    def arms(self, g, fused, direct=False):
         """Tracker arms of device ``g`` before the measured start: ``[(tile, threshold)]``.
         Software RS: every staging tile it will receive (once each). T3: every output tile, the
-        first chunk at ``beats`` (local store), the others at ``2 x beats`` (local + incoming)."""
+        first chunk at ``beats`` (local store), the others at ``2 x beats`` (local + incoming).
+        ``direct`` (T3 with the paper's step 1: the first chunk goes straight to the neighbour
+        as remote updates): the first chunk is not stored here, so it is not armed."""
         n, B = self.n, self.B
         if not fused:
             return [(self.stage_tile(self.staging_chunk(g, k), t), B)
                     for k in range(1, n) for t in range(self.T)]
         return [(self.out_tile(self.t3_chunk(g, k), t), B if k == 1 else 2 * B)
-                for k in range(1, n + 1) for t in range(self.T)]
+                for k in range(2 if direct else 1, n + 1) for t in range(self.T)]
+
+    def remote_header(self, g, c, t):
+        """The link header of device ``g``'s direct step-1 packet of tile ``(c, t)``: what the
+        DMA command of that tile would send (:meth:`commands`), sent by the GEMM instead."""
+        return dict(dst_dev=(g + 1) % self.n, src_dev=g, op=Kind.UPDATE, length=self.B,
+                    dst_addr=self.out_addr(c, t), tile=self.out_tile(c, t))

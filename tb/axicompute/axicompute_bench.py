@@ -17,7 +17,10 @@ well-behaved master: ``tests/test_axicompute.py`` drives those in Amaranth's sim
    a pre-filled region) run concurrently; every writer's request sequence must equal its
    reference, every read must return the model memory's beats;
 2. a write then a read of the same beats (posted B): the read returns the written data;
-3. refused bursts of each kind, interleaved with good traffic.
+3. refused bursts of each kind, interleaved with good traffic;
+4. remote bursts (AWUSER ``remote``): one link packet each on ``remote`` (header fields from the
+   burst, the W beats as data, ``last`` on the final one), nothing on ``compute``; a remote burst
+   longer than a packet can carry answers SLVERR and sends nothing.
 """
 
 import random
@@ -28,7 +31,7 @@ from cocotbext.axi import AxiBurstType, AxiBus, AxiMaster, AxiResp
 
 from hw.params import MemOp, T3Params
 from tb.common.bench import bench_env, random_pause, start_clock_reset
-from tb.common.stream import StreamSink, StreamSource
+from tb.common.stream import StreamSink, StreamSource, unpack
 from tb.common.t3 import int_to_lanes, lanes_to_int
 
 BEAT = 8
@@ -44,6 +47,8 @@ class UnitModel:
         self.req = StreamSink(dut, "compute", dut.clk, params.mem_request_layout)
         self.resp = StreamSource(dut, "compute_resp", dut.clk, params.mem_response_layout)
         self.req.on_transfer.append(self._on_req)
+        self.link = StreamSink(dut, "remote", dut.clk, params.link_layout)
+        self.link.set_pause_generator(random_pause(5, 0.3))
         self.req.set_pause_generator(random_pause(1, 0.3))
         self.resp.set_pause_generator(random_pause(2, 0.3))
 
@@ -62,8 +67,9 @@ class UnitModel:
             self.mem[a] = lanes_to_int(s)
 
 
-def user(tb, tile, tracked, update):
-    return tile | (tracked << tb.tile_width) | (update << (tb.tile_width + 1))
+def user(tb, tile, tracked, update, remote=0, dst_dev=0):
+    w = tb.tile_width
+    return tile | (tracked << w) | (update << (w + 1)) | (remote << (w + 2)) | (dst_dev << (w + 3))
 
 
 def expected_writes(base, beats, tile, tracked, update):
@@ -177,3 +183,31 @@ async def compute_port(dut):
     assert len(issued) == len(bad)
     assert errs[0] - e0 == len(bad), f"err pulsed {errs[0] - e0} times for {len(bad)} SLVERRs"
     assert unit.mem[a:a + 9] == beats, "a refused write changed memory"
+
+    # -- 4. remote bursts: link packets, no local request ------------------------------------------
+    n0 = len(unit.log)
+    hdr_layout = params.link_header_layout
+    sent = []
+    for k, (n, update, dst) in enumerate([(5, 1, 3), (1, 0, 1), (40, 1, 2)]):
+        beats = [random.Random(300 + k).getrandbits(64) for _ in range(n)]
+        a = 6 * region + 20 + 30 * k
+        r = await axi.write(a * BEAT, to_bytes(beats), awid=2,
+                            user=user(tb, 20 + k, 0, update, remote=1, dst_dev=dst))
+        assert r.resp == AxiResp.OKAY
+        sent.append((dict(dst_dev=dst, src_dev=0, op=update, length=n, dst_addr=a, tile=20 + k),
+                     beats))
+    e0 = errs[0]
+    r = await axi.write(0, to_bytes(list(range(256))), awid=2,
+                        user=user(tb, 1, 0, 1, remote=1, dst_dev=1))
+    assert r.resp == AxiResp.SLVERR, "a remote burst longer than a packet"
+    await ClockCycles(dut.clk, 10)
+    assert errs[0] - e0 == 1
+    assert len(unit.log) == n0, "a remote burst issued a local request"
+    got = list(unit.link.queue)
+    for head, beats in sent:
+        h, *data = got[:1 + len(beats)]
+        del got[:1 + len(beats)]
+        assert unpack(hdr_layout, h["data"] & ((1 << hdr_layout.size) - 1)) == head
+        assert [d["data"] for d in data] == beats
+        assert [x["last"] for x in [h, *data]] == [0] * len(beats) + [1]
+    assert not got, f"{len(got)} beats more on the link than the packets sent"

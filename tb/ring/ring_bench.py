@@ -22,9 +22,11 @@ writes the tile's ``beats`` beats (fire-and-forget, like GPU stores). Modes:
   for the reduction. Arbiter: round-robin.
 * ``t3-mca``: ``t3`` with the T3-MCA arbitration policy.
 
-Simplification against the paper: the chunk a device originates is stored locally and sent by
-the DMA (one local write + one local read per beat) instead of being stored straight into the
-neighbour's memory by the GEMM.
+By default the chunk a device originates is stored locally and sent by the DMA (one local write
++ one local read per beat). With ``direct`` set in the workload (``T3_RING``), the T3 modes
+follow the paper's step 1 instead: the GEMM sends that chunk straight to the neighbour as remote
+updates, one packet per tile on the unit's ``remote`` port (:meth:`RingProtocol.remote_header`),
+so those beats never touch the originating device's memory.
 """
 
 import json
@@ -37,6 +39,7 @@ from cocotb.triggers import ClockCycles, Event, RisingEdge
 from hw.params import ArbPolicy, MemOp, T3Params
 from sim.xval.protocol import OUT_BASE, RingProtocol
 from tb.common.bench import bench_env, start_clock_reset
+from tb.common.stream import StreamSource, pack
 from tb.common.t3 import ComputePort, CsrDriver, int_to_lanes, lanes_to_int
 
 DEFAULT = dict(devices=4, tiles=4, beats=8, reads=4, compute=16, slices=2,
@@ -55,6 +58,9 @@ class RingTB:
         self.lanes = self.params.data_width // 32
         self.csr = [CsrDriver(dut, f"d{i}_s_axil", dut.clk, dut.rst) for i in range(self.n)]
         self.port = [ComputePort(dut, f"d{i}_", dut.clk, self.params) for i in range(self.n)]
+        self.remote = [StreamSource(dut, f"d{i}_remote", dut.clk, self.params.link_layout)
+                       for i in range(self.n)]
+        self.direct = bool(cfg.get("direct", False))
 
     # -- addresses and ids (sim.xval.protocol) ----------------------------------------------
     def out_addr(self, c, t, b=0):
@@ -103,6 +109,18 @@ class RingTB:
             port.write(self.out_addr(c, t, b), self.word(partial[g, c, t, b]), op=op,
                        tile=self.out_tile(c, t), tracked=tracked)
 
+    async def remote_tile(self, g, c, t, partial):
+        """Step 1 as in the paper: the tile's partial goes to the neighbour as remote updates
+        (one packet on ``d<g>_remote``), not into this device's memory."""
+        if self.cfg["reads"]:
+            await self.port[g].read_many(self.proto.input_addrs(c, t))
+        await ClockCycles(self.dut.clk, self.cfg["compute"])
+        hdr = self.proto.remote_header(g, c, t)
+        self.remote[g].send_nowait({"data": pack(self.params.link_header_layout, hdr), "last": 0})
+        for b in range(self.B):
+            self.remote[g].send_nowait({"data": self.word(partial[g, c, t, b]),
+                                        "last": int(b == self.B - 1)})
+
     # -- software reduce-scatter (sequential and Domino) -------------------------------------
     async def program(self, fused):
         """Every device's DMA command table (:meth:`RingProtocol.commands`)."""
@@ -110,10 +128,10 @@ class RingTB:
             for index, cmd in self.proto.commands(g, fused):
                 await self.csr[g].program(index, **cmd)
 
-    async def arm(self, fused):
+    async def arm(self, fused, direct=False):
         """Every device's tracker arms (:meth:`RingProtocol.arms`)."""
         for g in range(self.n):
-            for tile, threshold in self.proto.arms(g, fused):
+            for tile, threshold in self.proto.arms(g, fused, direct):
                 await self.csr[g].arm(tile, threshold)
 
     async def wait_notifications(self, g, count):
@@ -182,13 +200,16 @@ class RingTB:
         n, T = self.n, self.T
         await self.program(fused=True)
         self.base = await self.clear_and_snapshot()
-        await self.arm(fused=True)
+        await self.arm(fused=True, direct=self.direct)
         start = self.now()
 
         async def device(g):
             for k in range(1, n + 1):                       # staggered chunk order
                 c = self.proto.t3_chunk(g, k)
                 for t in range(T):
+                    if k == 1 and self.direct:
+                        await self.remote_tile(g, c, t, partial)
+                        continue
                     await self.gemm_tile(g, c, t, partial, op=MemOp.STORE if k == 1 else MemOp.UPDATE,
                                          tracked=True)
             await self.wait_notifications(g, T)

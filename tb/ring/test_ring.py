@@ -45,12 +45,32 @@ def test_ring(sim, memory):
     """Every mode, on the ideal memory (Icarus, 4 devices) and on DRAM timing (Verilator, 2
     devices: the build of four DRAM models is most of the cost; the 4-device ring on DRAM timing
     runs at scale in ``make scale`` and ``make validate``). The bench checks exact sums on every
-    device; T3 and T3-MCA must beat sequential and move less data. The same 4-device run on
+    device; T3 and T3-MCA must beat sequential and move less data. On the ideal memory, T3 runs
+    once more with the paper's step 1 (``check_direct_step1``). The same 4-device run on
     Verilator is ``tests/test_validate.py::test_model_matches_rtl``'s "base" scenario (the
     bench's defaults, on this build), which makes the same two checks and compares the run with
     the cycle-level model."""
-    check_ring(run_ring(sim, memory=memory, devices=2 if memory == "dram" else 4,
-                        tag="dram2" if memory == "dram" else None))
+    res = run_ring(sim, memory=memory, devices=2 if memory == "dram" else 4,
+                   tag="dram2" if memory == "dram" else None)
+    check_ring(res)
+    if memory == "ideal":
+        check_direct_step1(res["t3"], run_ring(sim, modes=("t3",), cfg={"direct": True},
+                                               out=ROOT / "build" / "ring" / f"{sim}-direct")["t3"])
+
+
+def check_direct_step1(stored, direct):
+    """The paper's step 1 (the GEMM sends the chunk it originates straight to the neighbour as
+    remote updates) against storing it and sending it by DMA: exact sums in both (the bench
+    checks them); per device, the chunk's ``tiles x beats`` local writes and DMA reads are
+    saved, and nothing else changes: the same link beats (one packet per tile either way) and
+    the same traffic at the receivers."""
+    cfg = stored["config"]
+    chunk = cfg["devices"] * cfg["tiles"] * cfg["beats"]
+    assert stored["mem_writes"] - direct["mem_writes"] == chunk
+    assert stored["mem_reads"] - direct["mem_reads"] == chunk
+    assert stored["counters"]["rd_beats_comm"] - direct["counters"]["rd_beats_comm"] == chunk
+    assert direct["link_beats"] == stored["link_beats"]
+    assert direct["counters"]["updates_applied"] == stored["counters"]["updates_applied"]
 
 
 def test_ring_dram_small_icarus():
