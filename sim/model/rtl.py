@@ -63,6 +63,9 @@ class RtlPlatform:
     mca_threshold: int
     mca_starvation: int
     comm_occupancy: float       # cycles a T3 communication request (DMA read, update) holds a slot
+    poll_cycles: int = 4        # software engine: POLL (one AXI4-Lite read) incl. its issue cycle
+    doorbell_cycles: int = 5    # software engine: DB with a doorbell write, incl. its issue cycle
+    doorbell_to_dma: int = 8    # last reduction write -> the DMA's first read at the arbiter
 
     @classmethod
     def from_scenario(cls, s) -> "RtlPlatform":
@@ -77,6 +80,8 @@ class RtlPlatform:
         occ_read = issue + sram_read + 1
         occ_update = occ_read + issue + AxiSram.WRITE_RESPONSE_LATENCY
         credits = _producer_default("reduce_credits")
+        from sim.xval.model import TRIGGER_TO_CMD
+        from sim.xval.scale_model import AXIL as PAXIL
         return cls(devices=s.devices, beat_bytes=s.data_width // 8, memory=s.memory,
                    # the producer's request register, and (GEMM) its registered exit from
                    # waiting on the last read: hw/producer.py's state machine
@@ -86,7 +91,16 @@ class RtlPlatform:
                    link_bw=s.link_bw[0] / s.link_bw[1], link_latency=s.link_latency,
                    header_beats=1, tracker_entries=s.tracker_entries,
                    mca_threshold=s.mca_threshold, mca_starvation=s.mca_starvation,
-                   comm_occupancy=(occ_read + occ_update) / 2)
+                   comm_occupancy=(occ_read + occ_update) / 2,
+                   # a state that makes one AXI4-Lite access lasts its issue cycle plus the
+                   # master's done latency (hw/producer.py, sim.xval.scale_model.AXIL)
+                   poll_cycles=1 + PAXIL["read_done"], doorbell_cycles=1 + PAXIL["write_done"],
+                   # DB's first cycle issues the doorbell (the cycle after the kernel's last
+                   # write), it executes write_execute cycles later into the CSR's doorbell
+                   # buffer, the trigger takes it the next cycle (stage 0), looks it up (stage
+                   # 1), its command is out TRIGGER_TO_CMD after stage 0, the DMA reader's
+                   # request and the comm merge's output register one cycle each
+                   doorbell_to_dma=(PAXIL["write_execute"] - 1) + 1 + 1 + TRIGGER_TO_CMD + 1 + 1)
 
     def system(self) -> SystemConfig:
         bb = self.beat_bytes
@@ -173,28 +187,48 @@ class _Build:
                 rd=B * bb, wr=0 if update else B * bb, nmc=B * bb if update else 0)
         return self.e.add(j)
 
-    def reduce(self, name, c, t, doorbell):
+    def red_tail(self):
+        """Cycles from the end of a kernel's burst (:meth:`reduce`) to its last write: the
+        last sum's round trip on the ideal memory (on DRAM the measured kernel includes it)."""
+        return self.p.red_rtt if self.p.memory == "ideal" else 0
+
+    def reduce(self, name, c, t):
+        """The reduction kernel on tile ``(c, t)``, from its first read to its last write: the
+        software engine's states around it (STEP, POLL, DB) are the delays :func:`_software`
+        puts between kernels, so that the kernel's memory burst is a job of its own and meets
+        the DMA traffic that the doorbells start at the time it really does."""
         s, p, bb = self.s, self.p, self.bb
         B = s.beats
-        over = 1 + AXIL_READ + (AXIL_WRITE if doorbell else 0)
         if p.memory == "ideal":
+            # the burst only: 2 reads + 1 write per beat, at most reduce_credits beats in
+            # flight; the last sum's round trip (red_rtt) is the tail delay of red_tail()
             per_beat = max(3.0, p.red_rtt / p.reduce_credits)
-            cu, mem = over + p.red_rtt, per_beat * B
+            cu, mem = 0, per_beat * B
         else:
             from . import dram_curve
-            cu, mem = over, dram_curve.reduction(B, self.proto.out_addr(c, t),
-                                                 self.proto.stage_addr(c, t), p.reduce_credits)
+            cu, mem = 0, dram_curve.reduction(B, self.proto.out_addr(c, t),
+                                              self.proto.stage_addr(c, t), p.reduce_credits)
         j = Job(name, "local", "compute", cu_s=cu * CYCLE, stall_s=mem * CYCLE,
                 dram_c=mem * bb, tag=("red", c, t), rd=2 * B * bb, wr=B * bb)
         return self.e.add(j)
 
 
 def _software(b, slices):
-    """Sequential (one slice) and Domino: the GEMM by slices, the software reduce-scatter."""
-    s, pr = b.s, b.proto
+    """Sequential (one slice) and Domino: the GEMM by slices, the software reduce-scatter.
+
+    The software engine (``hw/producer.py``) between two reduction kernels: DB (the doorbell
+    write of the tile just reduced, or one cycle on the last step), STEP (one cycle), POLL (the
+    notification count read); the first kernel of a slice follows DB0 (one doorbell per tile
+    of the first chunk), STEP and POLL. A doorbell's DMA reaches the arbiter
+    ``doorbell_to_dma`` cycles after the kernel's last write, so the DMA of a tile (its reads,
+    and by ring symmetry the receive of the upstream's matching send) overlaps the *next*
+    kernel's memory burst rather than the engine's idle states."""
+    s, pr, p = b.s, b.proto, b.p
     n = s.devices
     g = 0                        # the representative device (every device is alike)
     lat = s.link_latency * CYCLE
+    step, poll, dbc = 1, p.poll_cycles, p.doorbell_cycles
+    tail = b.red_tail()
     rs_end = []
     prev_g = None
     prev_sw = None
@@ -209,28 +243,33 @@ def _software(b, slices):
                 prev_g = j
         if sl >= 2:
             first.after(rs_end[sl - 2])
-        # software: doorbells of the first chunk (step 1), then steps 1..n-1 per tile
+        # DB0: the doorbells of the first chunk (step 1), one per tile, RUN seeing the slice's
+        # GEMM done one cycle after its last write; then steps 1..n-1 per tile
         sends = {}
         for i, t in enumerate(tiles):
+            issue = 1 + i * dbc
             d = b.dma(f"dma[{sl},1,{t}]", pr.out_addr(c1, t), pr.stage_addr(c1, t))
-            d.after(prev_g, (i + 1) * AXIL_WRITE * CYCLE)
+            d.after(prev_g, (issue + p.doorbell_to_dma) * CYCLE)
             if prev_sw is not None:
-                d.after(prev_sw, (i + 1) * AXIL_WRITE * CYCLE)
+                d.after(prev_sw, (tail + dbc + issue + p.doorbell_to_dma) * CYCLE)
             sends[(1, t)] = d
         sw = prev_sw
-        db0 = len(tiles) * AXIL_WRITE * CYCLE
+        db0 = (1 + len(tiles) * dbc + step + poll) * CYCLE
+        last_db = dbc                          # DB of the previous slice's last kernel (none)
         for k in range(1, n):
             for t in tiles:
                 c = pr.staging_chunk(g, k)
-                r = b.reduce(f"red[{sl},{k},{t}]", c, t, doorbell=k < n - 1)
-                r.after(sends[(k, t)], lat)          # the upstream's matching send arrives
+                r = b.reduce(f"red[{sl},{k},{t}]", c, t)
+                # the upstream's matching send arrives; a POLL after it sees the count
+                r.after(sends[(k, t)], lat + poll * CYCLE)
                 r.after(prev_g, db0)
                 if sw is not None:
-                    r.after(sw)
+                    r.after(sw, (tail + last_db + step + poll) * CYCLE)
                 sw = r
+                last_db = dbc if k < n - 1 else 1
                 if k < n - 1:
                     d = b.dma(f"dma[{sl},{k + 1},{t}]", pr.out_addr(c, t), pr.stage_addr(c, t))
-                    d.after(r)
+                    d.after(r, (tail + p.doorbell_to_dma) * CYCLE)
                     sends[(k + 1, t)] = d
         prev_sw = sw
         rs_end.append(sw)
