@@ -66,6 +66,12 @@ class RtlPlatform:
     poll_cycles: int = 4        # software engine: POLL (one AXI4-Lite read) incl. its issue cycle
     doorbell_cycles: int = 5    # software engine: DB with a doorbell write, incl. its issue cycle
     doorbell_to_dma: int = 8    # last reduction write -> the DMA's first read at the arbiter
+    fire_to_dma: int = 11       # T3: a tile's last tracked write -> its DMA's first read
+    dma_to_rx: int = 22         # a DMA's first read -> the receiver's first write downstream
+    hold_read: int = 7          # cycles a READ counts in the occupancy register
+    hold_write: int = 3         # ... a STORE
+    hold_update: int = 10       # ... an UPDATE
+    occupancy_lag: int = 3      # a grant -> the cycle the arbiter first sees it in the count
 
     @classmethod
     def from_scenario(cls, s) -> "RtlPlatform":
@@ -75,12 +81,14 @@ class RtlPlatform:
         issue = MemPort.ISSUE_LATENCY
         sram_read = s.mem_latency + AxiSram.READ_EXTRA
         read = issue + sram_read + MemPort.RESP_LATENCY
-        # a slot is held from the cycle after the port's input register to the R beat (READ), or
-        # to the B response of the write half (UPDATE: its read, then AW/W)
-        occ_read = issue + sram_read + 1
-        occ_update = occ_read + issue + AxiSram.WRITE_RESPONSE_LATENCY
+        # the occupancy register counts a request from the cycle after its acceptance to the
+        # cycle after its R beat (READ) or B response (UPDATE: its read, the sum through the
+        # adder, AW/W): hw/memport.py's timing as the CL port model writes it
+        from sim.xval.model import MemPortCL, platform_of
+        port = MemPortCL(platform_of(s.params, s.link_latency, tuple(s.link_bw)))
+        occ_read, occ_update = port.read_r + 1, port.update_free
         credits = _producer_default("reduce_credits")
-        from sim.xval.model import TRIGGER_TO_CMD
+        from sim.xval.model import TRACK_TO_FIRE, TRIGGER_TO_CMD
         from sim.xval.scale_model import AXIL as PAXIL
         return cls(devices=s.devices, beat_bytes=s.data_width // 8, memory=s.memory,
                    # the producer's request register, and (GEMM) its registered exit from
@@ -92,6 +100,10 @@ class RtlPlatform:
                    header_beats=1, tracker_entries=s.tracker_entries,
                    mca_threshold=s.mca_threshold, mca_starvation=s.mca_starvation,
                    comm_occupancy=(occ_read + occ_update) / 2,
+                   hold_read=occ_read, hold_write=port.store_free, hold_update=occ_update,
+                   # granted in cycle k: in the port's input register k + 1, accepted then,
+                   # counted from k + 2, through the unit's register seen from k + 3
+                   occupancy_lag=3,
                    # a state that makes one AXI4-Lite access lasts its issue cycle plus the
                    # master's done latency (hw/producer.py, sim.xval.scale_model.AXIL)
                    poll_cycles=1 + PAXIL["read_done"], doorbell_cycles=1 + PAXIL["write_done"],
@@ -100,7 +112,15 @@ class RtlPlatform:
                    # buffer, the trigger takes it the next cycle (stage 0), looks it up (stage
                    # 1), its command is out TRIGGER_TO_CMD after stage 0, the DMA reader's
                    # request and the comm merge's output register one cycle each
-                   doorbell_to_dma=(PAXIL["write_execute"] - 1) + 1 + 1 + TRIGGER_TO_CMD + 1 + 1)
+                   doorbell_to_dma=(PAXIL["write_execute"] - 1) + 1 + 1 + TRIGGER_TO_CMD + 1 + 1,
+                   # the last tracked write counted at its arbiter grant, the fire looked up
+                   # TRACK_TO_FIRE later (tracker pipeline + fire buffer), its command out
+                   # TRIGGER_TO_CMD after, the DMA reader's request and the merge register
+                   fire_to_dma=TRACK_TO_FIRE + TRIGGER_TO_CMD + 1 + 1,
+                   # the first read's round trip to the DMA buffer, the DMA's two cycles from
+                   # data to a sendable beat, the link, then the receiver's write register, the
+                   # comm merge and its output register
+                   dma_to_rx=read + 2 + s.link_latency + 3)
 
     def system(self) -> SystemConfig:
         bb = self.beat_bytes
@@ -130,6 +150,7 @@ class _Build:
                                starvation=plat.mca_starvation if mca else 0,
                                comm_free_rate=free if mca else None, mix_factor=mix)
         self.e = Engine(plat.system(), record=False, memory=mem)
+        self.mca = mca
         self.e.cu.fixed_reserved = 1
         self.bb = plat.beat_bytes
 
@@ -148,16 +169,42 @@ class _Build:
         busy = g_alone - len(tiles) * (1 + max(s.compute, 1)) + x_alone
         return {("gemm", "dma"): together / busy}
 
+    def shadow_cycles(self):
+        """T3-MCA: cycles after a GEMM tile's write burst during which the occupancy register
+        stays at or above the threshold, ``{update: cycles}``. The arbiter sees a grant from
+        ``occupancy_lag`` cycles after it, for its hold time, so a burst's count falls below
+        ``threshold`` ``hold + lag + 1 - threshold`` cycles after its last grant; the tile's
+        SETUP and input reads follow the burst at once and keep it up for theirs."""
+        s, p = self.s, self.p
+        thr, lag = p.mca_threshold, p.occupancy_lag
+        out = {}
+        for upd in (False, True):
+            hold = p.hold_update if upd else p.hold_write
+            burst = hold + lag + 1 - thr if s.beats >= thr else 0
+            reads = (1 + s.reads + p.hold_read + lag - thr) if s.reads >= thr else 0
+            out[upd] = max(burst, reads, 0)
+        return out
+
     def inp(self, c, t):
         """The first input read of output tile ``(c, t)`` (any beat when there are none)."""
         return (self.proto.input_addrs(c, t) or [self.proto.input_base])[0]
 
-    def gemm(self, name, c, t, update=False):
-        """GEMM tile ``(c, t)``: set-up, reads, wait, compute, stores/updates."""
+    def gemm(self, name, c, t, update=False, split=False):
+        """GEMM tile ``(c, t)``: set-up, reads, wait, compute, stores/updates. ``split`` (ideal
+        memory): two jobs, set-up to compute, then the write burst (the WRITES state, one
+        store or update per cycle), so that traffic landing in the burst meets it; returns the
+        write job."""
         s, p, bb = self.s, self.p, self.bb
         R, B, C = s.reads, s.beats, max(s.compute, 1)
         if p.memory == "ideal":
             lat = p.gemm_rtt if R else 0
+            if split:
+                self.e.add(Job(name + ".rd", "gemm", "compute", cu_s=(1 + lat + C) * CYCLE,
+                               stall_s=R * CYCLE, dram_c=R * bb, tag=("gemm", c, t),
+                               rd=R * bb))
+                return self.e.add(Job(name, "gemm", "compute", stall_s=B * CYCLE,
+                                      dram_c=B * bb, tag=("gemm", c, t),
+                                      wr=0 if update else B * bb, nmc=B * bb if update else 0))
             cu, mem = 1 + lat + C, R + B
         else:
             from . import dram_curve
@@ -191,6 +238,23 @@ class _Build:
         """Cycles from the end of a kernel's burst (:meth:`reduce`) to its last write: the
         last sum's round trip on the ideal memory (on DRAM the measured kernel includes it)."""
         return self.p.red_rtt if self.p.memory == "ideal" else 0
+
+    def send(self, name, src, tile):
+        """T3, ideal memory: the DMA send of tile ``src`` (its reads, the packet on the link)."""
+        s, p, bb = self.s, self.p, self.bb
+        B = s.beats
+        return self.e.add(Job(name, "link", "comm", stall_s=B * CYCLE, dram_m=B * bb,
+                              tag=("dma", src), link_bytes=(B + p.header_beats) * bb,
+                              link_payload=(B + p.header_beats) * bb, rd=B * bb))
+
+    def receive(self, name, dst, update=True):
+        """T3, ideal memory: the link receiver's writes (updates) of the upstream's matching
+        send into tile ``dst`` (ring symmetry), at most one per cycle and at the link's rate."""
+        s, p, bb = self.s, self.p, self.bb
+        B = s.beats
+        return self.e.add(Job(name, "rx", "comm", stall_s=B / min(1.0, p.link_bw) * CYCLE,
+                              dram_m=B * bb, tag=("dma", dst),
+                              wr=0 if update else B * bb, nmc=B * bb if update else 0))
 
     def reduce(self, name, c, t):
         """The reduction kernel on tile ``(c, t)``, from its first read to its last write: the
@@ -276,6 +340,38 @@ def _software(b, slices):
 
 
 def _t3(b):
+    if b.p.memory != "ideal":
+        return _t3_lumped(b)
+    s, pr, p = b.s, b.proto, b.p
+    n, T = s.devices, s.tiles
+    g = 0                        # the representative device (every device is alike)
+    fire = p.fire_to_dma * CYCLE
+    gem, rx = {}, {}
+    shadow = b.shadow_cycles() if b.mca else {}
+    for k in range(1, n + 1):
+        for t in range(T):
+            gem[(k, t)] = w = b.gemm(f"gemm[{k},{t}]", pr.t3_chunk(g, k), t, update=k > 1,
+                                     split=True)
+            if shadow:
+                b.e.add(Job(f"shadow[{k},{t}]", "gate", cu_s=shadow[k > 1] * CYCLE,
+                            tag=("shadow", k, t))).after(w)
+    for k in range(1, n + 1):
+        for t in range(T):
+            # the tile fires when its local writes and (k > 1) the upstream's updates are in
+            if k < n:
+                d = b.send(f"dma[{k},{t}]", pr.out_addr(pr.t3_chunk(g, k), t), t)
+                # by symmetry the upstream's send lands in the chunk we compute next
+                r = b.receive(f"rx[{k},{t}]", pr.out_addr(pr.t3_chunk(g, k + 1), t))
+                r.after_start(d, p.dma_to_rx * CYCLE)
+                rx[(k, t)] = r
+            else:
+                d = b.e.add(Job(f"done[{t}]", "sync"))
+            d.after(gem[(k, t)], fire)
+            if k > 1:
+                d.after(rx[(k - 1, t)], fire)
+
+
+def _t3_lumped(b):
     s, pr = b.s, b.proto
     n, T = s.devices, s.tiles
     lat = s.link_latency * CYCLE
