@@ -93,7 +93,8 @@ class RtlPlatform:
         return cls(devices=s.devices, beat_bytes=s.data_width // 8, memory=s.memory,
                    # the producer's request register, and (GEMM) its registered exit from
                    # waiting on the last read: hw/producer.py's state machine
-                   capacity=1.0, gemm_rtt=read + 2, red_rtt=read + 1,
+                   capacity=1.0 if s.memory == "ideal" else 1.0 - _refresh_share(),
+                   gemm_rtt=read + 2, red_rtt=read + 1,
                    reduce_credits=credits,
                    dma_credits=T3Unit.MEM_OUTSTANDING + T3Unit.DMA_CREDIT_MARGIN,
                    link_bw=s.link_bw[0] / s.link_bw[1], link_latency=s.link_latency,
@@ -131,6 +132,11 @@ class RtlPlatform:
             tracker_entries=self.tracker_entries).validate()
 
 
+def _refresh_share():
+    from .dram_curve import refresh_share
+    return refresh_share()
+
+
 def _producer_default(name):
     import inspect
 
@@ -142,9 +148,9 @@ class _Build:
     def __init__(self, s, plat: RtlPlatform, policy: str):
         self.s, self.p = s, plat
         mca = policy == "t3-mca"
-        free = plat.mca_threshold / plat.comm_occupancy * plat.beat_bytes / CYCLE
         from sim.scale import protocol
         self.proto = protocol(s)           # addresses and chunk order: the ring protocol
+        free = self._comm_free_rate() if mca else None
         mix = self._mix_factors() if plat.memory == "dram" else None
         mem = ArbitratedMemory(plat.capacity * plat.beat_bytes / CYCLE, policy,
                                starvation=plat.mca_starvation if mca else 0,
@@ -153,6 +159,23 @@ class _Build:
         self.mca = mca
         self.e.cu.fixed_reserved = 1
         self.bb = plat.beat_bytes
+
+    def _comm_free_rate(self):
+        """T3-MCA: the communication class's rate while compute is idle, bytes per second. It
+        is admitted while the registered occupancy is below ``mca_threshold``, so about that
+        many of its requests are in flight: on the ideal memory, ``threshold / comm_occupancy``
+        requests per cycle (Little's law over the port's hold times); on DRAM, measured: a DMA
+        transfer with the port limited to ``threshold`` requests in flight, against the same
+        transfer unlimited (the job's memory time is the unlimited one)."""
+        p, s, pr = self.p, self.s, self.proto
+        if p.memory == "ideal":
+            return p.mca_threshold / p.comm_occupancy * p.beat_bytes / CYCLE
+        from . import dram_curve
+        src, dst = pr.out_addr(pr.t3_chunk(0, 2), 0), pr.out_addr(pr.t3_chunk(0, 3), 0)
+        args = (s.beats, src, dst, True, p.dma_credits, p.link_bw, p.header_beats)
+        alone = dram_curve.transfer(*args)
+        gated = dram_curve.transfer(*args, outstanding=max(p.mca_threshold, 1))
+        return p.capacity * alone / gated * p.beat_bytes / CYCLE
 
     def _mix_factors(self):
         """Measured on the DRAM reference: GEMM tiles of step 2 (updates) beside the DMA
