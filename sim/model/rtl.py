@@ -11,19 +11,37 @@ hardware classes or from a measurement named where it is used:
 quantity                   source
 =========================  =======================================================================
 memory requests per cycle  one arbiter grant per cycle (:class:`hw.arbiter.Arbiter`); on DRAM
-                           timing, the DRAM model's service rate for the mix (:func:`dram_rate`)
+                           timing, each job's memory time measured on the DRAM reference for its
+                           own pattern (:mod:`sim.model.dram_curve`, without refresh), and the
+                           capacity less refresh's share ``tRFC / tREFI``
 GEMM read round trip       ``MemPort.ISSUE_LATENCY + mem_latency + AxiSram.READ_EXTRA +
                            MemPort.RESP_LATENCY`` + the producer's request register (1) + its
                            registered exit from the wait (1)
 GEMM tile, idle memory     ``1`` (set-up) + ``READS`` issue + round trip + ``COMPUTE`` + ``BEATS``
-                           issue (the producer's GEMM state machine)
+                           issue (the producer's GEMM state machine); T3 on the ideal memory:
+                           two jobs, the write burst (WRITES) on its own
 reduction kernel           2 reads + 1 write per beat through the compute port, at most
-                           ``Producer.reduce_credits`` beats in flight
+                           ``Producer.reduce_credits`` beats in flight: the burst is the job, the
+                           last sum's round trip a delay after it
+software engine            between kernels DB (``1 + AXIL["write_done"]`` with a doorbell, else
+                           1), STEP (1), POLL (``1 + AXIL["read_done"]``): the producer's master
+                           (``sim.xval.scale_model.AXIL``); DB0 one doorbell per tile
+doorbell -> DMA            write executes, the CSR's doorbell buffer, the trigger's two stages
+                           and ``TRIGGER_TO_CMD``, the DMA reader, the comm merge register
+tracked write -> DMA       ``TRACK_TO_FIRE`` (tracker pipeline + fire buffer), ``TRIGGER_TO_CMD``,
+                           the DMA reader, the comm merge register (``sim.xval.model``)
 DMA                        one header beat per packet (:class:`hw.dma.DmaEngine`), the comm class
-                           issues one request per cycle (the registered comm merge)
+                           issues one request per cycle (the registered comm merge); T3 on the
+                           ideal memory: the send and the receive as two jobs, the receive
+                           starting the first read's round trip + 2 + the link + 3 registers
+                           after the send (ring symmetry: the upstream's matching send)
 link                       ``link_bw`` beats per cycle, ``link_latency`` cycles (:class:`hw.ring`)
-CSR costs                  AXI4-Lite write and read cycles as measured on the CSR block
-                           (``tb/xval/axil_probe.py``; ``sim.xval.model.AXIL_WRITE``/``AXIL_READ``)
+T3-MCA                     communication admitted while the registered occupancy is below the
+                           threshold: ``threshold`` requests in flight for the port's hold times
+                           (the CL port model :class:`sim.xval.model.MemPortCL`; on DRAM a
+                           transfer measured with the port limited to ``threshold``); closed
+                           after each GEMM write burst while its requests still count
+                           (:meth:`_Build.shadow_cycles`)
 tracker                    ``tracker_entries``
 =========================  =======================================================================
 
