@@ -26,16 +26,29 @@ from __future__ import annotations
 from collections import deque
 from functools import lru_cache
 
-__all__ = ["Port", "gemm_tile", "reduction", "transfer", "dram_params"]
+__all__ = ["Port", "gemm_tile", "reduction", "transfer", "dram_params", "refresh_share"]
 
 ID_COMPUTE, ID_COMM, ID_UPDATE, ID_WRITE = 0, 1, 2, 3
 
 
-def dram_params(rows=64):
+def dram_params(rows=64, refresh=False):
     """The DRAM model's default timing and geometry (what ``T3Ring(memory="dram")`` uses), with
-    room for the relabelled rows."""
+    room for the relabelled rows. The patterns are measured without refresh (``refresh``
+    False: the first refresh beyond any pattern's length), a few hundred to a few thousand
+    cycles that meet a refresh or not by where they start; its share of the time, ``tRFC``
+    every ``tREFI``, is :func:`refresh_share`, which ``sim.model.rtl`` takes off the
+    capacity."""
     from hw.dram_params import DramParams
-    return DramParams(rows=rows, addr_width=32)
+    if refresh:
+        return DramParams(rows=rows, addr_width=32)
+    return DramParams(rows=rows, addr_width=32, tREFI=65535)
+
+
+def refresh_share():
+    """The fraction of the DRAM's time refresh blocks it: ``tRFC / tREFI`` of the default
+    timing (every bank closed and unavailable for ``tRFC`` cycles every ``tREFI``)."""
+    p = dram_params(refresh=True)
+    return p.tRFC / p.tREFI
 
 
 class Port:
@@ -246,10 +259,11 @@ class _Transfers:
             self._next()
 
 
-def _run(*engines, arbitrate=False):
+def _run(*engines, arbitrate=False, outstanding=16):
     """Run engines on one port until all are done; ``arbitrate``: their requests alternate when
-    both are pending (the unit's round-robin arbiter between compute and communication)."""
-    port = Port(dram_params())
+    both are pending (the unit's round-robin arbiter between compute and communication);
+    ``outstanding``: requests in flight at most."""
+    port = Port(dram_params(), outstanding=outstanding)
     if arbitrate:
         last = {"i": 0}               # as after a grant to the first: the others go first
 
@@ -329,17 +343,21 @@ def _reduction(beats, out, stage, credits):
     return port.run(lambda: st["written"] >= beats)
 
 
-def transfer(beats, src_beat, dst_beat, update, credits, link_bw=1.0, header=1):
+def transfer(beats, src_beat, dst_beat, update, credits, link_bw=1.0, header=1,
+             outstanding=16):
     """Cycles of one DMA send of a tile plus the matching receive into ``dst_beat`` (written,
-    or updated), on one DRAM (ring symmetry: every device sends and receives alike)."""
+    or updated), on one DRAM (ring symmetry: every device sends and receives alike), with at
+    most ``outstanding`` requests in flight in the port (T3-MCA's threshold gates the
+    communication class to about that many)."""
     p = dram_params()
     s, d = _canon((src_beat, dst_beat), p)
-    return _transfer(beats, s, d, update, credits, link_bw, header)
+    return _transfer(beats, s, d, update, credits, link_bw, header, outstanding)
 
 
 @lru_cache(maxsize=None)
-def _transfer(beats, src_beat, dst_beat, update, credits, link_bw, header):
-    return _run(_Transfers(beats, ((src_beat, dst_beat, update),), credits, link_bw, header))
+def _transfer(beats, src_beat, dst_beat, update, credits, link_bw, header, outstanding=16):
+    return _run(_Transfers(beats, ((src_beat, dst_beat, update),), credits, link_bw, header),
+                outstanding=outstanding)
 
 
 def mixed(reads, compute, beats, inputs, outs, update, xfers, credits, link_bw=1.0, header=1):

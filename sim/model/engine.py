@@ -117,10 +117,18 @@ class Job:
     t_start: float = math.nan
     t_end: float = math.nan
     on_done: list = field(default_factory=list)
+    start_dependents: list = field(default_factory=list)
 
     def after(self, other: "Job", delay: float = 0.0) -> "Job":
         """Make this job depend on ``other``'s completion plus ``delay`` seconds."""
         other.dependents.append((self, delay))
+        self.deps += 1
+        return self
+
+    def after_start(self, other: "Job", delay: float = 0.0) -> "Job":
+        """Make this job depend on ``other``'s *start* plus ``delay`` seconds (a pipeline behind
+        ``other``: e.g. the far end of a link receiving what ``other`` sends)."""
+        other.start_dependents.append((self, delay))
         self.deps += 1
         return self
 
@@ -241,7 +249,10 @@ class ArbitratedMemory:
         back to back gets at least half of the capacity and the rest of what the other leaves
         (max-min fairness). ``t3-mca``: compute first; communication gets what compute leaves,
         and at least ``1 / (starvation + 1)`` of the capacity while compute saturates it (the
-        starvation limit), ``starvation`` = 0 meaning no floor.
+        starvation limit), ``starvation`` = 0 meaning no floor. While a job tagged ``("shadow",
+        ...)`` runs (the time after a compute burst during which its requests still hold the
+        occupancy register at or above the threshold, ``sim.model.rtl``), communication gets
+        only the floor.
 
     ``stall_factor`` is the slowdown of a job's issue time (its ``stall_s``: one request per
     time unit at an idle memory): the inverse of the share its class gets *while it issues*. A
@@ -269,11 +280,13 @@ class ArbitratedMemory:
         self.rd = self.wr = self.nmc = 0.0
         self.busy_byte_s = 0.0
         self._alloc = (0.0, 0.0)
+        self._closed = False
 
     def observe(self, active) -> None:
         """Set the capacity for the running jobs: divided by the measured mix factor of the
         compute and communication job kinds running together."""
         k = 1.0
+        self._closed = any(j.tag and j.tag[0] == "shadow" for j in active)
         if self.mix_factor:
             kc = {j.tag[0] for j in active if j.cls == "compute" and j.tag}
             km = {j.tag[0] for j in active if j.cls == "comm" and j.tag}
@@ -295,7 +308,8 @@ class ArbitratedMemory:
             return min(dc, cap), 0.0
         pend = min(1.0, dc / (cap * (1 - self.floor)))
         c = pend * (1 - self.floor) * cap
-        m = min(dm, pend * self.floor * cap + (1 - pend) * self.free)
+        free = self.floor * cap if self._closed else self.free
+        m = min(dm, pend * self.floor * cap + (1 - pend) * free)
         return c, m
 
     def stall_factor(self, rho: float, cls: str) -> float:
@@ -382,11 +396,13 @@ class Engine:
 
     Streams: ``gemm`` is in order (the GEMM's tile groups in program order); ``link`` and
     ``local`` run, one job at a time and without preemption, the ready job with the smallest
-    ``(prio, ready time, sequence)``, like a DMA engine's or a persistent kernel's work queue.
-    Synchronisation markers (stream ``sync``) complete as soon as their dependencies arrive.
+    ``(prio, ready time, sequence)``, like a DMA engine's or a persistent kernel's work queue;
+    ``net`` (the inter-node network) and ``rx`` (a link receiver's writes into this device's
+    memory, ``sim.model.rtl``) and ``gate`` (intervals an arbiter's admission rule is closed,
+    ``sim.model.rtl``) likewise. Synchronisation markers (stream ``sync``) complete as soon as their dependencies arrive.
     """
 
-    STREAMS = ("gemm", "link", "local", "net")
+    STREAMS = ("gemm", "link", "local", "net", "rx", "gate")
     IN_ORDER = ("gemm",)
 
     def __init__(self, sysc: SystemConfig, policy: str = "fr-fcfs", record: bool = False,
@@ -499,6 +515,11 @@ class Engine:
         if j.kernel is not None and not j.kernel.started:
             j.kernel.started = True
             j.kernel.t_start = self.now
+        for dep, delay in j.start_dependents:
+            dep.deps -= 1
+            dep.ready = max(dep.ready, self.now + delay)
+            if dep.deps == 0:
+                self._released(dep)
 
     def _start_heads(self) -> list[Job]:
         progressed = True
