@@ -1,4 +1,4 @@
-"""Amaranth-simulator unit tests of the link receiver and the link model."""
+"""Amaranth-simulator unit tests of the link receiver, the link model and the packet merge."""
 
 import random
 
