@@ -99,7 +99,16 @@ def lanes_to_int(values, width=32):
     return word
 
 
-class ComputePort:
+class _Reads:
+    """``read`` on top of a driver's ``read_nowait`` (one definition for both compute drivers)."""
+
+    async def read(self, addr):
+        event, box = self.read_nowait(addr)
+        await event.wait()
+        return box[0]
+
+
+class ComputePort(_Reads):
     """The GEMM side of one unit: issues memory requests on ``<prefix>compute`` and returns the
     read data arriving on ``<prefix>compute_resp`` in order."""
 
@@ -128,11 +137,6 @@ class ComputePort:
                               "addr": addr, "tile": 0, "data": 0})
         return event, box
 
-    async def read(self, addr):
-        event, box = self.read_nowait(addr)
-        await event.wait()
-        return box[0]
-
     async def read_many(self, addrs):
         pending = [self.read_nowait(a) for a in addrs]
         out = []
@@ -142,7 +146,7 @@ class ComputePort:
         return out
 
 
-class AxiCompute:
+class AxiCompute(_Reads):
     """The GEMM side of one :class:`hw.unit.T3Unit` as an AXI4 master on ``<prefix>`` (e.g.
     ``"s_axi_"``): the calls of :class:`ComputePort`, issued by cocotbext-axi's ``AxiMaster``.
 
@@ -185,11 +189,6 @@ class AxiCompute:
         event, box = Event(), []
         self._push(("r", addr, 1, [(event, box)]))
         return event, box
-
-    async def read(self, addr):
-        event, box = self.read_nowait(addr)
-        await event.wait()
-        return box[0]
 
     async def read_many(self, addrs):
         addrs = list(addrs)
