@@ -173,14 +173,17 @@ class AxiCompute(_Reads):
         self._reads = []                   # events of reads not yet answered
         cocotb.start_soon(self._run())
 
-    def _user_bits(self, op, tile, tracked):
-        return int(self._user.const({"tile": tile, "tracked": int(bool(tracked)),
-                                     "update": int(op == MemOp.UPDATE)}).as_value().value)
+    def _user_bits(self, op, tile, tracked, remote=None):
+        return int(self._user.const({
+            "tile": tile, "tracked": int(bool(tracked)), "update": int(op == MemOp.UPDATE),
+            "remote": int(remote is not None), "dst_dev": remote or 0}).as_value().value)
 
-    def write_burst(self, addr, words, *, op=MemOp.STORE, tile=0, tracked=False):
+    def write_burst(self, addr, words, *, op=MemOp.STORE, tile=0, tracked=False, remote=None):
+        """``remote``: a device id, to send the burst to that device (one link packet) instead
+        of writing this device's memory."""
         assert op in (MemOp.STORE, MemOp.UPDATE), op
         data = b"".join(int(w).to_bytes(self.beat, "little") for w in words)
-        self._push(("w", addr * self.beat, data, self._user_bits(op, tile, tracked)))
+        self._push(("w", addr * self.beat, data, self._user_bits(op, tile, tracked, remote)))
 
     def write(self, addr, data, *, op=MemOp.STORE, tile=0, tracked=False):
         self.write_burst(addr, [data], op=op, tile=tile, tracked=tracked)

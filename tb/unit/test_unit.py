@@ -19,7 +19,8 @@ def test_unit(sim):
               testcase=["tiles_loop_back_through_dma_and_nmc/stall=0.0",
                         "tiles_loop_back_through_dma_and_nmc/stall=0.3",
                         "bad_input_is_flagged_and_loses_nothing",
-                        "soft_reset_mid_traffic_then_a_clean_run", "link_stalled_10000_cycles"])
+                        "soft_reset_mid_traffic_then_a_clean_run", "link_stalled_10000_cycles",
+                        "remote_bursts_go_to_the_link"])
 
 
 @pytest.mark.parametrize("sim", SIMULATORS)
