@@ -54,6 +54,39 @@ def test_dram_patterns_follow_the_timing():
     assert same > 32 * (p.tRP + p.tRCD) and other < same / 2
 
 
+def test_dma_takes_its_next_command_before_the_receive_lands():
+    # hw/dma.py takes the next fired command once the previous one's beats are on the link; the
+    # receive of the upstream's send lands on its own. So in a run of transfers the second one's
+    # first read comes before the first one's last received beat is written, and a transfer's
+    # memory time in the steady state is below one transfer's latency, but at least its 2 x 32
+    # requests at one per cycle. (Transfers serialised on the receive fail the first check.)
+    p = DramParams()
+    per_row = p.banks * p.cols
+    B = 32
+    x = dram_curve._Transfers(B, ((0, 4 * per_row, True), (p.cols, 4 * per_row + p.cols, True)),
+                              16, 1.0, 1)
+    seen = {"read2": None, "land1": None}
+    src, land = x.source, x._land
+
+    def source(pt):
+        r = src(pt)
+        if r is not None and r[0] == "R" and r[1] == p.cols and seen["read2"] is None:
+            seen["read2"] = pt.c
+        return r
+
+    def landed(c):
+        land(c)
+        if x.landed == B and seen["land1"] is None:
+            seen["land1"] = c
+    x.source, x._land = source, landed
+    dram_curve._run(x)
+    assert seen["read2"] is not None and seen["land1"] is not None
+    assert seen["read2"] < seen["land1"]
+    one = dram_curve._run(dram_curve._Transfers(B, ((0, 4 * per_row, True),), 16, 1.0, 1))
+    steady = dram_curve.transfer(B, 0, 4 * per_row + p.cols, True, 16)
+    assert 2 * B <= steady < one
+
+
 def test_platform_from_hardware_attributes():
     from hw.memport import MemPort
     from hw.sram import AxiSram

@@ -31,7 +31,10 @@ doorbell -> DMA            write executes, the CSR's doorbell buffer, the trigge
 tracked write -> DMA       ``TRACK_TO_FIRE`` (tracker pipeline + fire buffer), ``TRIGGER_TO_CMD``,
                            the DMA reader, the comm merge register (``sim.xval.model``)
 DMA                        one header beat per packet (:class:`hw.dma.DmaEngine`), the comm class
-                           issues one request per cycle (the registered comm merge); T3 on the
+                           issues one request per cycle (the registered comm merge); on DRAM
+                           its memory time is the steady state of transfers back to back (the
+                           engine takes its next command once the previous one's beats are on
+                           the link: :func:`sim.model.dram_curve.transfer`); T3 on the
                            ideal memory: the send and the receive as two jobs, the receive
                            starting the first read's round trip + 2 + the link + 3 registers
                            after the send (ring symmetry: the upstream's matching send)
