@@ -60,7 +60,7 @@ from amaranth.lib import enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from . import regmap
-from .csr import axil_members
+from .t3csr import axil_members
 from .lib.axil import AXI4LiteSlave, connect_axil
 from .lib.queue import Queue
 from .params import MemOp, ReqClass, T3Params

@@ -5,7 +5,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .arbiter import Arbiter
-from .csr import Csr
+from .t3csr import Csr
 from .dma import DmaEngine
 from .lib.queue import Queue
 from .lib.skid import SkidBuffer

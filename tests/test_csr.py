@@ -1,4 +1,4 @@
-"""Unit tests of the AXI4-Lite CSR block (hw/csr.py) and the register map (hw/regmap.py).
+"""Unit tests of the AXI4-Lite CSR block (hw/t3csr.py) and the register map (hw/regmap.py).
 
 The expected values come from :class:`RefCsr`, a small reference model written here from the
 register map's *metadata* (offsets, field positions, access modes, legal ranges) and the documented
@@ -15,7 +15,7 @@ import pytest
 from amaranth.sim import Simulator
 
 from hw import regmap
-from hw.csr import Csr, RESP_OKAY, RESP_SLVERR
+from hw.t3csr import Csr, RESP_OKAY, RESP_SLVERR
 from hw.params import ArbPolicy, Kind, LaneType, T3Params
 from hw.regmap import Access
 
@@ -410,7 +410,7 @@ def test_parameter_checks():
 
 def test_exports_convert():
     from amaranth.back import verilog
-    from hw.csr import EXPORTS
+    from hw.t3csr import EXPORTS
     text = verilog.convert(EXPORTS["csr"](), name="csr", emit_src=False)
     for port in ("s_axil_awaddr", "s_axil_awvalid", "s_axil_awready", "s_axil_awprot",
                  "s_axil_wdata", "s_axil_wstrb", "s_axil_wvalid", "s_axil_wready", "s_axil_bresp",
