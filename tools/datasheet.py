@@ -314,8 +314,9 @@ def render_registers():
            f"AXI4-Lite, {regmap.DATA_WIDTH}-bit data, {regmap.ADDR_WIDTH}-bit byte address. "
            "Summary of the map generated from `hw/regmap.py` (`hw.regmap.DEFAULT`); the full map "
            "with every field, reset value and access rule is [registers.md](registers.md) "
-           "(also [t3_regs.h](t3_regs.h) and [t3_regs.json](t3_regs.json), all from "
-           "`python -m hw.regmap --out docs`).", "",
+           "(also SystemRDL [t3_regs.rdl](t3_regs.rdl), IP-XACT [t3_regs.xml](t3_regs.xml) and "
+           "the C header [t3_regs.h](t3_regs.h) by PeakRDL, and [t3_regs.json](t3_regs.json), all "
+           "from `python tools/regs.py --out docs`).", "",
            "| offset | register | access | fields (low bit first) |", "|---|---|---|---|"]
     for reg in rmap:
         fields = ", ".join(f"{f.name}[{f.offset + f.width - 1}:{f.offset}]" if f.width > 1
@@ -979,7 +980,7 @@ def render_footer():
     return ["## Regenerating this document", "",
             "* `python tools/datasheet.py`: rewrites this file and `docs/img/wave_*.{json,svg}`.",
             "* `python tools/datasheet.py --check`: exits 1 naming each stale file (run by "
-            "`make test` through `tests/test_docs.py`, with `python -m hw.regmap --check docs`).",
+            "`make test` through `tests/test_docs.py`, with `python tools/regs.py --check docs`).",
             "* `python tools/datasheet.py --from-synth`: after `make synth`, copies "
             "`build/synth/report.json` to `docs/synth.json` and regenerates.", ""]
 
