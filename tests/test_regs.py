@@ -135,3 +135,35 @@ def test_trafficgen_map_matches_its_documented_table():
     assert len(table) == 13
     assert got == table
     assert trafficgen.TG_REGS == {name: off for name, (off, _) in table.items()}
+
+
+# -- the model and the bridge refuse inconsistent maps -------------------------------------------
+
+def test_bridge_refuses_inconsistent_maps():
+    from hw.csr import AXI4LiteRegisterBridge, Field, Register, RegisterMap
+    RW, W1C, RO = Access.RW, Access.W1C, Access.RO
+
+    def errmap(*flags, extra=()):
+        err = Register("ERR", 0x0, "errors", [
+            Field(n, i, 1, W1C, n, port=False, driver="bridge") for i, n in enumerate(flags)])
+        return RegisterMap(None, [err, Register("A", 0x4, "a", [Field("v", 0, 4, RW, "v", max=9)]),
+                                  *extra], errors="ERR")
+
+    AXI4LiteRegisterBridge(errmap("bad_address", "bad_write"))        # consistent
+    with pytest.raises(ValueError, match="bad_write"):
+        AXI4LiteRegisterBridge(errmap("bad_address"))
+    with pytest.raises(ValueError, match="stream_full"):              # a flag nothing sets
+        AXI4LiteRegisterBridge(errmap("bad_address", "bad_write", "stream_full"))
+    with pytest.raises(ValueError, match="ready_of"):
+        AXI4LiteRegisterBridge(errmap("bad_address", "bad_write", extra=[
+            Register("S", 0x8, "s", [Field("r", 0, 1, RO, "r", port=False, driver="bridge",
+                                           ready_of="nope")])]))
+    with pytest.raises(ValueError, match="error register"):
+        RegisterMap(None, [Register("A", 0x0, "a", [Field("f", 0, 1, W1C, "f", port=False,
+                                                          driver="bridge")])])
+    with pytest.raises(ValueError, match="port must be False"):
+        Field("f", 0, 1, W1C, "f", driver="bridge")
+    with pytest.raises(TypeError, match="rmap"):
+        AXI4LiteRegisterBridge(42)
+    with pytest.raises(TypeError, match="buffered"):
+        AXI4LiteRegisterBridge(errmap("bad_address", "bad_write"), buffered=1)
