@@ -6,7 +6,7 @@ each stale one (``tests/test_docs.py`` runs it), ``--html DIR`` writes PeakRDL-h
 reference of both maps (``make regs-html``: ``build/regs_html``).
 
 Flow. Each map (the T3 unit's :data:`hw.regmap.DEFAULT`, the traffic generator's
-:func:`hw.trafficgen.build_map`) is turned into a systemrdl-compiler register model through the
+:func:`hw.trafficgen.build_map`, the scale ring's producer's :func:`hw.producer.build_map`) is turned into a systemrdl-compiler register model through the
 compiler's importer API (:class:`MapImporter`, the one in-house step: the source of truth is the
 Python map) and written as SystemRDL by peakrdl-systemrdl (``docs/<map>_regs.rdl``). That file is
 compiled again with systemrdl-compiler, and the compiled model is what PeakRDL exports:
@@ -39,7 +39,7 @@ from systemrdl import RDLCompiler, RDLImporter, rdltypes  # noqa: E402
 from systemrdl.rdltypes.user_enum import UserEnumMemberContainer  # noqa: E402
 from systemrdl.source_ref import FileSourceRef  # noqa: E402
 
-from hw import regmap, trafficgen  # noqa: E402
+from hw import producer, regmap, trafficgen  # noqa: E402
 from hw.csr import Access  # noqa: E402
 from hw.regmap import ADDR_WIDTH, DATA_WIDTH, RESPONSE_BOUND  # noqa: E402
 
@@ -50,6 +50,7 @@ __all__ = ["MAPS", "MapImporter", "rdl_text", "compile_rdl", "ipxact_text", "che
 MAPS = {
     "t3": (regmap.DEFAULT, "hw/regmap.py"),
     "tg": (trafficgen.build_map(), "hw/trafficgen.py"),
+    "producer": (producer.build_map(), "hw/producer.py"),
 }
 #: IP-XACT vendor / library / version of the exported components.
 IPXACT_VLNV = {"vendor": "t3-hw.example", "library": "t3", "version": "0.2"}
@@ -212,7 +213,9 @@ def render_markdown(rmap):
         "as IP-XACT ([t3_regs.xml](t3_regs.xml)) and a C header ([t3_regs.h](t3_regs.h)); "
         "machine-readable with ports and write checks: [t3_regs.json](t3_regs.json); a browsable "
         "HTML reference: `make regs-html`. The traffic generator's map: "
-        "[tg_regs.rdl](tg_regs.rdl), [tg_regs.xml](tg_regs.xml), [tg_regs.h](tg_regs.h).",
+        "[tg_regs.rdl](tg_regs.rdl), [tg_regs.xml](tg_regs.xml), [tg_regs.h](tg_regs.h); the "
+        "scale ring's producer's: [producer_regs.rdl](producer_regs.rdl), "
+        "[producer_regs.xml](producer_regs.xml), [producer_regs.h](producer_regs.h).",
         "",
         "## Rules",
         "",

@@ -12,6 +12,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..lib.axil import RESP_OKAY, RESP_SLVERR, AXI4LiteSlave, axil_members, connect_axil
+from ..lib.checked import CheckedArguments
 from .reg import BRIDGE_ERRORS, DATA_WIDTH, Access, RegisterMap
 
 __all__ = ["AXI4LiteRegisterBridge", "stream_layout"]
@@ -25,7 +26,7 @@ def stream_layout(reg):
     return data.StructLayout(members)
 
 
-class AXI4LiteRegisterBridge(wiring.Component):
+class AXI4LiteRegisterBridge(CheckedArguments, wiring.Component):
     """The registers of ``rmap`` behind an AXI4-Lite slave.
 
     Parameters
@@ -62,17 +63,23 @@ class AXI4LiteRegisterBridge(wiring.Component):
         ``<reg>_reject`` in that cycle refuses a write to ``<reg>`` (``err_flag``).
     any_flag : Out(1), if the map has ``W1C`` fields
         OR of every ``W1C`` flag (from flip-flops).
+    write_error : Out(1)
+        High (combinational) in the cycle a write executes and is refused (answered SLVERR), for
+        an owner that keeps its own record of refused writes.
     """
 
-    def __init__(self, rmap, *, buffered=True, prefix="s_axil"):
+    @staticmethod
+    def check_arguments(rmap, *, buffered=True, prefix="s_axil"):
         if not isinstance(rmap, RegisterMap):
             raise TypeError(f"rmap must be a RegisterMap, not {rmap!r}")
         if not isinstance(buffered, bool):
             raise TypeError(f"buffered must be a bool, not {buffered!r}")
         if not isinstance(prefix, str) or not prefix.isidentifier():
             raise TypeError(f"prefix must be an identifier string, not {prefix!r}")
+        AXI4LiteRegisterBridge._check_errors(rmap)
+
+    def __init__(self, rmap, *, buffered=True, prefix="s_axil"):
         self.rmap, self.buffered, self.prefix = rmap, buffered, prefix
-        self._check_errors(rmap)
         members = axil_members(prefix, rmap.addr_width, DATA_WIDTH)
         for port in rmap.bridge_ports():
             if port.direction == "out":
@@ -93,6 +100,7 @@ class AXI4LiteRegisterBridge(wiring.Component):
             members["write_lock"] = In(1)
         if any(f.access is Access.W1C for reg in regs for f in reg.fields.values()):
             members["any_flag"] = Out(1)
+        members["write_error"] = Out(1)
         super().__init__(members)
 
     @staticmethod
@@ -207,6 +215,7 @@ class AXI4LiteRegisterBridge(wiring.Component):
 
         def error(flag):
             respond(RESP_SLVERR)
+            m.d.comb += self.write_error.eq(1)
             if flag in bridge_event:
                 m.d.comb += bridge_event[flag].eq(1)
 
