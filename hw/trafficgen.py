@@ -26,10 +26,12 @@ every 32-bit lane of ``data``:
 Every request has ``cls = COMPUTE``, ``op = STORE`` or ``UPDATE`` (``MODE.op``) and
 ``tracked = MODE.tracked``. :func:`reference` is the same definition in Python.
 
-Register map (32-bit registers, byte offsets; unmapped addresses, writes to read-only registers and
-writes with ``WSTRB != 0b1111`` answer ``SLVERR`` and change nothing; reserved bits read 0). Writes to
-the configuration registers while a run is busy are refused with ``SLVERR`` (the run keeps the
-configuration it started with).
+Register map (:func:`build_map`, declared with the register model of :mod:`hw.csr` and served by
+its AXI4-Lite bridge; 32-bit registers, byte offsets; unmapped addresses, writes to read-only
+registers and writes with ``WSTRB != 0b1111`` answer ``SLVERR`` and change nothing; reserved bits
+read 0). Writes to the configuration registers while a run is busy are refused with ``SLVERR``
+(the run keeps the configuration it started with). The generated descriptions are
+``docs/tg_regs.rdl`` (SystemRDL), ``docs/tg_regs.xml`` (IP-XACT) and ``docs/tg_regs.h``.
 
 ======  ==========  ======  ==========================================================================
 offset  name        access  fields
@@ -51,27 +53,79 @@ offset  name        access  fields
 ======  ==========  ======  ==========================================================================
 """
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .lib.axil import (RESP_OKAY, RESP_SLVERR, AXI4LiteSlave, axil_members,
-                       connect_axil)
+from .csr import Access, AXI4LiteRegisterBridge, Field as F, Register, RegisterMap
+from .lib.axil import axil_members, connect_axil
 from .lib.checked import CheckedArguments
 from .params import MemOp, ReqClass, T3Params
 
-__all__ = ["TrafficGen", "TG_REGS", "TG_ID", "LFSR_TAPS", "lfsr_next", "reference", "axil_members"]
+__all__ = ["TrafficGen", "TG_REGS", "TG_ID", "LFSR_TAPS", "lfsr_next", "reference", "axil_members",
+           "build_map"]
 
 #: Constant of the ``ID`` register.
 TG_ID = 0x5447_0001
 #: Galois LFSR tap mask (x^32 + x^22 + x^2 + x + 1).
 LFSR_TAPS = 0x8020_0003
-#: Register name -> byte offset.
-TG_REGS = {
-    "ID": 0x00, "CTRL": 0x04, "STATUS": 0x08, "NUM_TILES": 0x0C, "BEATS": 0x10,
-    "FIRST_TILE": 0x14, "TILE_STRIDE": 0x18, "BASE_ADDR": 0x1C, "GAP": 0x20, "MODE": 0x24,
-    "SEED": 0x28, "BEATS_SENT": 0x2C, "CYCLES": 0x30,
-}
+
+
+def build_map(params=None):
+    """The generator's register map (rules of :mod:`hw.csr.reg`; no error register: a refused
+    write only answers SLVERR). The configuration registers are ``lockable``: the bridge's
+    ``write_lock`` is the generator's ``busy``."""
+    p = T3Params() if params is None else params
+    if not isinstance(p, T3Params):
+        raise TypeError(f"params must be a T3Params, not {p!r}")
+    RW, RO, WS = Access.RW, Access.RO, Access.WS
+
+    def config(name, offset, desc, fields):
+        return Register(name, offset, desc, fields, lockable=True,
+                        notes="Refused (SLVERR) while STATUS.busy is 1.")
+
+    regs = [
+        Register("ID", 0x00, "Identification: ASCII \"TG\", version 0.1.", [
+            F("value", 0, 32, RO, "0x54470001.", const=TG_ID, port=False)]),
+        Register("CTRL", 0x04, "Run control (write strobes, read 0).", [
+            F("start", 0, 1, WS, "Write 1: start a run (ignored while busy).", port=False),
+            F("stop", 1, 1, WS, "Write 1: end the run early.", port=False)]),
+        Register("STATUS", 0x08, "Run status.", [
+            F("busy", 0, 1, RO, "A run is in progress.", port=False),
+            F("done", 1, 1, RO, "Set when a run ends, cleared by a start.", port=False)]),
+        config("NUM_TILES", 0x0C, "Tiles per run.", [
+            F("value", 0, 16, RW, "Tiles per run (0: the run ends at once with nothing sent).",
+              port=False)]),
+        config("BEATS", 0x10, "Beats per tile.", [
+            F("value", 0, 16, RW, "Beats per tile (0: nothing sent).", port=False)]),
+        config("FIRST_TILE", 0x14, "Tile id of tile 0.", [
+            F("value", 0, p.tile_width, RW, "Id of tile 0.", port=False)]),
+        config("TILE_STRIDE", 0x18, "Tile id step.", [
+            F("value", 0, p.tile_width, RW, "Tile id step between consecutive tiles.", reset=1,
+              port=False)]),
+        config("BASE_ADDR", 0x1C, "Beat address of tile 0 beat 0.", [
+            F("value", 0, p.addr_width, RW, "Beat address.", port=False)]),
+        config("GAP", 0x20, "Compute gap.", [
+            F("value", 0, 16, RW, "Idle cycles after each tile (tile-major) or round "
+              "(interleaved).", port=False)]),
+        config("MODE", 0x24, "Traffic mode.", [
+            F("op", 0, 1, RW, "0 = store, 1 = update.", port=False),
+            F("data", 1, 1, RW, "0 = counter, 1 = LFSR.", port=False),
+            F("order", 2, 1, RW, "0 = tile-major, 1 = interleaved.", port=False),
+            F("tracked", 3, 1, RW, "The requests' tracked bit.", reset=1, port=False)]),
+        config("SEED", 0x28, "Data seed.", [
+            F("value", 0, 32, RW, "First data value / LFSR seed.", port=False)]),
+        Register("BEATS_SENT", 0x2C, "Requests accepted by the consumer since the last start.", [
+            F("value", 0, 32, RO, "Requests (wraps at 2**32).", port=False)]),
+        Register("CYCLES", 0x30, "Cycles from start to the end of the run (counting while busy).", [
+            F("value", 0, 32, RO, "Cycles (wraps at 2**32).", port=False)]),
+    ]
+    return RegisterMap(p, regs, name="tg",
+                       desc="Traffic generator: tracked writes of GEMM output tiles.")
+
+
+#: Register name -> byte offset (default parameters; the offsets do not depend on them).
+TG_REGS = {reg.name: reg.offset for reg in build_map()}
 
 
 def lfsr_next(v):
@@ -171,23 +225,14 @@ class TrafficGen(CheckedArguments, wiring.Component):
         p = self._params
         m = Module()
 
-        # -- configuration registers ----------------------------------------------------------
-        num_tiles   = Signal(16)
-        beats       = Signal(16)
-        first_tile  = Signal(p.tile_width)
-        tile_stride = Signal(p.tile_width, init=1)
-        base_addr   = Signal(p.addr_width)
-        gap         = Signal(16)
-        mode_op     = Signal()
-        mode_data   = Signal()
-        mode_order  = Signal()
-        mode_track  = Signal(init=1)
-        seed        = Signal(32)
-        config = {
-            "NUM_TILES": [num_tiles], "BEATS": [beats], "FIRST_TILE": [first_tile],
-            "TILE_STRIDE": [tile_stride], "BASE_ADDR": [base_addr], "GAP": [gap],
-            "MODE": [mode_op, mode_data, mode_order, mode_track], "SEED": [seed],
-        }
+        # -- registers: the bridge of the map; a write executes in its AW/W handshake cycle ----
+        m.submodules.regs = regs = AXI4LiteRegisterBridge(build_map(p), buffered=False)
+        connect_axil(m, self, "s_axil", regs, "s_axil")
+        num_tiles, beats, first_tile = regs.num_tiles, regs.beats, regs.first_tile
+        tile_stride, base_addr, gap, seed = regs.tile_stride, regs.base_addr, regs.gap, regs.seed
+        mode_op, mode_data, mode_order = regs.mode_op, regs.mode_data, regs.mode_order
+        mode_track = regs.mode_tracked
+        start_req, stop_req = regs.ctrl_start, regs.ctrl_stop     # registered one-cycle pulses
 
         state = Signal(_State)
         done = Signal()
@@ -198,41 +243,10 @@ class TrafficGen(CheckedArguments, wiring.Component):
             busy.eq(state != _State.IDLE),
             self.busy.eq(busy), self.done.eq(done),
             self.beats.eq(sent), self.cycles.eq(cycles),
+            regs.write_lock.eq(busy),
+            regs.status_busy.eq(busy), regs.status_done.eq(done),
+            regs.beats_sent.eq(sent), regs.cycles.eq(cycles),
         ]
-
-        # -- AXI4-Lite slave: a write executes in its AW/W handshake cycle ----------------------
-        m.submodules.axil = axil = AXI4LiteSlave(12, buffered=False)
-        connect_axil(m, self, "s_axil", axil, "s_axil")
-        wr, rd = axil.write, axil.read
-        m.d.comb += [wr.ready.eq(1), rd.ready.eq(1),
-                     axil.write_resp.valid.eq(wr.valid), axil.read_resp.valid.eq(rd.valid)]
-        start_req, stop_req = Signal(), Signal()    # registered one-cycle pulses from CTRL
-        m.d.sync += [start_req.eq(0), stop_req.eq(0)]
-        wdata = wr.payload.data
-        full = wr.payload.strb == 0b1111
-        m.d.comb += axil.write_resp.payload.eq(RESP_SLVERR)
-        with m.If(wr.valid):
-            with m.If(wr.payload.addr == TG_REGS["CTRL"]):
-                with m.If(full):
-                    m.d.comb += axil.write_resp.payload.eq(RESP_OKAY)
-                    m.d.sync += [start_req.eq(wdata[0]), stop_req.eq(wdata[1])]
-            for name, sigs in config.items():
-                with m.Elif(wr.payload.addr == TG_REGS[name]):
-                    with m.If(full & ~busy):
-                        m.d.comb += axil.write_resp.payload.eq(RESP_OKAY)
-                        m.d.sync += Cat(*sigs).eq(wdata[:sum(len(s) for s in sigs)])
-
-        reads = {
-            "ID": Const(TG_ID, 32), "STATUS": Cat(busy, done), "BEATS_SENT": sent,
-            "CYCLES": cycles, **{name: Cat(*sigs) for name, sigs in config.items()},
-        }
-        r_resp = axil.read_resp.payload
-        m.d.comb += [r_resp.resp.eq(RESP_SLVERR), r_resp.data.eq(0)]
-        with m.If(rd.payload.addr == TG_REGS["CTRL"]):
-            m.d.comb += r_resp.resp.eq(RESP_OKAY)            # write-strobe register: reads 0
-        for name, value in reads.items():
-            with m.Elif(rd.payload.addr == TG_REGS[name]):
-                m.d.comb += [r_resp.resp.eq(RESP_OKAY), r_resp.data.eq(value)]
 
         # -- generator ------------------------------------------------------------------------
         inner, outer = Signal(16), Signal(16)     # position in the current tile / round

@@ -14,7 +14,7 @@ from amaranth.lib.wiring import In, Out
 
 from .arbiter import Arbiter
 from .axicompute import AxiComputePort
-from .csr import Csr
+from .t3csr import Csr
 from .dma import DmaEngine
 from .lib.queue import Queue
 from .lib.skid import SkidBuffer
@@ -344,10 +344,10 @@ class T3Unit(wiring.Component):
                   tracked, store/update and a remote
                   destination in ``AWUSER``)
     ``m_axi``     AXI4 master: the device memory              :class:`~hw.memport.MemPort`
-    ``s_axil_*``  AXI4-Lite slave: registers                  :class:`~hw.csr.Csr`
+    ``s_axil_*``  AXI4-Lite slave: registers                  :class:`~hw.t3csr.Csr`
     ``m_axis``    AXI-Stream master: link to the next device  :class:`~hw.linkaxis.LinkTxAxis`
     ``s_axis``    AXI-Stream slave: link from the previous    :class:`~hw.linkaxis.LinkRxAxis`
-    ``irq``       level interrupt                             :class:`~hw.csr.Csr`
+    ``irq``       level interrupt                             :class:`~hw.t3csr.Csr`
     ============  =========================================  =====================================
 
     The compute port adds its skid register to the request path (one cycle) and nothing to the

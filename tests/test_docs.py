@@ -1,6 +1,6 @@
 """Docs check: generated docs up to date, and every make target, register and port they name exists.
 
-* ``tools/datasheet.py --check`` and ``python -m hw.regmap --check docs`` pass (regenerate, diff).
+* ``tools/datasheet.py --check`` and ``python tools/regs.py --check docs`` pass (regenerate, diff).
 * ``make <target>`` in code (inline code or a fenced block) of README.md and docs/*.md names a
   Makefile target.
 * A register reference in README.md, docs/datasheet.md and docs/registers.md is an inline code span
@@ -51,7 +51,7 @@ def test_datasheet_is_up_to_date():
 
 
 def test_regmap_docs_are_up_to_date():
-    proc = subprocess.run([sys.executable, "-m", "hw.regmap", "--check", "docs"], cwd=ROOT,
+    proc = subprocess.run([sys.executable, "tools/regs.py", "--check", "docs"], cwd=ROOT,
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 

@@ -67,7 +67,7 @@ __all__ = ["model_scale", "scale_platform", "ScalePlatform", "ProducerCL", "AxiM
 READ, STORE, UPDATE = MemOp.READ, MemOp.STORE, MemOp.UPDATE
 
 #: The producer's AXI4-Lite master on the unit's CSR block (``hw/producer.py`` master, the
-#: buffered :class:`hw.lib.axil.AXI4LiteSlave` of :class:`hw.csr.Csr`), in cycles after the
+#: buffered :class:`hw.lib.axil.AXI4LiteSlave` of :class:`hw.t3csr.Csr`), in cycles after the
 #: state that issues the access: a write's AW/W are valid the next cycle and taken at once
 #: (empty one-entry buffers), it executes the cycle after (``write_execute``: a doorbell's stream
 #: buffer is checked and filled then), ``bvalid`` the next cycle, the master's ``ax_done`` the

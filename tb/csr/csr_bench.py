@@ -1,4 +1,4 @@
-"""cocotb bench of the AXI4-Lite CSR block (``hw/csr.py``) through cocotbext-axi's AxiLiteMaster.
+"""cocotb bench of the AXI4-Lite CSR block (``hw/t3csr.py``) through cocotbext-axi's AxiLiteMaster.
 
 Every address, field position, access mode, reset value and legality rule comes from
 ``hw.regmap.build(params)``; nothing is hard-coded, so a register added to the map is tested too. A
@@ -34,7 +34,7 @@ from cocotb.triggers import ClockCycles, Combine, RisingEdge
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster
 
 from hw import regmap
-from hw.csr import RESP_OKAY, RESP_SLVERR, cmd_write_layout, doorbell_layout
+from hw.t3csr import RESP_OKAY, RESP_SLVERR, cmd_write_layout, doorbell_layout
 from hw.params import T3Params
 from hw.regmap import Access
 from tb.common.bench import bench_env, random_pause, start_clock_reset

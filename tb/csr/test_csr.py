@@ -2,7 +2,7 @@
 
 import pytest
 
-from hw.csr import Csr
+from hw.t3csr import Csr
 from hw.params import T3Params
 from tb.common.runner import SIMULATORS, run_bench
 

@@ -29,7 +29,7 @@ from amaranth.lib import wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
-from hw.csr import axil_members
+from hw.t3csr import axil_members
 from hw.params import T3Params
 from hw.producer import Producer
 from hw.ring import T3Ring

@@ -1,6 +1,6 @@
 """Measure the AXI4-Lite access costs the model assumes (``sim.xval.model.AXIL_*``).
 
-A cocotb bench on :class:`hw.csr.Csr` driven by the ring bench's own driver
+A cocotb bench on :class:`hw.t3csr.Csr` driven by the ring bench's own driver
 (``tb.common.t3.CsrDriver``, cocotbext-axi ``AxiLiteMaster``): for DOORBELL/ARM writes it
 measures the cycles from the call to the arm/doorbell stream transfer and to the call's return;
 for a counter read, the cycles from the call to the AR handshake (the register is sampled in
@@ -26,7 +26,7 @@ PARAMS = T3Params()
 
 @cocotb.test()
 async def axil_costs(dut):
-    from hw.csr import doorbell_layout
+    from hw.t3csr import doorbell_layout
     for reg in regmap.DEFAULT:
         for f in reg.fields.values():
             if f.port and (f.access is Access.W1C or (f.access is Access.RO and f.const is None)):
@@ -72,7 +72,7 @@ async def axil_costs(dut):
 
 
 def measure(sim="verilator"):
-    from hw.csr import Csr
+    from hw.t3csr import Csr
     from tb.common.runner import ROOT, run_bench
     path = ROOT / "build" / "validate" / "axil_costs.json"
     path.parent.mkdir(parents=True, exist_ok=True)
