@@ -333,4 +333,11 @@
 #define T3_CNT_NOTIFICATIONS_VALUE_WIDTH 32
 #define T3_CNT_NOTIFICATIONS_VALUE_MASK 0xffffffffu
 
+/* CNT_ARM_STALL (RO): Counter: Cycles an arm waited for a tracker entry (the table-full fallback): parked until the tile holding its entry fired, or held while every fire-queue slot was outstanding. CNT_ARMS counts an arm once installed. */
+#define T3_CNT_ARM_STALL_OFFSET 0x140u
+#define T3_CNT_ARM_STALL_RESET 0x00000000u
+#define T3_CNT_ARM_STALL_VALUE_SHIFT 0
+#define T3_CNT_ARM_STALL_VALUE_WIDTH 32
+#define T3_CNT_ARM_STALL_VALUE_MASK 0xffffffffu
+
 #endif /* T3_REGS_H */
