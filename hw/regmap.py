@@ -498,7 +498,7 @@ def build(params=None):
             F("collision", 1, 1, W1C, "The tracker refused an arm: the tile is already armed "
               "(a second arm of a live tile); it keeps counting, unchanged. An arm of another tile "
               "sharing the entry (tile mod tracker_entries) is not refused: it waits until the "
-              "entry's tile fires (CNT_ARM_WAITS)."),
+              "entry's tile fires (CNT_ARM_STALL)."),
             F("bad_arm", 3, 1, W1C, "CSR block: an ARM write with threshold 0 was refused "
               "(SLVERR, nothing sent).", port=False),
             F("no_command", 4, 1, W1C, "A tile fired (or a doorbell rang) whose DMA command table "

@@ -150,9 +150,9 @@ async def bad_input_is_flagged_and_loses_nothing(dut):
     tb.compute.write(10, 5, tile=3, tracked=True)
     # An update for an unarmed tile: ERR.unarmed.
     tb.compute.write(11, 5, tile=9, tracked=True)
-    # A colliding arm (same entry, other tag).
+    # A colliding arm (a second arm of a live tile).
     await tb.csr.arm(40, 4)
-    await tb.csr.arm(40 + tb.params.tracker_entries, 4)
+    await tb.csr.arm(40, 4)
     # A packet for another device: ERR.misroute, nothing written.
     hdr = tb.params.link_header_layout
     from tb.common.stream import pack
