@@ -326,7 +326,7 @@ MUTANTS = {
 }
 
 PROVE_DEPTH = 4
-MUTANT_DEPTH = 14
+MUTANT_DEPTH = 22     # arms are one per 3 cycles: overfilling the fire queue takes ~20
 
 
 #: Larger instance proven too: 16 entries, 8-bit tile ids and counts, fire depth 4.
