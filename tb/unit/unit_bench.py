@@ -330,7 +330,8 @@ async def chunk_larger_than_the_table(dut):
     an update packet on the link (the neighbour's DMA), threshold ``2 B``; its fire starts a
     notification (every command entry holds the same notification, so entries can be shared).
     Software arms the tiles in order through the CSR, running ahead; an arm waits while the
-    table (fire queue) is full or its entry holds an earlier tile. The GEMM and the neighbour
+    table (fire queue) is full or its entry holds an earlier tile. The neighbour is a chunk
+    behind: it starts once the GEMM has filled the table and an arm waits. The GEMM and the neighbour
     write a tile only once its arm is installed (``CNT_ARMS``), as the fallback requires. Checks:
     every tile notified once, memory = the lane-wise sum of both contributions, ERR clear,
     ``CNT_ARM_STALL`` > 0."""
@@ -371,6 +372,10 @@ async def chunk_larger_than_the_table(dut):
     async def neighbour():
         from tb.common.stream import pack
         hdr = p.link_header_layout
+        # a chunk behind, as on the ring: the neighbour's contributions start once the table is
+        # full (the first arm is waiting), so the GEMM's tiles fill every entry first
+        while await tb.csr.read("CNT_ARM_STALL") == 0:
+            await ClockCycles(dut.clk, 16)
         for t in range(T):
             while armed["n"] < t + 1:
                 await RisingEdge(dut.clk)
