@@ -319,14 +319,15 @@ MUTANTS = {
     "parked_arm_forgotten": ("arm_progress",
                              [("with m.If(park_valid & (park_tile[:iw] == s2_tile[:iw])):",
                                "with m.If(0):")]),
-    # arms not limited by the fire queue: more tiles outstanding than the queue holds
-    "arm_room_ignored": ("fire_once",
-                         [("m.d.comb += arm_room.eq(outstanding < self._fire_depth)",
-                           "m.d.comb += arm_room.eq(1)")]),
 }
 
 PROVE_DEPTH = 4
-MUTANT_DEPTH = 22     # arms are one per 3 cycles: overfilling the fire queue takes ~20
+MUTANT_DEPTH = 14
+#: arms not limited by the fire queue: more tiles outstanding than the queue holds (arms are one
+#: per 3 cycles, so overfilling the 4-deep queue takes about 20 cycles: a deeper check)
+ARM_ROOM_MUTANT = ("fire_once", [("m.d.comb += arm_room.eq(outstanding < self._fire_depth)",
+                                  "m.d.comb += arm_room.eq(1)")])
+ARM_ROOM_DEPTH = 22
 
 
 #: Larger instance proven too: 16 entries, 8-bit tile ids and counts, fire depth 4.
@@ -341,6 +342,10 @@ def jobs():
     # base case deep enough for two armed tiles to fire
     fd2 = Job(f"tracker.fire_once@fd{MIN_FIRE_DEPTH}", "tracker", "fire_once",
               lambda: TrackerHarness("fire_once", fire_depth=MIN_FIRE_DEPTH), mode="prove", depth=12)
+    prop, muts = ARM_ROOM_MUTANT
+    arm_room = Job("tracker.mutant.arm_room_ignored", "tracker", prop,
+                   lambda: TrackerHarness(prop, muts), mode="bmc", depth=ARM_ROOM_DEPTH,
+                   expect="fail")
     return block_jobs("tracker", TrackerHarness, PROPS, MUTANTS, prove_depth=PROVE_DEPTH,
                       cover_depth=16, mutant_depth=MUTANT_DEPTH, large=LARGE,
-                      large_label=LARGE_LABEL, extra=[fd2])
+                      large_label=LARGE_LABEL, extra=[fd2]) + [arm_room]
