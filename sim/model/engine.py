@@ -354,7 +354,7 @@ class Tracker:
         self.fires = 0.0
         self.stalls = 0
         self.spills = 0
-        self.spilled: list = []         # keys of the groups spilled, in order
+        self.spilled: list = []         # keys of the groups sent through the fallback, in order
         self._open: dict = {}          # key -> [tiles, contributions completed]
 
     def can_start(self, key, tiles: float, need: int = 2) -> bool:
