@@ -482,10 +482,11 @@ class Engine:
     def _admissible(self, j: Job) -> bool:
         if j.entry is None or self.tracker.can_start(*j.entry):
             return True
+        key = j.entry[0]
         if self._force_one and self._fall_back(j):
             self._force_one = False
             self.tracker.spills += 1
-            self.tracker.spilled.append(j.entry[0] if j.entry is not None else None)
+            self.tracker.spilled.append(key)
             return True
         return False
 
