@@ -72,8 +72,9 @@ validate: $(STAMP) ## RTL vs CL model (toy ring); RTL vs CL model vs fluid engin
 	$(PY) tools/validate.py
 	$(PY) tools/validate_scale.py --jobs 2 --md docs/validation-scale.md
 
-scale: $(STAMP) ## the ring with RTL producers at scale on a bare Verilator harness (docs/scale.md): cycles, speedup, beats, checksums
+scale: $(STAMP) ## the ring with RTL producers at scale on a bare Verilator harness (docs/scale.md): cycles, speedup, beats, checksums; the tracker with a 272-tile chunk on 256 entries
 	$(PY) tools/scale.py --jobs 2
+	T3_TRACKER_LONG=1 $(PY) -m pytest -q -s -p no:cacheprovider tb/tracker/test_tracker.py tb/unit/test_unit.py -k "tracker or chunk"
 
 MEMORY ?= sdram
 fpga: $(STAMP) ## ULX3S-85F bitstream (T3Unit + traffic gen + UART bridge; MEMORY=sdram (LiteDRAM) or bram): LUT/FF/BRAM/Fmax

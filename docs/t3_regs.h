@@ -305,6 +305,11 @@ extern "C" {
 #define T3__CNT_NOTIFICATIONS__VALUE_bp 0
 #define T3__CNT_NOTIFICATIONS__VALUE_bw 32
 
+// reg - t3::CNT_ARM_STALL
+#define T3__CNT_ARM_STALL__VALUE_bm 0xffffffff
+#define T3__CNT_ARM_STALL__VALUE_bp 0
+#define T3__CNT_ARM_STALL__VALUE_bw 32
+
 // addrmap - t3
 typedef struct __attribute__ ((__packed__)) {
     uint32_t ID;
@@ -344,10 +349,11 @@ typedef struct __attribute__ ((__packed__)) {
     uint32_t CNT_STARVATION_GRANTS;
     uint32_t CNT_CYCLES;
     uint32_t CNT_NOTIFICATIONS;
+    uint32_t CNT_ARM_STALL;
 } t3_t;
 
 
-static_assert(sizeof(t3_t) == 0x140, "Packing error");
+static_assert(sizeof(t3_t) == 0x144, "Packing error");
 
 #ifdef __cplusplus
 }

@@ -9,8 +9,10 @@ the fire queue storage are flip-flops (:class:`formal.common.FlopMemory`, same p
 Reference model: one table entry ``e`` is chosen by an ``AnyConst`` (so the proof covers every
 entry and every tile mapping to it). The harness keeps a shadow ``E`` of that entry (valid, tag,
 count, threshold), updated in acceptance order by the accepted ``arm``/``track`` transfers with
-the T3 rules (arm: refused if the entry is busy or ``threshold == 0``; track: counted only on a
-hit, fires and frees the entry when the count reaches the threshold). A two-stage ghost pipeline
+the T3 rules (arm: refused if ``threshold == 0`` or the tile is already armed, *parked* if the
+entry holds another tile; track: counted only on a hit, fires and frees the entry when the count
+reaches the threshold, and the fire installs an arm parked on the entry). A shadow ``P`` of an
+arm parked on ``e`` follows the design's park register. A two-stage ghost pipeline
 delays each accepted request to the cycle where the design commits it; a shadow fire queue
 follows the design's fire queue.
 
@@ -23,14 +25,22 @@ follows the design's fire queue.
   the read-modify-write stage uses equals the reference entry: forwarding loses no count.
 * ``tracker.unarmed_never_fires``: a track that hits no armed tile does not fire, does not
   write the table and raises ``err_unarmed``.
-* ``tracker.refused_arm``: an arm of a busy entry or with ``threshold == 0`` does not write the
-  table (the entry keeps its tile, count and threshold) and raises ``err_collision`` /
-  ``err_bad_arm``.
+* ``tracker.refused_arm``: an arm of an armed tile, of an entry held by another tile, or with
+  ``threshold == 0`` does not write the table (the entry keeps its tile, count and threshold)
+  and raises ``err_collision`` / nothing (parked) / ``err_bad_arm``.
+* ``tracker.arm_progress`` (the table-full fallback never deadlocks, as a bounded response): a
+  parked arm waits only while its entry is held by another tile - zero cycles after the entry
+  is freed, because the write that frees the entry (the holding tile's fire) installs the
+  parked arm, with count 0 and its threshold; and an arm that is valid while none is parked or
+  in the pipeline, the fire queue has room and the sweep is over is accepted in that cycle
+  (arm beats track). With ``fire_once`` (an armed tile fires on its threshold-th beat) this
+  gives: if every armed tile eventually gets its beats and the fire consumer eventually takes
+  fires, every arm is eventually installed and every armed tile fires.
 * always (all jobs): the table equals the reference entry outside the reset sweep; the sweep
   clears it with ``arm.ready``/``track.ready`` low.
 """
 
-from amaranth.hdl import Assert, Cover, Mux, Signal, Value
+from amaranth.hdl import Assert, Cat, Cover, Mux, Signal, Value
 from amaranth.lib import data
 
 from hw.params import T3Params
@@ -42,7 +52,7 @@ import types
 
 PARAMS = T3Params(data_width=32, addr_width=2, tile_width=3, tracker_entries=4, count_width=4)
 FIRE_DEPTH = None   # the design's default
-PROPS = ("fire_once", "no_lost_count", "unarmed_never_fires", "refused_arm")
+PROPS = ("fire_once", "no_lost_count", "unarmed_never_fires", "refused_arm", "arm_progress")
 
 
 class TrackerHarness(Harness):
@@ -84,6 +94,13 @@ class TrackerHarness(Harness):
             for i in range(p.tracker_entries):
                 with m.Case(i):
                     m.d.comb += row_e.eq(table.rows[i])
+        # the row of the entry the parked arm waits for (any entry)
+        st0 = internals(flat.frag)
+        row_p = Signal(table.shape)
+        with m.Switch(st0["park_tile"][:iw]):
+            for i in range(p.tracker_entries):
+                with m.Case(i):
+                    m.d.comb += row_p.eq(table.rows[i])
 
         # -- ghost pipeline: the accepted request, one and two cycles later
         req = data.StructLayout({"valid": 1, "arm": 1, "tile": p.tile_width, "value": cw})
@@ -122,15 +139,33 @@ class TrackerHarness(Harness):
         spec_fire = on_e & ~g2.arm & hit & (new_count >= E.threshold)
         spec_over = on_e & ~g2.arm & hit & (new_count > E.threshold)
         spec_unarmed = on_e & ~g2.arm & ~hit
-        spec_coll = on_e & g2.arm & E.valid
-        spec_bad = on_e & g2.arm & ~E.valid & (g2.value == 0)
+        spec_bad = on_e & g2.arm & (g2.value == 0)
+        spec_coll = on_e & g2.arm & (g2.value != 0) & hit
+        spec_park = on_e & g2.arm & (g2.value != 0) & E.valid & ~hit
+        # P: the arm parked on entry e (the design parks one arm at a time, for any entry)
+        P = Signal(data.StructLayout({"valid": 1, "tag": p.tile_width - iw, "threshold": cw}))
+        spec_install = spec_fire & P.valid
         with m.If(on_e & g2.arm & ~E.valid & (g2.value != 0)):
             m.d.sync += [E.valid.eq(1), E.tag.eq(tag), E.count.eq(0), E.threshold.eq(g2.value)]
+        with m.If(spec_park):
+            m.d.sync += [P.valid.eq(1), P.tag.eq(tag), P.threshold.eq(g2.value)]
         with m.If(on_e & ~g2.arm & hit):
             with m.If(new_count >= E.threshold):
                 m.d.sync += E.valid.eq(0)
+                with m.If(P.valid):
+                    m.d.sync += [E.valid.eq(1), E.tag.eq(P.tag), E.count.eq(0),
+                                 E.threshold.eq(P.threshold), P.valid.eq(0)]
             with m.Else():
                 m.d.sync += E.count.eq(new_count)
+        # the design's park register against P, and one arm at a time
+        park_valid, park_tile, park_thr = st["park_valid"], st["park_tile"], st["park_thr"]
+        m.d.comb += [
+            Assert(P.valid == (park_valid & (park_tile[:iw] == e))),
+            Assert(~P.valid | ((park_tile[iw:] == P.tag) & (park_thr == P.threshold))),
+            Assert(~park_valid | (park_thr != 0)),
+            Assert(~clearing | ~park_valid),
+            Assert(V(g1.valid & g1.arm) + V(g2.valid & g2.arm) + V(park_valid) <= 1),
+        ]
 
         def same(a, b):
             return (a.valid == b.valid) & (~a.valid | ((a.tag == b.tag) & (a.count == b.count)
@@ -188,7 +223,7 @@ class TrackerHarness(Harness):
             m.d.comb += [
                 Assert(~clearing | ((st["outstanding"] == 0) & (fcnt == 0))),
                 Assert(clearing | (st["outstanding"] == (g1.valid & g1.arm) + (g2.valid & g2.arm)
-                                   + armed + fcnt)),
+                                   + park_valid + armed + fcnt)),
                 Assert(st["outstanding"] <= self.fire_depth),
             ]
             for i in range(p.tracker_entries):
@@ -237,11 +272,27 @@ class TrackerHarness(Harness):
             ]
         elif self.prop == "refused_arm":
             m.d.comb += [
-                Assert(~(spec_coll | spec_bad) | (~wr.en & ~pushed)),
+                Assert(~(spec_coll | spec_bad | spec_park) | (~wr.en & ~pushed)),
                 Assert(~was_on_e | (dut.err_collision == err_coll)),
                 Assert(~was_on_e | (dut.err_bad_arm == err_bad)),
-                Cover(spec_coll & (E.tag != tag)),
+                Cover(spec_coll),
+                Cover(spec_park),
                 Cover(spec_bad),
+            ]
+        elif self.prop == "arm_progress":
+            # a parked arm waits only on an entry held by another tile: the cycle its tile's
+            # fire frees the entry, that same write installs the parked arm
+            fifo_room = (st["outstanding"] < self.fire_depth) if "outstanding" in st else 1
+            in_flight = (g1.valid & g1.arm) | (g2.valid & g2.arm) | park_valid
+            m.d.comb += [
+                Assert(clearing | ~park_valid | (row_p.valid & (row_p.tag != park_tile[iw:]))),
+                Assert(~P.valid | E.valid),
+                Assert(~spec_install | (wr.en & (wr.addr == e) & wr.data.valid
+                                        & (wr.data.tag == P.tag) & (wr.data.count == 0)
+                                        & (wr.data.threshold == P.threshold))),
+                Assert(~(dut.arm.valid & ~clearing & ~in_flight & fifo_room) | dut.arm.ready),
+                Cover(spec_install),
+                Cover(spec_install & g1.valid & ~g1.arm & (g1.tile == Cat(e, P.tag))),
             ]
         return m
 
@@ -258,19 +309,25 @@ MUTANTS = {
     "no_tag_check": ("unarmed_never_fires",
                      [("hit.eq(entry.valid & (entry.tag == s2_tag))", "hit.eq(entry.valid)")]),
     # an arm of a busy entry overwrites it
+    # an arm of an entry held by another tile overwrites it instead of waiting
     "collision_overwrites": ("refused_arm",
-                             [("            with m.If(entry.valid):\n"
-                               "                m.d.comb += ev_collision.eq(1)\n"
-                               "            with m.Elif(s2_value == 0):",
-                               "            with m.If(s2_value == 0):")]),
-    # arms not limited by the fire queue: more tiles outstanding than the queue holds
-    "arm_room_ignored": ("fire_once",
-                         [("m.d.comb += arm_room.eq(outstanding < self._fire_depth)",
-                           "m.d.comb += arm_room.eq(1)")]),
+                             [("            with m.Elif(entry.valid):\n"
+                               "                # Held by another tile: park until that tile fires.",
+                               "            with m.Elif(0):\n"
+                               "                # Held by another tile: park until that tile fires.")]),
+    # the fire that frees a parked arm's entry does not install it: the arm waits forever
+    "parked_arm_forgotten": ("arm_progress",
+                             [("with m.If(park_valid & (park_tile[:iw] == s2_tile[:iw])):",
+                               "with m.If(0):")]),
 }
 
 PROVE_DEPTH = 4
 MUTANT_DEPTH = 14
+#: arms not limited by the fire queue: more tiles outstanding than the queue holds (arms are one
+#: per 3 cycles, so overfilling the 4-deep queue takes about 20 cycles: a deeper check)
+ARM_ROOM_MUTANT = ("fire_once", [("m.d.comb += arm_room.eq(outstanding < self._fire_depth)",
+                                  "m.d.comb += arm_room.eq(1)")])
+ARM_ROOM_DEPTH = 22
 
 
 #: Larger instance proven too: 16 entries, 8-bit tile ids and counts, fire depth 4.
@@ -285,6 +342,10 @@ def jobs():
     # base case deep enough for two armed tiles to fire
     fd2 = Job(f"tracker.fire_once@fd{MIN_FIRE_DEPTH}", "tracker", "fire_once",
               lambda: TrackerHarness("fire_once", fire_depth=MIN_FIRE_DEPTH), mode="prove", depth=12)
+    prop, muts = ARM_ROOM_MUTANT
+    arm_room = Job("tracker.mutant.arm_room_ignored", "tracker", prop,
+                   lambda: TrackerHarness(prop, muts), mode="bmc", depth=ARM_ROOM_DEPTH,
+                   expect="fail")
     return block_jobs("tracker", TrackerHarness, PROPS, MUTANTS, prove_depth=PROVE_DEPTH,
                       cover_depth=16, mutant_depth=MUTANT_DEPTH, large=LARGE,
-                      large_label=LARGE_LABEL, extra=[fd2])
+                      large_label=LARGE_LABEL, extra=[fd2]) + [arm_room]

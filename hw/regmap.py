@@ -85,6 +85,9 @@ COUNTERS = (
     ("starvation_grants", "Grants forced by the arbiter's starvation limit."),
     ("cycles",            "Clock cycles since reset (free-running)."),
     ("notifications",     "Notification commands (length 0) completed: DONE set, no transfer."),
+    ("arm_stall",         "Cycles an arm waited for a tracker entry (the table-full fallback): "
+                          "parked until the tile holding its entry fired, or held while every "
+                          "fire-queue slot was outstanding. CNT_ARMS counts an arm once installed."),
 )
 
 
@@ -181,9 +184,10 @@ def build(params=None):
             F("unarmed", 0, 1, W1C, "A tracked write was not counted: its tile is not armed "
               "(never armed, already fired, or its tracker entry holds another tile that shares "
               "the entry index)."),
-            F("collision", 1, 1, W1C, "The tracker refused an arm: its entry (tile mod "
-              "tracker_entries) was already armed, by the same tile or by another tile sharing "
-              "the entry; the armed tile keeps counting, unchanged."),
+            F("collision", 1, 1, W1C, "The tracker refused an arm: the tile is already armed "
+              "(a second arm of a live tile); it keeps counting, unchanged. An arm of another tile "
+              "sharing the entry (tile mod tracker_entries) is not refused: it waits until the "
+              "entry's tile fires (CNT_ARM_STALL)."),
             F("bad_arm", 3, 1, W1C, "CSR block: an ARM write with threshold 0 was refused "
               "(SLVERR, nothing sent).", port=False, driver="bridge"),
             F("no_command", 4, 1, W1C, "A tile fired (or a doorbell rang) whose DMA command table "

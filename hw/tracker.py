@@ -22,13 +22,30 @@ class Tracker(wiring.Component):
 
     The table has ``params.tracker_entries`` entries; tile ``t`` lives in entry
     ``t % tracker_entries`` and the entry stores the remaining high bits of ``t`` as a tag, so two
-    tiles that share an entry cannot be tracked at the same time (arming the second is a
-    *collision*). The table is a :class:`amaranth.lib.memory.Memory` (block RAM on an FPGA); a
+    tiles that share an entry cannot be tracked at the same time. The table is a :class:`amaranth.lib.memory.Memory` (block RAM on an FPGA); a
     request is handled in three pipeline stages: table read; register the read data (block RAM
     clock-to-out is too slow to add after it in the same cycle); read-modify-write. The entries
     written by the two requests ahead are forwarded (by match flags computed a stage early), so
     back-to-back requests to one entry see each other's counts and one request per cycle is
     sustained.
+
+    **A full table never deadlocks: the arm of a busy entry waits.** An arm of tile ``t`` whose
+    entry holds another tile ``u`` (same index, other tag) is *parked* in a one-arm register
+    (counted in ``arm_waits``) and installed by the very write that frees the entry: the track
+    that completes ``u`` fires ``u`` and writes ``t``'s new entry (count 0) in the same
+    read-modify-write. While an arm is parked ``arm.ready`` is low, so later arms wait behind
+    it, in order. The cost is the arm stall (the parked arm waits exactly as long as ``u`` has
+    beats outstanding); nothing is refused, dropped or applied untracked. This was chosen over
+    a spill path (updates applied untracked, the tile completed by a software doorbell) because
+    a spilled tile's second contribution comes from another device, which the local software
+    cannot observe without a new notification protocol, while the wait needs one register and
+    keeps every tile tracked. Progress: a parked arm is installed exactly when its entry's tile
+    fires (proved at a small size, ``formal/tracker_props.py``, property ``arm_progress``), so
+    if arms are issued in the order in which tiles complete and every write to a tile is issued
+    after its arm was installed (``arms`` counts installed arms), the earliest tile not yet
+    complete always has its entry and its writes, and the table drains (docs/model.md, "Tracker
+    sizing"). Only one arm is in the pipeline at a time (an arm is accepted when none is in
+    stages 1-2 or parked): arms are CSR writes, far slower than that.
 
     After reset the table is cleared by a sweep of ``tracker_entries`` cycles, during which
     ``arm.ready`` and ``track.ready`` are low.
@@ -46,10 +63,12 @@ class Tracker(wiring.Component):
     Attributes
     ----------
     arm : In(stream.Signature(params.arm_layout))
-        Start tracking ``tile``: it fires after ``threshold`` beats. Refused with ``err_collision``
-        (the entry's current tile keeps counting, unchanged) if the entry is busy; refused with
-        ``err_bad_arm`` if ``threshold`` is 0. Takes priority over ``track`` when both are valid;
-        not ready while ``fire_depth`` tiles are outstanding (then ``track`` goes first).
+        Start tracking ``tile``: it fires after ``threshold`` beats. Refused with ``err_bad_arm``
+        if ``threshold`` is 0; refused with ``err_collision`` if ``tile`` itself is already
+        armed (a second arm of a live tile: the tile keeps counting, unchanged); parked (see
+        above) if its entry holds another tile. Takes priority over ``track`` when both are
+        valid; not ready while an arm is in the pipeline or parked, nor while ``fire_depth``
+        tiles are outstanding (then ``track`` goes first).
     track : In(stream.Signature(params.track_layout))
         One observed write of ``beats`` beats on ``tile``. Counted against the tile if it is armed;
         otherwise counted in ``unarmed`` and flagged with ``err_unarmed``; it never fires.
@@ -60,9 +79,17 @@ class Tracker(wiring.Component):
     err_unarmed, err_collision, err_overshoot, err_bad_arm : Out(1)
         One-cycle event pulses, in the third cycle after the offending transfer. ``err_overshoot``: a
         request took the count past the threshold (the tile still fires, once).
-    tracked, fires, arms, unarmed : Out(32)
-        Counters (wrapping): beats counted on armed tiles, fires, accepted arms, requests that hit
-        no armed tile. Updated in the fourth cycle after the transfer that caused the event.
+    tracked, fires, arms, unarmed, arm_waits : Out(32)
+        Counters (wrapping): beats counted on armed tiles, fires, installed arms (a parked arm
+        counts when it is installed), requests that hit no armed tile, arms that found their
+        entry held by another tile and were parked. Updated in the fourth cycle after the
+        transfer that caused the event.
+    arm_stall : Out(32)
+        Cycles (wrapping) in which an arm waited for an entry: parked, or valid and held because
+        ``fire_depth`` tiles are outstanding (not counted: the reset sweep, the two cycles an arm
+        waits behind the arm just accepted). Updated one cycle later.
+    arm_waiting : Out(1)
+        An arm is parked, waiting for its entry (same timing as the counters).
     pending : Out(params.index_width + 1)
         Entries armed and not yet fired (same timing as the counters).
     ready_out : Out(1)
@@ -90,6 +117,9 @@ class Tracker(wiring.Component):
             "fires":         Out(32),
             "arms":          Out(32),
             "unarmed":       Out(32),
+            "arm_waits":     Out(32),
+            "arm_stall":     Out(32),
+            "arm_waiting":   Out(1),
             "pending":       Out(params.index_width + 1),
             "ready_out":     Out(1),
         })
@@ -155,10 +185,18 @@ class Tracker(wiring.Component):
         outstanding = Signal(range(self._fire_depth + 1))
         arm_room = Signal()
         m.d.comb += arm_room.eq(outstanding < self._fire_depth)
+        # The parked arm (an arm whose entry holds another tile) and whether an arm is in stages
+        # 1-2: one arm at a time in the pipeline, so one park register suffices and arms stay in
+        # order.
+        park_valid = Signal()
+        park_tile  = Signal(p.tile_width)
+        park_thr   = Signal(p.count_width)
+        arm_busy = Signal()
+        m.d.comb += arm_busy.eq(park_valid | (s1_valid & s1_is_arm) | (s2_valid & s2_is_arm))
         take_arm   = Signal()
         take_track = Signal()
         m.d.comb += [
-            take_arm.eq(~clearing & self.arm.valid & arm_room),
+            take_arm.eq(~clearing & self.arm.valid & arm_room & ~arm_busy),
             take_track.eq(~clearing & ~take_arm & self.track.valid),
             self.arm.ready.eq(take_arm),
             self.track.ready.eq(take_track),
@@ -218,7 +256,7 @@ class Tracker(wiring.Component):
         pending_inc = Signal()     # an arm took an entry
         pending_dec = Signal()     # a tile fired and freed its entry
         tracked_inc = Signal(p.count_width)
-        q_inc, q_dec, q_unarmed = Signal(), Signal(), Signal()
+        q_inc, q_dec, q_unarmed, q_wait = Signal(), Signal(), Signal(), Signal()
         q_tracked = Signal(p.count_width)
         m.d.sync += [q_inc.eq(pending_inc), q_dec.eq(pending_dec), q_tracked.eq(tracked_inc)]
         pending = Signal.like(self.pending)
@@ -231,6 +269,7 @@ class Tracker(wiring.Component):
             self.arms.eq(self.arms + q_inc),
             self.fires.eq(self.fires + q_dec),
             self.unarmed.eq(self.unarmed + q_unarmed),
+            self.arm_waits.eq(self.arm_waits + q_wait),
             self.tracked.eq(self.tracked + q_tracked),
         ]
 
@@ -238,6 +277,8 @@ class Tracker(wiring.Component):
         ev_bad_arm   = Signal()
         ev_unarmed   = Signal()
         ev_overshoot = Signal()
+        ev_park      = Signal()
+        handover     = Signal()     # a fire frees the parked arm's entry and installs it
         m.d.sync += [
             self.err_collision.eq(ev_collision),
             self.err_bad_arm.eq(ev_bad_arm),
@@ -245,9 +286,14 @@ class Tracker(wiring.Component):
             self.err_overshoot.eq(ev_overshoot),
         ]
 
-        m.d.sync += q_unarmed.eq(ev_unarmed)
+        m.d.sync += [q_unarmed.eq(ev_unarmed), q_wait.eq(ev_park)]
+        arm_waiting = Signal()
+        m.d.sync += arm_waiting.eq(park_valid)
+        with m.If(~clearing & (park_valid | (self.arm.valid & ~arm_room))):
+            m.d.sync += self.arm_stall.eq(self.arm_stall + 1)
+        m.d.comb += self.arm_waiting.eq(arm_waiting)
         fire_out = self.fire.valid & self.fire.ready
-        arm_refused = ev_collision | ev_bad_arm
+        arm_refused = ev_collision | ev_bad_arm     # a parked arm stays outstanding
         m.d.sync += outstanding.eq(outstanding + take_arm - arm_refused - fire_out)
 
         with m.If(clearing):
@@ -260,10 +306,14 @@ class Tracker(wiring.Component):
             with m.If(clear_idx == p.tracker_entries - 1):
                 m.d.sync += clearing.eq(0)
         with m.Elif(s2_valid & s2_is_arm):
-            with m.If(entry.valid):
-                m.d.comb += ev_collision.eq(1)
-            with m.Elif(s2_value == 0):
+            with m.If(s2_value == 0):
                 m.d.comb += ev_bad_arm.eq(1)
+            with m.Elif(hit):
+                m.d.comb += ev_collision.eq(1)
+            with m.Elif(entry.valid):
+                # Held by another tile: park until that tile fires.
+                m.d.comb += ev_park.eq(1)
+                m.d.sync += [park_valid.eq(1), park_tile.eq(s2_tile), park_thr.eq(s2_value)]
             with m.Else():
                 m.d.comb += [
                     wr.en.eq(1),
@@ -279,7 +329,7 @@ class Tracker(wiring.Component):
                 m.d.comb += tracked_inc.eq(s2_value)
                 m.d.comb += wr.en.eq(1)
                 with m.If(new_count >= entry.threshold):
-                    # Complete: fire once and free the entry.
+                    # Complete: fire once and free the entry (or hand it to the parked arm).
                     m.d.comb += [
                         wr.data.valid.eq(0),
                         wr.data.count.eq(0),
@@ -287,6 +337,15 @@ class Tracker(wiring.Component):
                         pending_dec.eq(1),
                         ev_overshoot.eq(new_count > entry.threshold),
                     ]
+                    with m.If(park_valid & (park_tile[:iw] == s2_tile[:iw])):
+                        m.d.comb += [
+                            handover.eq(1),
+                            wr.data.valid.eq(1),
+                            wr.data.tag.eq(park_tile[iw:]),
+                            wr.data.threshold.eq(park_thr),
+                            pending_inc.eq(1),
+                        ]
+                        m.d.sync += park_valid.eq(0)
                 with m.Else():
                     m.d.comb += [
                         wr.data.valid.eq(1),

@@ -309,6 +309,7 @@ class T3Core(wiring.Component):
         m.d.comb += [
             csr.cnt_fires.eq(tracker.fires),
             csr.cnt_arms.eq(tracker.arms),
+            csr.cnt_arm_stall.eq(tracker.arm_stall),
             csr.cnt_tracked_beats.eq(tracker.tracked),
             csr.cnt_stall_compute.eq(arb.stalled_compute),
             csr.cnt_stall_comm.eq(arb.stalled_comm),

@@ -195,15 +195,37 @@ def test_tracker_back_pressure():
     assert e.tracker.fires == 2          # k1 fired; k2 has only one contribution
 
 
-def test_tracker_full_ring_deadlock_spills():
+def test_tracker_full_without_a_fallback_is_a_deadlock():
     # G1 holds both entries (k1); G2 (k2) cannot start, and k1's other contribution waits for
-    # G2: every device of the ring waits -> one group is spilled past the tracker.
-    # G1 0..1 us, G2 1..2 us, the send 2..3 us.
+    # G2: a deadlock, and G2 is a local job, so the hardware's fallback (a remote store sent by
+    # a DMA instead) does not apply: the engine says so instead of spilling for free.
     e = Engine(tiny(tracker_entries=2))
-    g1 = e.add(Job("g1", "gemm", cu_s=4 * US, entry=("k1", 2)))
+    e.add(Job("g1", "gemm", cu_s=4 * US, entry=("k1", 2)))
     g2 = e.add(Job("g2", "gemm", cu_s=4 * US, entry=("k2", 2)))
-    snd = e.add(Job("s", "link", "comm", link_bytes=1000, entry=("k1", 2)).after(g2))
+    e.add(Job("s", "link", "comm", link_bytes=1000, entry=("k1", 2)).after(g2))
+    with pytest.raises(RuntimeError, match="deadlock"):
+        e.run()
+
+
+def test_tracker_full_ring_deadlock_takes_the_hardware_fallback():
+    # As on the ring: G1's and G2's outputs go straight to the neighbour (remote stores, the
+    # first contributions of k1 and k2); k1's second contribution is the in-order GEMM's G3,
+    # behind G2. With 2 entries k1 fills the table, G2 cannot start, G3 is behind it: every
+    # device waits. The fallback: G2 stores locally (no entry, no link) and a DMA that needs
+    # k2's entries reads and sends it once G3 has freed k1's.
+    e = Engine(tiny(tracker_entries=2))
+    e.add(Job("g1", "gemm", cu_s=4 * US, link_bytes=1000, link_payload=1000, wr=1000,
+              entry=("k1", 2)))
+    g2 = e.add(Job("g2", "gemm", cu_s=4 * US, link_bytes=1000, link_payload=1000, wr=1000,
+                   entry=("k2", 2)))
+    arrival = e.add(Job("arrived", "sync").after(g2, 0.5 * US))    # the neighbour's copy landed
+    g3 = e.add(Job("g3", "gemm", cu_s=4 * US, entry=("k1", 2)))
+    g4 = e.add(Job("g4", "gemm", cu_s=4 * US, entry=("k2", 2)))
     e.run()
-    assert g2.t_start == pytest.approx(1.0 * US)
-    assert snd.t_start == pytest.approx(2.0 * US) and snd.t_end == pytest.approx(3.0 * US)
-    assert e.tracker.spills == 1
+    assert e.tracker.spills == 1 and e.tracker.spilled == ["k2"]
+    dma = next(j for lst in e.streams.values() for j in lst if j.name == "g2-fallback-dma")
+    assert g2.link_bytes == 0 and g2.entry is None and dma.entry == ("k2", 2)
+    assert dma.t_start >= g3.t_end - 1e-12, "the DMA must wait until k1's entries are freed"
+    assert arrival.t_end == pytest.approx(dma.t_end + 0.5 * US), "arrival follows the DMA"
+    assert dma.rd == 1000 and g2.dram_c >= 1000, "local store and DMA read are charged"
+    assert not e.tracker.overflow and g4.done

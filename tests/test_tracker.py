@@ -117,7 +117,7 @@ def test_unarmed_collision_overshoot_bad_arm():
         await wait_ready(ctx, dut)
         await stream_put(ctx, dut.track, track_payload(3))                # unarmed
         await stream_put(ctx, dut.arm, {"tile": 3, "threshold": 4})
-        await stream_put(ctx, dut.arm, {"tile": 3 + 16, "threshold": 2})  # collision
+        await stream_put(ctx, dut.arm, {"tile": 3, "threshold": 2})       # collision: live tile
         await stream_put(ctx, dut.arm, {"tile": 4, "threshold": 0})       # bad arm
         await stream_put(ctx, dut.track, track_payload(3 + 16))           # other tag: unarmed
         await stream_put(ctx, dut.track, track_payload(3, 3))
@@ -130,6 +130,42 @@ def test_unarmed_collision_overshoot_bad_arm():
     assert log.fires == [3], "old tile keeps counting after a refused arm and fires once"
     assert log.errors == dict(unarmed=3, collision=1, overshoot=1, bad_arm=1)
     assert out == {"unarmed": 3, "arms": 1}
+
+
+def test_arm_of_a_busy_entry_waits_until_its_tile_fires():
+    """The table-full fallback: an arm whose entry holds another tile is parked (arm.ready low
+    for the arms behind it) and installed by the track that completes the entry's tile."""
+    dut = Tracker(P)
+    log = EventLog(dut)
+    out = {}
+
+    async def tb(ctx):
+        await wait_ready(ctx, dut)
+        await stream_put(ctx, dut.arm, {"tile": 3, "threshold": 4})
+        await stream_put(ctx, dut.arm, {"tile": 3 + 16, "threshold": 2})  # entry busy: parked
+        await ctx.tick().repeat(4)
+        out["waiting"] = ctx.get(dut.arm_waiting)
+        ctx.set(dut.arm.payload, {"tile": 5, "threshold": 1})
+        ctx.set(dut.arm.valid, 1)                                         # waits behind it
+        await stream_put(ctx, dut.track, track_payload(3 + 16))           # not installed yet
+        await stream_put(ctx, dut.track, track_payload(3, 3))
+        await ctx.tick().repeat(6)
+        out["blocked"] = not ctx.get(dut.arm.ready)
+        out["stall"] = ctx.get(dut.arm_stall)
+        await stream_put(ctx, dut.track, track_payload(3, 1))             # 3 fires, 19 installed
+        await ctx.tick().until(dut.arm.ready)
+        ctx.set(dut.arm.valid, 0)
+        await stream_put(ctx, dut.track, track_payload(3 + 16, 2))        # 19 fires
+        await stream_put(ctx, dut.track, track_payload(5))
+        await ctx.tick().repeat(5)
+        out.update(arms=ctx.get(dut.arms), pending=ctx.get(dut.pending),
+                   waits=ctx.get(dut.arm_waits), waiting_after=ctx.get(dut.arm_waiting))
+    run_sim(dut, tb, processes=[log.process()], name="tracker_arm_wait")
+    assert log.fires == [3, 19, 5]
+    assert log.errors == dict(unarmed=1, collision=0, overshoot=0, bad_arm=0)
+    assert out["waiting"] == 1 and out["blocked"] and out["stall"] >= 10
+    assert out["arms"] == 3 and out["pending"] == 0 and out["waits"] == 1
+    assert out["waiting_after"] == 0
 
 
 def test_stalled_fire_consumer_never_blocks_track():
@@ -184,6 +220,7 @@ def test_random_traffic_against_reference(seed):
     ref = TrackerRef(entries=P.tracker_entries)
     log = EventLog(dut)
     accepted = []      # ("arm"/"track", args) in the order the RTL accepted them
+    arms_done = []
 
     async def arm_driver(ctx):
         await wait_ready(ctx, dut)
@@ -196,6 +233,7 @@ def test_random_traffic_against_reference(seed):
             await ctx.tick().until(dut.arm.ready)
             accepted.append(("arm", tile, thr))
             ctx.set(dut.arm.valid, 0)
+        arms_done.append(True)
 
     async def track_driver(ctx):
         await wait_ready(ctx, dut)
@@ -208,6 +246,15 @@ def test_random_traffic_against_reference(seed):
             await ctx.tick().until(dut.track.ready)
             accepted.append(("track", tile, beats))
             ctx.set(dut.track.valid, 0)
+        # An arm parked behind a tile that the random tracks never complete: complete every
+        # tile (8 beats >= any threshold) until the arm driver is through.
+        while not arms_done:
+            for tile in range(40):
+                ctx.set(dut.track.payload, track_payload(tile, 8))
+                ctx.set(dut.track.valid, 1)
+                await ctx.tick().until(dut.track.ready)
+                accepted.append(("track", tile, 8))
+                ctx.set(dut.track.valid, 0)
         await ctx.tick().repeat(30)
 
     run_sim(dut, arm_driver, track_driver,
@@ -220,6 +267,7 @@ def test_random_traffic_against_reference(seed):
     assert log.fires == ref.fires
     assert log.errors == ref.errors
     assert len(ref.fires) > 10, "traffic too sparse to exercise fires"
+    assert ref.counters["arm_waits"] > 0, "traffic must park an arm behind a busy entry"
 
 
 def test_fire_latency_is_four_cycles():

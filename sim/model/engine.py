@@ -347,8 +347,18 @@ class Tracker:
 
     The model tracks tile *groups*, so the counters are in tiles. Counters: ``fires`` (tiles
     triggered), ``peak`` (most entries in use), ``stalls`` (times a contribution had to wait),
-    ``spills`` (groups admitted past a full table because every device of the ring was waiting
-    for entries - a deadlock that a real design must avoid by sizing or a fallback path).
+    ``spills`` (groups that took the table-full fallback, below).
+
+    **Table-full fallback (the hardware's, ``hw/tracker.py``).** In the hardware an arm whose
+    entry is busy waits, and a contribution is written only after its tile's arm is installed;
+    the RTL ring's first step is a local tracked store whose fire starts a DMA, so a full table
+    only delays that DMA and the ring drains. The model's fused step 1 writes the neighbour's
+    memory straight from the GEMM epilogue instead, which on a full table would stall every GEMM
+    of the ring at once (a deadlock). When that happens the engine takes the hardware's path for
+    one group (:meth:`Engine._fall_back`): the GEMM stores the group locally, untracked, and a
+    DMA job that needs the group's entries (so it waits for them, like the arm) reads it and
+    sends it as updates. Charged: the local write and the DMA read of the group's bytes, bulk
+    instead of store link efficiency, and the DMA's wait for entries.
     """
 
     def __init__(self, entries: int):
@@ -358,7 +368,7 @@ class Tracker:
         self.fires = 0.0
         self.stalls = 0
         self.spills = 0
-        self.spilled: list = []         # keys of the groups spilled, in order
+        self.spilled: list = []         # keys of the groups sent through the fallback, in order
         self._open: dict = {}          # key -> [tiles, contributions completed]
 
     def can_start(self, key, tiles: float, need: int = 2) -> bool:
@@ -488,13 +498,38 @@ class Engine:
     def _admissible(self, j: Job) -> bool:
         if j.entry is None or self.tracker.can_start(*j.entry):
             return True
-        if self._force_one:
-            # the ring would deadlock on a full table: spill this group past the tracker
+        key = j.entry[0]
+        if self._force_one and self._fall_back(j):
             self._force_one = False
             self.tracker.spills += 1
-            self.tracker.spilled.append(j.entry[0])
+            self.tracker.spilled.append(key)
             return True
         return False
+
+    def _fall_back(self, j: Job) -> bool:
+        """The table-full fallback for ``j`` (see :class:`Tracker`): a GEMM job that writes a
+        tracked group straight into the neighbour's memory stores it locally instead, and a new
+        DMA job on the ``link`` stream, after it, carries the group's entries, reads the group
+        and sends it as updates; the jobs that waited for the remote contribution wait for that
+        DMA. Returns False (nothing changed) for any other job."""
+        if j.stream != "gemm" or j.link_bytes <= 0 or j.entry is None or j.started:
+            return False
+        gb = j.link_payload
+        sysc = self.sys
+        d = Job(f"{j.name}-fallback-dma", "link", "comm", dram_m=(1 + sysc.nmc_cost) * gb,
+                link_bytes=gb / sysc.link_bulk_efficiency, link_payload=gb, rd=gb, wr=gb,
+                nmc=j.nmc, tag=("fallback",) + tuple(j.tag), entry=j.entry)
+        remote = [(dep, delay) for dep, delay in j.dependents if delay > 0]
+        j.dependents = [(dep, delay) for dep, delay in j.dependents if delay <= 0]
+        d.dependents = remote
+        j.dram_m -= sysc.nmc_cost * gb          # the NMC update now happens at the DMA's landing
+        j.dram_c += gb                          # the local store
+        j.link_bytes = j.link_payload = 0.0
+        j.wr, j.nmc = gb, 0.0
+        j.entry = None
+        self.add(d)
+        d.after(j)
+        return True
 
     def _any_blocked(self) -> bool:
         for s in self.STREAMS:

@@ -99,8 +99,9 @@ def write_paper_report(out: Path, img: Path, tokens: int = 8192, plots: bool = T
     L.append("Sequential phase times (GEMM, RS, AG) in us; speedups over sequential; data "
              "movement reduction of t3-mca; tracker peak = most tiles holding a tracker entry at "
              f"once in t3-mca (capacity {sysc.tracker_entries}; a full table back-pressures the "
-             "GEMM or the DMA), with the tile groups spilled past a full table to avoid a "
-             "ring-wide deadlock in parentheses.\n")
+             "GEMM or the DMA), with the tile groups sent through the table-full fallback (a "
+             "local store and a DMA that waits for entries) to avoid a ring-wide deadlock in "
+             "parentheses.\n")
     L.append("| model | TP | sublayer | GEMM | RS | AG | comm share | domino (S) | t3 | t3-mca | "
              "ideal | ideal-rs-nmc | data mvmt | tracker peak (spills) |")
     L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")

@@ -90,7 +90,7 @@ def layer_sections(L: list, show_progress: bool = False) -> dict:
              "DeepSpeed's shipped schedule (2 micro-batches; micro-batch 1's residual issued "
              "before its all-reduce is waited on, as in the shipped code); `domino (wait)` moves "
              "that residual after the wait; `domino-tuned` searches 1, 2, 4, 8 micro-batches "
-             "(an oracle). Tracker spills: groups spilled past a full table in t3-mca, per "
+             "(an oracle). Tracker spills: groups sent through the table-full fallback in t3-mca, per "
              "sublayer of the layer (`fc1`, `ip` are the backward dgrads).\n")
     hdr = ("| system | model | TP | tokens | sequential us (fwd / layer) | domino | domino (wait) "
            "| domino-tuned (S) | t3 | t3-mca | t3+domino | t3-mca tracker spills |")

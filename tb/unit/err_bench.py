@@ -104,28 +104,34 @@ async def _unarmed(dut):
     assert await tb.csr.read("CNT_FIRES") == 1
 
 
-@scenario("collision", "refused an arm", "already armed", "same tile", "another tile sharing",
-          "keeps counting, unchanged")
+@scenario("collision", "refused an arm", "already armed", "live tile", "keeps counting, unchanged",
+          "another tile sharing", "waits until", "CNT_ARM_STALL")
 async def _collision(dut):
     tb = await setup(dut)
     E = tb.params.tracker_entries
     assert await tb.csr.program(5, src_addr=0, length=0, dst_dev=1, dst_addr=0, tile=0) == OKAY
     assert await tb.csr.arm(5, 3) == OKAY
-    assert await tb.csr.arm(5 + E, 1) == OKAY        # the CSR takes it; the tracker refuses it
-    await tb.expect_only("collision", "arm of another tile sharing the entry")
-    assert await tb.csr.arm(5, 1) == OKAY
+    assert await tb.csr.arm(5, 1) == OKAY            # the CSR takes it; the tracker refuses it
     await tb.expect_only("collision", "second arm of the same tile")
+    assert await tb.csr.arm(5 + E, 1) == OKAY        # entry 5 holds tile 5: waits, no error
+    await tb.expect_clean("arm of another tile sharing the entry")
     assert await tb.csr.read("CNT_ARMS") == 1
-    assert (await tb.status())["tracker_pending"] == 1
-    # the armed tile keeps its threshold of 3 (neither refused arm's threshold 1 applies)
+    assert await tb.csr.read("CNT_ARM_STALL") > 0, "the waiting arm is not counted"
+    # the armed tile keeps its threshold of 3 (the refused arm's threshold 1 does not apply)
     tb.compute.write(200, 1, tile=5, tracked=True)
     tb.compute.write(201, 1, tile=5, tracked=True)
     await tb.expect_clean("two beats on tile 5")
     assert await tb.csr.read("CNT_FIRES") == 0, "a refused arm changed the armed threshold"
-    tb.compute.write(202, 1, tile=5, tracked=True)
+    tb.compute.write(202, 1, tile=5, tracked=True)   # tile 5 fires, tile 5 + E is installed
     await tb.expect_clean("third beat on tile 5")
     assert await tb.csr.read("CNT_FIRES") == 1
-    assert await tb.csr.read("CNT_TRACKED_BEATS") == 3
+    assert await tb.csr.read("CNT_ARMS") == 2, "the waiting arm was not installed by the fire"
+    stall = await tb.csr.read("CNT_ARM_STALL")
+    tb.compute.write(203, 1, tile=5 + E, tracked=True)
+    await tb.expect_clean("the installed tile's beat")
+    assert await tb.csr.read("CNT_FIRES") == 2
+    assert await tb.csr.read("CNT_TRACKED_BEATS") == 4
+    assert await tb.csr.read("CNT_ARM_STALL") == stall, "counted after the arm was installed"
 
 
 @scenario("bad_arm", "ARM write with threshold 0", "refused", "SLVERR", "nothing sent")

@@ -2,6 +2,7 @@
 50,000-cycle random soak on Verilator."""
 
 import json
+import os
 
 import pytest
 
@@ -44,3 +45,16 @@ def test_soak_verilator():
     res = json.loads(out.read_text())
     assert res["cycles"] >= SOAK_CYCLES
     assert res["updates_applied"] == res["contributions"], "every contribution applied once"
+
+
+if os.environ.get("T3_TRACKER_LONG") == "1":      # a long run: collected by make scale only
+    @pytest.mark.parametrize("sim", SIMULATORS)
+    def test_chunk_larger_than_the_table(sim):
+        """272 tiles on the 256-entry table through the whole unit, exact sums (make scale)."""
+        out = ROOT / "build" / f"chunk272_{sim}.json"
+        out.unlink(missing_ok=True)
+        run_bench("t3_unit", T3Unit(T3Params()), "tb.unit.unit_bench", sim,
+                  testcase="chunk_larger_than_the_table", env={"T3_CHUNK_OUT": str(out)})
+        res = json.loads(out.read_text())
+        print(f"\n{sim}: {res}")
+        assert res["beats_exact"] == res["tiles"] * 2 and res["arm_stall"] > 0

@@ -151,9 +151,9 @@ async def bad_input_is_flagged_and_loses_nothing(dut):
     tb.compute.write(10, 5, tile=3, tracked=True)
     # An update for an unarmed tile: ERR.unarmed.
     tb.compute.write(11, 5, tile=9, tracked=True)
-    # A colliding arm (same entry, other tag).
+    # A colliding arm (a second arm of a live tile).
     await tb.csr.arm(40, 4)
-    await tb.csr.arm(40 + tb.params.tracker_entries, 4)
+    await tb.csr.arm(40, 4)
     # A packet for another device: ERR.misroute, nothing written.
     hdr = tb.params.link_header_layout
     from tb.common.stream import pack
@@ -365,3 +365,88 @@ async def soak(dut):
                        "stall_compute": cnt["stall_compute"], "stall_comm": cnt["stall_comm"]},
                       f, indent=2)
     dut._log.info(f"soak: {ran} cycles, {s.waves} waves, {contributions} contributions exact")
+
+
+@cocotb.test(timeout_time=TIMEOUT_US * 10, timeout_unit="us")
+async def chunk_larger_than_the_table(dut):
+    """A chunk of ``tracker_entries + tracker_entries // 16`` tiles (272 on the default 256
+    entries: T-NLG at TP 8) reduced as a ring device reduces a chunk: every output tile gets two
+    contributions of ``B`` beats, tracked NMC updates from the compute port (the local GEMM) and
+    an update packet on the link (the neighbour's DMA), threshold ``2 B``; its fire starts a
+    notification (every command entry holds the same notification, so entries can be shared).
+    Software arms the tiles in order through the CSR, running ahead; an arm waits while the
+    table (fire queue) is full or its entry holds an earlier tile. The neighbour is a chunk
+    behind: it starts once the GEMM has filled the table and an arm waits. The GEMM and the neighbour
+    write a tile only once its arm is installed (``CNT_ARMS``), as the fallback requires. Checks:
+    every tile notified once, memory = the lane-wise sum of both contributions, ERR clear,
+    ``CNT_ARM_STALL`` > 0."""
+    tb = UnitTB(dut)
+    await tb.start()
+    p = tb.params
+    E = p.tracker_entries
+    T, B = E + E // 16, 2
+    await tb.csr.configure(dev_id=0)
+    for i in range(E):
+        assert await tb.csr.program(i, src_addr=0, length=0, dst_dev=0, dst_addr=0, tile=0) == 0
+    tb.loop_enabled = False
+    rng = random.Random(9)
+    local = {t * B + b: tb.rand_word(rng) for t in range(T) for b in range(B)}
+    remote = {a: tb.rand_word(rng) for a in local}
+    for a in local:
+        tb.mem[a] = tb.add(local[a], remote[a])
+    start = int(cocotb.utils.get_sim_time("ns")) // 10
+    armed = {"n": 0}
+
+    async def software():
+        for t in range(T):
+            assert await tb.csr.arm(t, 2 * B) == 0
+
+    async def poll_arms():
+        while armed["n"] < T:
+            armed["n"] = await tb.csr.read("CNT_ARMS")
+            await ClockCycles(dut.clk, 8)
+
+    async def gemm():
+        for t in range(T):
+            while armed["n"] < t + 1:
+                await RisingEdge(dut.clk)
+            for b in range(B):
+                tb.compute.write(t * B + b, local[t * B + b], op=MemOp.UPDATE, tile=t,
+                                 tracked=True)
+
+    async def neighbour():
+        from tb.common.stream import pack
+        hdr = p.link_header_layout
+        # a chunk behind, as on the ring: the neighbour's contributions start once the table is
+        # full (the first arm is waiting), so the GEMM's tiles fill every entry first
+        while await tb.csr.read("CNT_ARM_STALL") == 0:
+            await ClockCycles(dut.clk, 16)
+        for t in range(T):
+            while armed["n"] < t + 1:
+                await RisingEdge(dut.clk)
+            tb.rx.send_nowait({"data": pack(hdr, {"dst_dev": 0, "src_dev": 1,
+                                                   "op": Kind.UPDATE.value, "length": B,
+                                                   "dst_addr": t * B, "tile": t}), "last": 0})
+            for b in range(B):
+                tb.rx.send_nowait({"data": remote[t * B + b], "last": int(b == B - 1)})
+    tasks = [cocotb.start_soon(f()) for f in (software, poll_arms, gemm, neighbour)]
+    for task in tasks:
+        await task
+    await tb.wait_counter("CNT_NOTIFICATIONS", T, limit=400000)
+    cycles = int(cocotb.utils.get_sim_time("ns")) // 10 - start
+    cnt = await tb.csr.counters()
+    got = await tb.compute.read_many(sorted(tb.mem))
+    bad = sum(g != tb.mem[a] for a, g in zip(sorted(tb.mem), got))
+    assert bad == 0, f"{bad} of {len(got)} beats differ from the sum of the two contributions"
+    assert cnt["notifications"] == T and cnt["fires"] == T and cnt["arms"] == T
+    assert cnt["tracked_beats"] == 2 * B * T and cnt["updates_applied"] == 2 * B * T
+    assert await tb.csr.read("ERR") == 0, tb.csr.map["ERR"].decode(await tb.csr.read("ERR"))
+    assert cnt["arm_stall"] > 0, "the chunk must make an arm wait"
+    out = os.environ.get("T3_CHUNK_OUT")
+    if out:
+        with open(out, "w") as f:
+            json.dump({"tiles": T, "entries": E, "beats_per_contribution": B, "cycles": cycles,
+                       "arm_stall": cnt["arm_stall"], "fires": cnt["fires"],
+                       "beats_exact": len(got)}, f, indent=2)
+    dut._log.info(f"{T} tiles on {E} entries: {cycles} cycles, CNT_ARM_STALL {cnt['arm_stall']}, "
+                  f"{len(got)} beats exact")
