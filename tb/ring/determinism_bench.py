@@ -28,6 +28,7 @@ from cocotb.triggers import ClockCycles
 from hw.params import Kind, LaneType, MemOp, T3Params
 from sim.ref import nmc as ref
 from tb.common.bench import bench_env, start_clock_reset
+from tb.common.stream import StreamSource
 from tb.common.t3 import ComputePort, CsrDriver, lanes_to_int
 
 DEVICES = 3
@@ -46,6 +47,9 @@ class DetTB:
         self.lanes = self.params.data_width // 16
         self.csr = [CsrDriver(dut, f"d{i}_s_axil", dut.clk, dut.rst) for i in range(self.n)]
         self.port = [ComputePort(dut, f"d{i}_", dut.clk, self.params) for i in range(self.n)]
+        # the ring's GEMM-originated packet ports are unused here: held idle (valid low)
+        self.remote = [StreamSource(dut, f"d{i}_remote", dut.clk, self.params.link_layout)
+                       for i in range(self.n)]
         self.orders_seen = {"local_first": 0, "incoming_first": 0}
 
     def tile(self, c, t):
