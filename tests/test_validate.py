@@ -153,7 +153,8 @@ def test_fast_subset_exists():
 
 @pytest.mark.heavy(110)
 def test_model_matches_rtl():
-    """Every (scenario, mode) of ``CHECKED``: byte counts equal, cycles within ``TOLERANCE``.
+    """Every (scenario, mode) of ``CHECKED``: byte counts equal, cycles within ``TOLERANCE``;
+    on the ``base`` run, the ring bench's own checks and the paper's step 1 (one more T3 run).
     One test, so that one xdist worker runs the RTL once (``--dist loadgroup`` did not keep an
     ``xdist_group`` on one worker with the pinned pytest 9.2 / pytest-xdist 3.8, and the RTL
     ran on both)."""
@@ -183,6 +184,14 @@ def test_model_matches_rtl():
     for mode in ("t3", "t3-mca"):
         assert base[mode]["rtl_cycles"] < base["sequential"]["rtl_cycles"], mode
         assert traffic[mode] < traffic["sequential"], mode
+    # the paper's step 1 on the same build: T3 with the first chunk sent as remote updates
+    import json
+
+    from tb.ring.test_ring import check_direct_step1, run_ring
+    from tb.xval.rtl import OUT_DIR
+    stored = json.loads((OUT_DIR / "rtl" / "verilator" / "base.t3.json").read_text())
+    check_direct_step1(stored, run_ring("verilator", modes=("t3",), cfg={"direct": True},
+                                        out=OUT_DIR / "rtl" / "verilator" / "base-direct")["t3"])
 
 
 @pytest.mark.parametrize("n, T", [(2, 1), (3, 4), (4, 4), (8, 2)])

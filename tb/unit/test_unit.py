@@ -1,5 +1,5 @@
 """Launches the T3Unit cocotb bench (link looped back) on Icarus Verilog and Verilator, and the
-50,000-cycle random soak on Verilator."""
+random soak on Verilator (20,000 cycles in ``make test``; ``T3_SOAK_CYCLES`` for a longer one)."""
 
 import json
 import os
@@ -10,7 +10,7 @@ from hw.params import T3Params
 from hw.unit import T3Unit
 from tb.common.runner import ROOT, SIMULATORS, run_bench
 
-SOAK_CYCLES = 50_000
+SOAK_CYCLES = int(os.environ.get("T3_SOAK_CYCLES", 20_000))
 
 
 @pytest.mark.parametrize("sim", SIMULATORS)
