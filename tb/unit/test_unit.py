@@ -1,5 +1,6 @@
 """Launches the T3Unit cocotb bench (link looped back) on Icarus Verilog and Verilator, and the
-random soak on Verilator (20,000 cycles in ``make test``; ``T3_SOAK_CYCLES`` for a longer one)."""
+random soak on Verilator (20,000 cycles in ``make test``; the environment variable
+T3_SOAK_CYCLES sets a longer one)."""
 
 import json
 import os
