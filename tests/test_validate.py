@@ -187,11 +187,13 @@ def test_model_matches_rtl():
     # the paper's step 1 on the same build: T3 with the first chunk sent as remote updates
     import json
 
-    from tb.ring.test_ring import check_direct_step1, run_ring
-    from tb.xval.rtl import OUT_DIR
+    from tb.ring.test_ring import check_direct_step1
+    from tb.xval.rtl import BUILDS, OUT_DIR, rerun
+    s, = [s for s in CHECKED if s.name == "base"]
     stored = json.loads((OUT_DIR / "rtl" / "verilator" / "base.t3.json").read_text())
-    check_direct_step1(stored, run_ring("verilator", modes=("t3",), cfg={"direct": True},
-                                        out=OUT_DIR / "rtl" / "verilator" / "base-direct")["t3"])
+    direct, _ = rerun(s, "verilator", BUILDS[(s.hw_key, "verilator")], cfg={"direct": True},
+                      modes=("t3",), name="base-direct")
+    check_direct_step1(stored, direct["t3"])
 
 
 @pytest.mark.parametrize("n, T", [(2, 1), (3, 4), (4, 4), (8, 2)])

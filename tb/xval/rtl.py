@@ -12,10 +12,12 @@ from pathlib import Path
 
 from sim.xval.scenario import MODES
 
-__all__ = ["run_rtl", "run_group", "OUT_DIR"]
+__all__ = ["run_rtl", "run_group", "rerun", "BUILDS", "OUT_DIR"]
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT_DIR = ROOT / "build" / "validate"
+#: ``(hw_key, sim) -> build directory`` of the builds :func:`run_group` made in this process
+BUILDS = {}
 
 
 def _out(scenario, sim, out_dir):
@@ -55,22 +57,38 @@ def run_rtl(scenario, sim="verilator", out_dir=OUT_DIR):
 def _rerun(scenario, sim, build_dir, out_dir=OUT_DIR):
     """Run the bench again on an existing build (same hardware parameters): skips the Verilog
     export (~7 s for a 4-device ring) and the build check; same test call as ``run_bench``."""
+    return rerun(scenario, sim, build_dir, out_dir)
+
+
+def rerun(scenario, sim, build_dir, out_dir=OUT_DIR, *, cfg=None, modes=MODES, name=None):
+    """:func:`_rerun` with workload overrides ``cfg`` (e.g. ``{"direct": True}``), only
+    ``modes``, results under ``name`` (default the scenario's). Returns ``({mode: result},
+    seconds)``."""
     from cocotb_tools.runner import get_results, get_runner
     from tb.common.runner import build_lock
 
     s = scenario
-    out = _out(s, sim, out_dir)
-    env = {k: v if isinstance(v, str) else json.dumps(v) for k, v in _env(s, out).items()}
+    out = Path(out_dir) / "rtl" / sim / (name or s.name)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for m in modes:
+        Path(f"{out}.{m}.json").unlink(missing_ok=True)
+    env = _env(s, out)
+    env["T3_RING"] = dict(env["T3_RING"], **(cfg or {}))
+    env = {k: v if isinstance(v, str) else json.dumps(v) for k, v in env.items()}
+    testcase = None if tuple(modes) == MODES else \
+        [f"gemm_reduce_scatter/mode={MODES.index(m)}" for m in modes]
     t0 = time.monotonic()
     with build_lock(build_dir):
         results = get_runner(sim).test(
             hdl_toplevel="t3_ring", hdl_toplevel_lang="verilog", test_module="tb.ring.ring_bench",
             build_dir=build_dir, test_dir=build_dir, extra_env=env, timescale=("1ns", "1ps"),
+            testcase=testcase,
             results_xml=str(Path(build_dir) / "results.xml"))
         num_tests, num_failed = get_results(results)
     assert num_tests > 0 and num_failed == 0, \
         f"ring bench on {sim} ({s.name}): {num_failed} of {num_tests} tests failed"
-    return _results(out), time.monotonic() - t0
+    return {m: json.loads(Path(f"{out}.{m}.json").read_text()) for m in modes}, \
+        time.monotonic() - t0
 
 
 def run_group(scenarios, sim="verilator", out_dir=OUT_DIR, log=None):
@@ -84,6 +102,7 @@ def run_group(scenarios, sim="verilator", out_dir=OUT_DIR, log=None):
             log(f"[validate] {s.name} ({s.hw_tag}) on {sim} ...")
         if build_dir is None:
             res, secs, build_dir = run_rtl(s, sim, out_dir)
+            BUILDS[(s.hw_key, sim)] = build_dir
         else:
             res, secs = _rerun(s, sim, build_dir, out_dir)
         yield s, res, secs
