@@ -22,14 +22,8 @@ Rules
 -----
 * Registers are 32 bits wide at word-aligned byte offsets in a 4 KiB space (12 address bits).
 * **Reserved bits** (bits not covered by any field) read as 0; writes to them are ignored.
-* Access modes of a field (:class:`Access`):
-
-  - ``RW``: read/write storage; reads return the last value written (or the reset value).
-  - ``RO``: read-only; a constant or the value of an input port, sampled when the read is accepted.
-  - ``W1C``: sticky flag, set by a one-cycle event pulse; writing 1 clears it, writing 0 leaves it.
-    An event in the same cycle as the clearing write wins (the flag stays set).
-  - ``WS``: write strobe; a write produces a one-cycle pulse (or, for a *stream register*, one
-    transfer on a stream carrying the written fields); reads return 0.
+* Access modes of a field (:class:`Access`: ``RW``, ``RO``, ``W1C``, ``WS``): as defined in
+  :mod:`hw.csr.reg`.
 
 * A write to a register with no writable field (all ``RO``) is an error, as is a write whose
   ``WSTRB`` is not ``0b1111``, and a write of an illegal field value (an ``enum`` field written with
