@@ -14,7 +14,7 @@ from cocotbext.axi import (AxiBus, AxiLiteBus, AxiLiteMaster, AxiMaster, AxiResp
 
 from hw import regmap
 from hw.params import Kind, MemOp, ReqClass
-from tb.common.stream import StreamSink, StreamSource
+from tb.common.stream import StreamSink, StreamSource, unpack
 
 __all__ = ["CsrDriver", "ComputePort", "AxiCompute", "AxisTx", "AxisRx", "lanes_to_int",
            "int_to_lanes"]
@@ -272,6 +272,12 @@ class AxiCompute(_Reads):
         self._wake.set()
 
 
+def _dst_dev(params, header_beat):
+    """The ``dst_dev`` field of a link packet's header beat."""
+    hdr = params.link_header_layout
+    return unpack(hdr, header_beat & ((1 << hdr.size) - 1))["dst_dev"]
+
+
 class AxisTx:
     """A unit's outgoing AXI-Stream link (``m_axis_``): an ``AxiStreamSink`` takes the packets
     (with its pause generator as back-pressure); an ``AxiStreamMonitor`` on the same port counts
@@ -300,12 +306,10 @@ class AxisTx:
         self.sink.pause = False              # cocotbext-axi keeps the generator's last value
 
     async def _watch(self):
-        from tb.common.stream import unpack
-        hdr = self.params.link_header_layout
         while True:
             f = await self.monitor.recv(compact=False)
             n = len(f.tdata)
-            dst = unpack(hdr, f.tdata[0] & ((1 << hdr.size) - 1))["dst_dev"]
+            dst = _dst_dev(self.params, f.tdata[0])
             assert list(f.tdest) == [dst] * n, f"tdest {f.tdest} on a packet for device {dst}"
             assert list(f.tuser) == [1] + [0] * (n - 1), f"tuser {f.tuser}: not the header mark"
             self.count += n
@@ -337,10 +341,8 @@ class AxisRx:
         self.source.set_pause_generator(generator)
 
     def send_packet(self, beats):
-        from tb.common.stream import unpack
-        hdr = self.params.link_header_layout
         data = [b["data"] for b in beats]
-        dst = unpack(hdr, data[0] & ((1 << hdr.size) - 1))["dst_dev"]
+        dst = _dst_dev(self.params, data[0])
         self.source.send_nowait(AxiStreamFrame(data, tdest=[dst] * len(data),
                                                tuser=[1] + [0] * (len(data) - 1)))
         self.count += len(data)

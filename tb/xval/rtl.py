@@ -20,10 +20,10 @@ OUT_DIR = ROOT / "build" / "validate"
 BUILDS = {}
 
 
-def _out(scenario, sim, out_dir):
-    out = Path(out_dir) / "rtl" / sim / scenario.name
+def _out(scenario, sim, out_dir, name=None, modes=MODES):
+    out = Path(out_dir) / "rtl" / sim / (name or scenario.name)
     out.parent.mkdir(parents=True, exist_ok=True)
-    for m in MODES:
+    for m in modes:
         Path(f"{out}.{m}.json").unlink(missing_ok=True)
     return out
 
@@ -33,8 +33,8 @@ def _env(scenario, out):
             "T3_PARAMS": {"mem_latency": scenario.mem_latency}}
 
 
-def _results(out):
-    return {m: json.loads(Path(f"{out}.{m}.json").read_text()) for m in MODES}
+def _results(out, modes=MODES):
+    return {m: json.loads(Path(f"{out}.{m}.json").read_text()) for m in modes}
 
 
 def run_rtl(scenario, sim="verilator", out_dir=OUT_DIR):
@@ -54,24 +54,16 @@ def run_rtl(scenario, sim="verilator", out_dir=OUT_DIR):
     return _results(out), time.monotonic() - t0, build_dir
 
 
-def _rerun(scenario, sim, build_dir, out_dir=OUT_DIR):
-    """Run the bench again on an existing build (same hardware parameters): skips the Verilog
-    export (~7 s for a 4-device ring) and the build check; same test call as ``run_bench``."""
-    return rerun(scenario, sim, build_dir, out_dir)
-
-
 def rerun(scenario, sim, build_dir, out_dir=OUT_DIR, *, cfg=None, modes=MODES, name=None):
-    """:func:`_rerun` with workload overrides ``cfg`` (e.g. ``{"direct": True}``), only
-    ``modes``, results under ``name`` (default the scenario's). Returns ``({mode: result},
-    seconds)``."""
+    """Run the bench again on an existing build (same hardware parameters): skips the Verilog
+    export (~7 s for a 4-device ring) and the build check; same test call as ``run_bench``.
+    ``cfg`` overrides the workload (e.g. ``{"direct": True}``), ``modes`` limits the run, the
+    results go under ``name`` (default the scenario's). Returns ``({mode: result}, seconds)``."""
     from cocotb_tools.runner import get_results, get_runner
     from tb.common.runner import build_lock
 
     s = scenario
-    out = Path(out_dir) / "rtl" / sim / (name or s.name)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    for m in modes:
-        Path(f"{out}.{m}.json").unlink(missing_ok=True)
+    out = _out(s, sim, out_dir, name, modes)
     env = _env(s, out)
     env["T3_RING"] = dict(env["T3_RING"], **(cfg or {}))
     env = {k: v if isinstance(v, str) else json.dumps(v) for k, v in env.items()}
@@ -87,8 +79,7 @@ def rerun(scenario, sim, build_dir, out_dir=OUT_DIR, *, cfg=None, modes=MODES, n
         num_tests, num_failed = get_results(results)
     assert num_tests > 0 and num_failed == 0, \
         f"ring bench on {sim} ({s.name}): {num_failed} of {num_tests} tests failed"
-    return {m: json.loads(Path(f"{out}.{m}.json").read_text()) for m in modes}, \
-        time.monotonic() - t0
+    return _results(out, modes), time.monotonic() - t0
 
 
 def run_group(scenarios, sim="verilator", out_dir=OUT_DIR, log=None):
@@ -104,5 +95,5 @@ def run_group(scenarios, sim="verilator", out_dir=OUT_DIR, log=None):
             res, secs, build_dir = run_rtl(s, sim, out_dir)
             BUILDS[(s.hw_key, sim)] = build_dir
         else:
-            res, secs = _rerun(s, sim, build_dir, out_dir)
+            res, secs = rerun(s, sim, build_dir, out_dir)
         yield s, res, secs
