@@ -9,6 +9,7 @@ from hw.lib.axi import AXI4Signature, RESP_OKAY, RESP_SLVERR
 from hw.memport import axi_signature
 from hw.memwindow import MW_CMD_READ, MW_CMD_WRITE, MW_ERR_MEM, MW_REGS, HostMemPort
 from hw.params import T3Params
+from tests.simutil import axil_read, axil_write
 
 P = T3Params(addr_width=8)
 
@@ -41,26 +42,10 @@ def _run(resp):
                 ctx.set(ax.bvalid, 0)
 
     async def write(ctx, off, value):
-        ctx.set(dut.s_axil_awaddr, off)
-        ctx.set(dut.s_axil_wdata, value)
-        ctx.set(dut.s_axil_wstrb, 0xF)
-        ctx.set(dut.s_axil_awvalid, 1)
-        ctx.set(dut.s_axil_wvalid, 1)
-        ctx.set(dut.s_axil_bready, 1)
-        await ctx.tick().until(dut.s_axil_awready)
-        ctx.set(dut.s_axil_awvalid, 0)
-        ctx.set(dut.s_axil_wvalid, 0)
-        bresp, = await ctx.tick().sample(dut.s_axil_bresp).until(dut.s_axil_bvalid)
-        return bresp
+        return await axil_write(ctx, dut, off, value)
 
     async def read(ctx, off):
-        ctx.set(dut.s_axil_araddr, off)
-        ctx.set(dut.s_axil_arvalid, 1)
-        ctx.set(dut.s_axil_rready, 1)
-        await ctx.tick().until(dut.s_axil_arready)
-        ctx.set(dut.s_axil_arvalid, 0)
-        data, = await ctx.tick().sample(dut.s_axil_rdata).until(dut.s_axil_rvalid)
-        return data
+        return (await axil_read(ctx, dut, off))[0]
 
     async def host(ctx):
         assert await write(ctx, MW_REGS["DATA"], 0x1234_5678) == RESP_OKAY

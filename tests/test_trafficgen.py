@@ -7,6 +7,7 @@ from amaranth.sim import Simulator
 
 from hw.params import MemOp, ReqClass, T3Params
 from hw.trafficgen import TG_ID, TG_REGS, TrafficGen, reference
+from tests.simutil import axil_read, axil_write
 
 P = T3Params(addr_width=8, tile_width=8, data_width=64)
 OKAY, SLVERR = 0, 2
@@ -44,34 +45,6 @@ def model(p, num_tiles, beats, first_tile=0, tile_stride=1, base_addr=0, op=0, d
                     (first_tile + t * tile_stride) % 2**p.tile_width,
                     w | (w << 32)))
     return out
-
-
-# -- AXI4-Lite helpers ---------------------------------------------------------------------------
-
-async def axil_write(ctx, dut, addr, value, strb=0xF):
-    ctx.set(dut.s_axil_awaddr, addr)
-    ctx.set(dut.s_axil_wdata, value)
-    ctx.set(dut.s_axil_wstrb, strb)
-    ctx.set(dut.s_axil_awvalid, 1)
-    ctx.set(dut.s_axil_wvalid, 1)
-    await ctx.tick().until(dut.s_axil_awready & dut.s_axil_wready)
-    ctx.set(dut.s_axil_awvalid, 0)
-    ctx.set(dut.s_axil_wvalid, 0)
-    ctx.set(dut.s_axil_bready, 1)
-    resp, = await ctx.tick().sample(dut.s_axil_bresp).until(dut.s_axil_bvalid)
-    ctx.set(dut.s_axil_bready, 0)
-    return resp
-
-
-async def axil_read(ctx, dut, addr):
-    ctx.set(dut.s_axil_araddr, addr)
-    ctx.set(dut.s_axil_arvalid, 1)
-    await ctx.tick().until(dut.s_axil_arready)
-    ctx.set(dut.s_axil_arvalid, 0)
-    ctx.set(dut.s_axil_rready, 1)
-    data, resp = await ctx.tick().sample(dut.s_axil_rdata, dut.s_axil_rresp).until(dut.s_axil_rvalid)
-    ctx.set(dut.s_axil_rready, 0)
-    return data, resp
 
 
 async def configure(ctx, dut, **cfg):
