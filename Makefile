@@ -5,8 +5,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.stamp-setup
 JOBS   ?= 2
-# Debian packages the flow needs: Icarus Verilog, and a C++ toolchain for Verilator's builds.
-APT_PACKAGES := iverilog g++ make perl
+# Debian packages the flow needs: Icarus Verilog, and a C++ toolchain for Verilator's builds;
+# ccache (optional) compiles the Verilator runtime once for all the builds instead of once each.
+APT_PACKAGES := iverilog g++ make perl ccache
 
 .PHONY: help setup test test-fast demo verilog lint regs regs-html synth formal waves coverage paper bench validate scale fpga litedram clean
 
@@ -22,6 +23,13 @@ $(STAMP): pyproject.toml
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
 	  else \
 	    echo "missing:$$missing. Run as root:  apt-get update && apt-get install -y $(APT_PACKAGES)"; exit 1; \
+	  fi; \
+	elif ! command -v ccache >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ccache >/dev/null || \
+	      echo "note: ccache not installed: each Verilator build compiles its runtime itself"; \
+	  else \
+	    echo "note: no ccache: each Verilator build compiles its runtime itself (apt-get install ccache)"; \
 	  fi; \
 	fi
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -51,7 +51,7 @@ def build(s, log=None, host_slices=True):
     """Export and build the harness for ``s``'s hardware; returns the binary's path."""
     from hw.export import verilog_text
     from tb.scale.top import ScaleTop
-    from tb.common.runner import build_lock, verilator_makeflags, verilator_opt
+    from tb.common.runner import build_lock, verilator_env, verilator_opt
 
     # T3_VERILATOR_OPT (tb.common.runner.verilator_opt, -O0 in `make test`) replaces -O3 for the
     # C++ of a build of its own; `make scale` and `make bench` keep -O3
@@ -70,17 +70,22 @@ def build(s, log=None, host_slices=True):
         h = ports_header(s.devices)
         if not hdr.exists() or hdr.read_text() != h:
             hdr.write_text(h)
+        # the harness beside its generated header (its "scale_ports.h" resolves there), so that
+        # the compiler's flags name no build directory and ccache shares the Verilator runtime
+        # between the builds (tb.common.runner.verilator_env)
+        cpp = d / "harness.cpp"
+        if not cpp.exists() or cpp.read_text() != HARNESS.read_text():
+            cpp.write_text(HARNESS.read_text())
         exe = d / "obj" / "harness"
         newest = max(p.stat().st_mtime for p in (src, hdr, HARNESS))
         if exe.exists() and exe.stat().st_mtime > newest:
             return exe
         shutil.rmtree(d / "obj", ignore_errors=True)
-        env = dict(os.environ)
-        env["MAKEFLAGS"] = verilator_makeflags(env.get("MAKEFLAGS", ""))
+        env = verilator_env(os.environ)
         cmd = [str(verilator()), "--cc", "--exe", "--build", "-O3", "--x-assign", "fast",
                "--x-initial", "fast", "-Wno-fatal", "-Wno-lint", "-Wno-style",
-               "--top-module", "scale_top", "-CFLAGS", f"{copt} -I{d}", "--Mdir", str(d / "obj"),
-               "--build-jobs", "2", "-o", "harness", str(src), str(HARNESS)]
+               "--top-module", "scale_top", "-CFLAGS", copt, "--Mdir", str(d / "obj"),
+               "--build-jobs", "2", "-o", "harness", str(src), str(cpp)]
         with open(d / "build.log", "w") as f:
             subprocess.run(cmd, check=True, stdout=f, stderr=subprocess.STDOUT, env=env)
         return exe
