@@ -47,7 +47,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .lib.axi import AXI4Signature, BURST_INCR, RESP_OKAY, RESP_SLVERR
+from .lib.axi import AXI4Signature, BURST_INCR, RESP_OKAY, RESP_SLVERR, axi4_switch
 from .lib.axil import AXI4LiteSlave, axil_members, connect_axil
 from .lib.checked import CheckedArguments
 from .params import T3Params
@@ -64,10 +64,6 @@ WINDOW_ADDR_WIDTH = 12
 #: Width of the counters of the unit's open transactions.
 _PENDING_WIDTH = 8
 
-_FROM_MASTER = ("awid", "awaddr", "awlen", "awsize", "awburst", "wdata", "wstrb", "wlast",
-                "arid", "araddr", "arlen", "arsize", "arburst")
-_M_VALID = (("awvalid", "awready"), ("wvalid", "wready"), ("arvalid", "arready"))
-_S_VALID = (("bvalid", "bready"), ("rvalid", "rready"))
 
 
 class _State(enum.Enum):
@@ -156,22 +152,8 @@ class HostMemPort(CheckedArguments, wiring.Component):
 
         # -- the 2:1 ownership switch ----------------------------------------------------------
         own = Signal()                        # registered: the window holds the memory
-        host = {name: Signal(len(getattr(mem, name)), name=f"host_{name}")
-                for name in _FROM_MASTER + ("awvalid", "wvalid", "arvalid", "bready", "rready")}
-        for name in _FROM_MASTER:
-            m.d.comb += getattr(mem, name).eq(Mux(own, host[name], getattr(unit, name)))
-        for name in ("bid", "bresp", "rid", "rdata", "rresp", "rlast"):
-            m.d.comb += getattr(unit, name).eq(getattr(mem, name))
-        for valid, ready in _M_VALID:
-            m.d.comb += [
-                getattr(mem, valid).eq(Mux(own, host[valid], getattr(unit, valid))),
-                getattr(unit, ready).eq(getattr(mem, ready) & ~own),
-            ]
-        for valid, ready in _S_VALID:
-            m.d.comb += [
-                getattr(mem, ready).eq(Mux(own, host[ready], getattr(unit, ready))),
-                getattr(unit, valid).eq(getattr(mem, valid) & ~own),
-            ]
+        host = mem.signature.create(path=("host",))
+        axi4_switch(m, own, unit, host, mem)
         m.d.comb += self.host_owns.eq(own)
 
         # -- registers ---------------------------------------------------------------------------
@@ -237,12 +219,12 @@ class HostMemPort(CheckedArguments, wiring.Component):
         byte_addr = Cat(Const(0, self.byte_shift), addr)
         size = (p.data_width // 8 - 1).bit_length()
         m.d.comb += [
-            host["awid"].eq(0), host["awaddr"].eq(byte_addr), host["awlen"].eq(0),
-            host["awsize"].eq(size), host["awburst"].eq(BURST_INCR),
-            host["wdata"].eq(data), host["wstrb"].eq((1 << (p.data_width // 8)) - 1),
-            host["wlast"].eq(1),
-            host["arid"].eq(0), host["araddr"].eq(byte_addr), host["arlen"].eq(0),
-            host["arsize"].eq(size), host["arburst"].eq(BURST_INCR),
+            host.awid.eq(0), host.awaddr.eq(byte_addr), host.awlen.eq(0),
+            host.awsize.eq(size), host.awburst.eq(BURST_INCR),
+            host.wdata.eq(data), host.wstrb.eq((1 << (p.data_width // 8)) - 1),
+            host.wlast.eq(1),
+            host.arid.eq(0), host.araddr.eq(byte_addr), host.arlen.eq(0),
+            host.arsize.eq(size), host.arburst.eq(BURST_INCR),
         ]
         aw_done, w_done = Signal(), Signal()
         # the FSM as an If chain: the state signal has unused encodings
@@ -251,11 +233,11 @@ class HostMemPort(CheckedArguments, wiring.Component):
                 m.d.sync += [own.eq(1), aw_done.eq(0), w_done.eq(0), state.eq(_State.ISSUE)]
         with m.Elif(state == _State.ISSUE):
             with m.If(is_read):
-                m.d.comb += host["arvalid"].eq(1)
+                m.d.comb += host.arvalid.eq(1)
                 with m.If(mem.arready):
                     m.d.sync += state.eq(_State.RESPOND)
             with m.Else():
-                m.d.comb += [host["awvalid"].eq(~aw_done), host["wvalid"].eq(~w_done)]
+                m.d.comb += [host.awvalid.eq(~aw_done), host.wvalid.eq(~w_done)]
                 with m.If(mem.awready):
                     m.d.sync += aw_done.eq(1)
                 with m.If(mem.wready):
@@ -263,7 +245,7 @@ class HostMemPort(CheckedArguments, wiring.Component):
                 with m.If((aw_done | mem.awready) & (w_done | mem.wready)):
                     m.d.sync += state.eq(_State.RESPOND)
         with m.Elif(state == _State.RESPOND):
-            m.d.comb += [host["rready"].eq(is_read), host["bready"].eq(~is_read)]
+            m.d.comb += [host.rready.eq(is_read), host.bready.eq(~is_read)]
             with m.If(is_read & mem.rvalid):
                 # a burst of one beat: this is its last (rlast)
                 with m.If(mem.rresp == RESP_OKAY):

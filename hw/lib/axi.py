@@ -10,11 +10,12 @@ Only INCR bursts are issued or accepted by the project's blocks; ``AxSIZE`` is a
 ``log2(data_width // 8)`` (full-width beats).
 """
 
+from amaranth.hdl import Mux
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 __all__ = ["BURST_FIXED", "BURST_INCR", "BURST_WRAP", "RESP_OKAY", "RESP_EXOKAY", "RESP_SLVERR",
-           "RESP_DECERR", "AXI4Signature"]
+           "RESP_DECERR", "AXI4Signature", "axi4_switch"]
 
 BURST_FIXED, BURST_INCR, BURST_WRAP = 0b00, 0b01, 0b10
 RESP_OKAY, RESP_EXOKAY, RESP_SLVERR, RESP_DECERR = 0b00, 0b01, 0b10, 0b11
@@ -144,3 +145,53 @@ class AXI4Signature(wiring.Signature):
                                                   ("aruser_width", self._aruser_width)) if w)
         return (f"AXI4Signature(addr_width={self._addr_width}, data_width={self._data_width}, "
                 f"id_width={self._id_width}{user})")
+
+
+#: The handshakes of the channels driven by the master and of those driven by the slave.
+_MASTER_CHANNELS = (("awvalid", "awready"), ("wvalid", "wready"), ("arvalid", "arready"))
+_SLAVE_CHANNELS = (("bvalid", "bready"), ("rvalid", "rready"))
+
+
+def axi4_switch(m, sel, master0, master1, slave):
+    """Connect one of two AXI4 masters to one slave, combinationally: ``master1`` while ``sel``
+    is high, else ``master0``.
+
+    ``master0``, ``master1`` and ``slave`` are interface objects of one :class:`AXI4Signature`
+    (or its flip: a component's ``s_axi`` port, or the interface it drives). The selected master's
+    signals drive the slave's; the slave's response signals go to both masters, but ``valid``
+    and ``ready`` only to the selected one, so the other sees its channels stalled. The switch
+    keeps no state: the caller changes ``sel`` only when neither master has a transaction open
+    (it would otherwise lose or misdirect a response).
+    """
+    sig = slave.signature
+    if isinstance(sig, wiring.FlippedSignature):
+        sig = sig.flip()
+    if not isinstance(sig, AXI4Signature):
+        raise TypeError(f"slave must be an AXI4 interface, not one of {sig!r}")
+    for name, iface in (("master0", master0), ("master1", master1)):
+        other = iface.signature
+        other = other.flip() if isinstance(other, wiring.FlippedSignature) else other
+        if other.members != sig.members:
+            raise TypeError(f"{name} must have the slave's AXI4 signature {sig!r}, not {other!r}")
+    handshakes = {n for pair in _MASTER_CHANNELS + _SLAVE_CHANNELS for n in pair}
+    for name, member in sig.members.items():
+        if name in handshakes:
+            continue
+        if member.flow == Out:                     # address, write data: from the master
+            m.d.comb += getattr(slave, name).eq(Mux(sel, getattr(master1, name),
+                                                    getattr(master0, name)))
+        else:                                      # responses: to both, valid to one
+            m.d.comb += [getattr(master0, name).eq(getattr(slave, name)),
+                         getattr(master1, name).eq(getattr(slave, name))]
+    for valid, ready in _MASTER_CHANNELS:
+        m.d.comb += [
+            getattr(slave, valid).eq(Mux(sel, getattr(master1, valid), getattr(master0, valid))),
+            getattr(master0, ready).eq(getattr(slave, ready) & ~sel),
+            getattr(master1, ready).eq(getattr(slave, ready) & sel),
+        ]
+    for valid, ready in _SLAVE_CHANNELS:
+        m.d.comb += [
+            getattr(slave, ready).eq(Mux(sel, getattr(master1, ready), getattr(master0, ready))),
+            getattr(master0, valid).eq(getattr(slave, valid) & ~sel),
+            getattr(master1, valid).eq(getattr(slave, valid) & sel),
+        ]

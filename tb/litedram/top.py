@@ -4,11 +4,12 @@ goes to LiteDRAM with its SDRAM model (``memory="litedram"``) or to the block-RA
 AXI4 selector that lets the bench itself reach the memory (``bd_sel``: the back door, used
 before and after a run to fill and check the memory through the same controller)."""
 
-from amaranth.hdl import Module, Mux
+from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hw.fpga_top import FpgaCore
+from hw.lib.axi import axi4_switch
 from hw.litedram import LiteDramSim
 from hw.params import T3Params
 from hw.sram import AxiSram
@@ -20,12 +21,6 @@ __all__ = ["MEMORIES", "LiteDramTrafficTop", "LiteDramFpgaTop"]
 
 MEMORIES = ("litedram", "bram")
 
-_FROM_MASTER = ("awid", "awaddr", "awlen", "awsize", "awburst", "wdata", "wstrb", "wlast",
-                "arid", "araddr", "arlen", "arsize", "arburst")
-_TO_MASTER = ("bid", "bresp", "rid", "rdata", "rresp", "rlast")
-# (valid driven by the master, ready by the slave) and the reverse.
-_M_VALID = (("awvalid", "awready"), ("wvalid", "wready"), ("arvalid", "arready"))
-_S_VALID = (("bvalid", "bready"), ("rvalid", "rready"))
 
 
 class LiteDramTrafficTop(wiring.Component):
@@ -65,26 +60,16 @@ class LiteDramTrafficTop(wiring.Component):
             m.submodules.memory = memory = AxiSram(p)
             m.d.comb += self.init_done.eq(1)
         mem, cpu, bd, sel = memory.s_axi, unit.m_axi, self.bd_axi, self.bd_sel
-        for name in _FROM_MASTER:
-            theirs = getattr(cpu, name)
-            if name == "wdata" and self.mutant:       # the bench must catch a flipped data bit
-                theirs = theirs ^ (1 << 37)
-            m.d.comb += getattr(mem, name).eq(Mux(sel, getattr(bd, name), theirs))
-        for name in _TO_MASTER:
-            m.d.comb += [getattr(cpu, name).eq(getattr(mem, name)),
-                         getattr(bd, name).eq(getattr(mem, name))]
-        for valid, ready in _M_VALID:
-            m.d.comb += [
-                getattr(mem, valid).eq(Mux(sel, getattr(bd, valid), getattr(cpu, valid))),
-                getattr(cpu, ready).eq(getattr(mem, ready) & ~sel),
-                getattr(bd, ready).eq(getattr(mem, ready) & sel),
-            ]
-        for valid, ready in _S_VALID:
-            m.d.comb += [
-                getattr(mem, ready).eq(Mux(sel, getattr(bd, ready), getattr(cpu, ready))),
-                getattr(cpu, valid).eq(getattr(mem, valid) & ~sel),
-                getattr(bd, valid).eq(getattr(mem, valid) & sel),
-            ]
+        theirs = cpu
+        if self.mutant:                                # the bench must catch a flipped data bit
+            theirs = cpu.signature.create(path=("mutant",))
+            for name, member in cpu.signature.members.items():
+                if member.flow == Out:
+                    flip = (1 << 37) if name == "wdata" else 0
+                    m.d.comb += getattr(theirs, name).eq(getattr(cpu, name) ^ flip)
+                else:
+                    m.d.comb += getattr(cpu, name).eq(getattr(theirs, name))
+        axi4_switch(m, sel, theirs, bd, mem)
         ar_go = cpu.arvalid & cpu.arready
         r_end = cpu.rvalid & cpu.rready & cpu.rlast
         aw_go = cpu.awvalid & cpu.awready
