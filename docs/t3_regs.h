@@ -14,7 +14,7 @@ extern "C" {
 #define T3__ID__MINOR_bm 0xff
 #define T3__ID__MINOR_bp 0
 #define T3__ID__MINOR_bw 8
-#define T3__ID__MINOR_reset 0x2
+#define T3__ID__MINOR_reset 0x3
 #define T3__ID__MAJOR_bm 0xff00
 #define T3__ID__MAJOR_bp 8
 #define T3__ID__MAJOR_bw 8
@@ -126,6 +126,10 @@ extern "C" {
 #define T3__ERR__MALFORMED_PACKET_bp 6
 #define T3__ERR__MALFORMED_PACKET_bw 1
 #define T3__ERR__MALFORMED_PACKET_reset 0x0
+#define T3__ERR__BAD_BURST_bm 0x80
+#define T3__ERR__BAD_BURST_bp 7
+#define T3__ERR__BAD_BURST_bw 1
+#define T3__ERR__BAD_BURST_reset 0x0
 #define T3__ERR__BAD_WRITE_bm 0x10000
 #define T3__ERR__BAD_WRITE_bp 16
 #define T3__ERR__BAD_WRITE_bw 1
@@ -310,6 +314,11 @@ extern "C" {
 #define T3__CNT_ARM_STALL__VALUE_bp 0
 #define T3__CNT_ARM_STALL__VALUE_bw 32
 
+// reg - t3::CNT_BAD_BURSTS
+#define T3__CNT_BAD_BURSTS__VALUE_bm 0xffffffff
+#define T3__CNT_BAD_BURSTS__VALUE_bp 0
+#define T3__CNT_BAD_BURSTS__VALUE_bw 32
+
 // addrmap - t3
 typedef struct __attribute__ ((__packed__)) {
     uint32_t ID;
@@ -350,10 +359,11 @@ typedef struct __attribute__ ((__packed__)) {
     uint32_t CNT_CYCLES;
     uint32_t CNT_NOTIFICATIONS;
     uint32_t CNT_ARM_STALL;
+    uint32_t CNT_BAD_BURSTS;
 } t3_t;
 
 
-static_assert(sizeof(t3_t) == 0x144, "Packing error");
+static_assert(sizeof(t3_t) == 0x148, "Packing error");
 
 #ifdef __cplusplus
 }

@@ -53,11 +53,12 @@ __all__ = [
     "STREAM_NOTE", "build", "DEFAULT", "REGS",
 ]
 
-#: Constant read from the ``ID`` register: ASCII "T3", major version 0, minor version 2 (2: ERR
-#: bit 3 ``bad_arm`` is set by the CSR block, ERR bit 2 ``overshoot`` is gone (a T3 unit tracks
-#: one beat per write, so a tile fires at exactly its threshold), ERR bit 19 ``stream_full`` and
-#: the STATUS ``*_ready`` bits are new, stream-register writes answer at once).
-ID_VALUE = 0x5433_0002
+#: Constant read from the ``ID`` register: ASCII "T3", major version 0, minor version 3 (3: ERR
+#: bit 7 ``bad_burst`` and the counter ``CNT_BAD_BURSTS``, the compute bursts T3Unit's AXI4 port
+#: refused; 2: ERR bit 3 ``bad_arm`` is set by the CSR block, ERR bit 2 ``overshoot`` is gone (a
+#: T3 unit tracks one beat per write, so a tile fires at exactly its threshold), ERR bit 19
+#: ``stream_full`` and the STATUS ``*_ready`` bits are new, stream-register writes answer at once).
+ID_VALUE = 0x5433_0003
 #: Base byte offset of the counter window; counter ``i`` is at ``COUNTER_BASE + 4*i``.
 COUNTER_BASE = 0x100
 #: The 32-bit read-only event counters, in address order: ``(name, description)``. Adding a counter
@@ -82,6 +83,8 @@ COUNTERS = (
     ("arm_stall",         "Cycles an arm waited for a tracker entry (the table-full fallback): "
                           "parked until the tile holding its entry fired, or held while every "
                           "fire-queue slot was outstanding. CNT_ARMS counts an arm once installed."),
+    ("bad_bursts",        "Compute bursts answered SLVERR by the AXI4 compute port of T3Unit (see "
+                          "ERR.bad_burst); 0 on a T3Core driven through its native port."),
 )
 
 
@@ -192,6 +195,10 @@ def build(params=None):
               "length (`last` before or missing on the length-th data beat, or a header with "
               "length 0 without `last` or length > 0 with `last`): data beats within the length "
               "are written, the rest up to the next `last` is dropped."),
+            F("bad_burst", 7, 1, W1C, "The AXI4 compute port (T3Unit's `s_axi`) answered a "
+              "burst SLVERR: not INCR, narrow, unaligned, past the end of the memory, a partial "
+              "WSTRB (that beat dropped), a misplaced WLAST, or a remote burst too long for "
+              "one packet. Nothing of a refused burst is issued; counted in CNT_BAD_BURSTS."),
             F("bad_write", 16, 1, W1C, "CSR block: a write was refused (read-only register, partial "
               "strobe, illegal value of a non-stream register's field).", port=False, driver="bridge"),
             F("bad_command", 17, 1, W1C, "CSR block: a CMD_COMMIT or DOORBELL was refused (malformed "

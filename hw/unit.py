@@ -135,6 +135,10 @@ class T3Core(wiring.Component):
         and its data beats, as on ``link_tx``; the unit writes its own device id into the
         header's ``src_dev``. They share ``link_tx`` with the DMA engine's packets, whole packets
         at a time (:class:`~hw.link.PacketMerge`, alternating when both wait; no added latency).
+    compute_err : In(1)
+        One-cycle pulse per compute burst the bus face in front refused (:class:`T3Unit`'s
+        :class:`~hw.axicompute.AxiComputePort` ``err``): sets ``ERR.bad_burst`` and counts in
+        ``CNT_BAD_BURSTS``. Tie it to 0 when the native ``compute`` port is driven directly.
     s_axil_* :
         AXI4-Lite slave (32-bit data, 12-bit address), register map in ``docs/registers.md``.
     irq : Out(1)
@@ -162,6 +166,7 @@ class T3Core(wiring.Component):
             "link_tx":      Out(stream.Signature(params.link_layout)),
             "link_rx":      In(stream.Signature(params.link_layout)),
             "remote":       In(stream.Signature(params.link_layout)),
+            "compute_err":  In(1),
             "m_axi":        Out(self._port.axi_signature),
             **axil,
             "irq":          Out(1),
@@ -306,6 +311,7 @@ class T3Core(wiring.Component):
         counter("starvation_grants", arb.starved)
         counter("notifications", notify)
         counter("cycles", 1)
+        counter("bad_bursts", self.compute_err)
         m.d.comb += [
             csr.cnt_fires.eq(tracker.fires),
             csr.cnt_arms.eq(tracker.arms),
@@ -329,6 +335,7 @@ class T3Core(wiring.Component):
             csr.err_no_command.eq(trigger.err_no_command),
             csr.err_misroute.eq(rx.err_misroute),
             csr.err_malformed_packet.eq(rx.err_malformed),
+            csr.err_bad_burst.eq(self.compute_err),
             csr.done.eq(notify),
         ]
         return m
@@ -413,6 +420,7 @@ class T3Unit(wiring.Component):
         wiring.connect(m, compute.compute, core.compute)
         wiring.connect(m, core.compute_resp, compute.compute_resp)
         wiring.connect(m, compute.remote, core.remote)
+        m.d.comb += core.compute_err.eq(compute.err)
         wiring.connect(m, core.m_axi, wiring.flipped(self.m_axi))
         forward_ports(m, core, self, [n for n in core.signature.members if n.startswith("s_axil_")])
         wiring.connect(m, core.link_tx, tx.i)

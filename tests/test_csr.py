@@ -426,7 +426,7 @@ def test_reset_values_constants_and_rw(params):
         p = h.params
         dut = h.dut
         # constants, from the parameters directly
-        assert await h.read(ctx, addr("ID")) == 0x54330002
+        assert await h.read(ctx, addr("ID")) == 0x54330003
         lane = 0 if p.lane is LaneType.INT32 else 1
         assert await h.read(ctx, addr("PARAMS0")) == (
             (p.tracker_entries.bit_length() - 1) | (p.data_width // 32) << 8 | p.dev_width << 16
@@ -498,7 +498,7 @@ def test_w1c_flags_done_and_irq():
         dut = h.dut
         err, done = addr("ERR"), addr("DONE")
         events = [p.name for p in h.ref.rmap.ports() if p.register == "ERR"]
-        assert len(events) == 5
+        assert len(events) == 6
         assert ctx.get(dut.irq) == 0
         # pulse each event for one cycle: its flag is set and stays set
         for i, name in enumerate(events):
@@ -681,7 +681,7 @@ def test_stream_write_never_holds_the_bus():
             resp, cycles = await write(ctx, addr("ARM"), 3 | 2 << 16)
             assert resp == RESP_SLVERR and cycles <= bound + 1
             resp, data = await m.read(ctx, addr("ID"))
-            assert (resp, data) == (RESP_OKAY, 0x54330002)
+            assert (resp, data) == (RESP_OKAY, 0x54330003)
             ctx.set(dut.s_axil_rready, 0)
             assert ctx.get(dut.arm.valid) == 1
             assert ctx.get(dut.arm.payload.tile) == 9 and ctx.get(dut.arm.payload.threshold) == 4

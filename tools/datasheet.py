@@ -79,6 +79,10 @@ PORT_TIMING = {
              "with a write in flight (or a write to one with a READ in flight) waits for its "
              "completion, so the memory need not order anything. At most `mem_outstanding` (16) "
              "requests in flight; that count is the occupancy T3-MCA compares.",
+    "compute_err": "One-cycle pulse per compute burst refused by the bus face in front "
+                   "(`T3Unit`'s AXI4 compute port); in the cycle it is high `ERR.bad_burst` is "
+                   "set and `CNT_BAD_BURSTS` counts from the next. 0 when `compute` is driven "
+                   "directly.",
     "link_tx": "Packets to the next device: one header beat (`link_header_layout` in the low bits "
                "of `data`, `last=1` iff `length == 0`) then `length` data beats, `last` on the "
                "final one. `valid`/`payload` are registered (DMA packer); a stalled `ready` loses "

@@ -281,6 +281,30 @@ async def _stream_full(dut):
     await tb.expect_only("unarmed", "tile 6 (its ARM was refused)")
 
 
+@scenario("bad_burst", "answered a burst SLVERR", "not INCR", "partial WSTRB",
+          "Nothing of a refused burst is issued", "CNT_BAD_BURSTS")
+async def _bad_burst(dut):
+    from cocotbext.axi import AxiBurstType, AxiResp
+    tb = await setup(dut)
+    axi, beat = tb.compute.axi, tb.params.data_width // 8
+    tb.ram.write(40 * beat, bytes(range(2 * beat)))
+    before = tb.ram.read(40 * beat, 2 * beat)
+    r = await axi.write(40 * beat, bytes([0xA5] * 2 * beat), burst=AxiBurstType.FIXED)
+    assert r.resp == AxiResp.SLVERR, f"FIXED write burst: {r.resp}"
+    await tb.expect_only("bad_burst", "FIXED write burst")
+    r = await axi.read(40 * beat, 2 * beat, burst=AxiBurstType.FIXED)
+    assert r.resp == AxiResp.SLVERR, f"FIXED read burst: {r.resp}"
+    await tb.expect_only("bad_burst", "FIXED read burst")
+    assert await tb.csr.read("CNT_BAD_BURSTS") == 2
+    assert tb.ram.read(40 * beat, 2 * beat) == before, "a refused burst wrote the memory"
+    assert await tb.csr.read("CNT_WR_BEATS_COMPUTE") == 0, "a refused burst was issued"
+    assert await tb.csr.read("CNT_RD_BEATS_COMPUTE") == 0, "a refused burst was issued"
+    r = await axi.write(40 * beat, bytes([0x5A] * beat))              # a good one: no flag
+    assert r.resp == AxiResp.OKAY
+    await tb.expect_clean("a good burst after the refused ones")
+    assert await tb.csr.read("CNT_BAD_BURSTS") == 2
+
+
 missing = set(ERR.fields) - set(SCENARIOS)
 extra = set(SCENARIOS) - set(ERR.fields)
 if missing or extra:
