@@ -242,8 +242,23 @@ class Tracker(wiring.Component):
         s2_tag = s2_tile[iw:]
         hit = Signal()
         m.d.comb += hit.eq(entry.valid & (entry.tag == s2_tag))
+        # The count plus the beats, and whether that completes the tile, are computed for each of
+        # the three candidate entries and then selected (the forwarding mux is after the adders
+        # and compares, not before them: the read-modify-write path to the table write port).
         new_count = Signal(p.count_width + 1)
-        m.d.comb += new_count.eq(entry.count + s2_value)
+        complete = Signal()
+        sums = []
+        for name, cand in (("fwd1", w1_data), ("fwd2", w2_data), ("ram", s2_ram)):
+            c_sum = Signal(p.count_width + 1, name=f"s2_sum_{name}")
+            c_done = Signal(name=f"s2_done_{name}")
+            m.d.comb += [c_sum.eq(cand.count + s2_value), c_done.eq(c_sum >= cand.threshold)]
+            sums.append((c_sum, c_done))
+        with m.If(s2_fwd1):
+            m.d.comb += [new_count.eq(sums[0][0]), complete.eq(sums[0][1])]
+        with m.Elif(s2_fwd2):
+            m.d.comb += [new_count.eq(sums[1][0]), complete.eq(sums[1][1])]
+        with m.Else():
+            m.d.comb += [new_count.eq(sums[2][0]), complete.eq(sums[2][1])]
 
         m.d.comb += [
             wr.addr.eq(s2_tile[:iw]),
@@ -328,7 +343,7 @@ class Tracker(wiring.Component):
             with m.Else():
                 m.d.comb += tracked_inc.eq(s2_value)
                 m.d.comb += wr.en.eq(1)
-                with m.If(new_count >= entry.threshold):
+                with m.If(complete):
                     # Complete: fire once and free the entry (or hand it to the parked arm).
                     m.d.comb += [
                         wr.data.valid.eq(0),
