@@ -352,12 +352,19 @@ class MemPort(wiring.Component):
         # next cycle's free slot: the lowest one free now and not taken in this cycle (a slot
         # completed in this cycle is offered from the cycle after next: keeps the AXI response
         # inputs off this search)
-        next_any = Signal()
-        next_idx = Signal(sbits)
-        for i in reversed(range(n)):      # the lowest free slot wins (the last assignment)
-            with m.If(~taking[i] & ~slot_valid[i]):
-                m.d.comb += [next_any.eq(1), next_idx.eq(i)]
-        m.d.sync += [free_any.eq(next_any), alloc_idx.eq(next_idx)]
+        # Searched twice, with and without alloc_idx (taken if ``accept``), and then selected by
+        # ``accept``: the accept decision is off the priority search.
+        picks = []
+        for tag, skip in (("kept", None), ("taken", alloc_idx)):
+            any_ = Signal(name=f"next_any_{tag}")
+            idx = Signal(sbits, name=f"next_idx_{tag}")
+            for i in reversed(range(n)):      # the lowest free slot wins (the last assignment)
+                free = ~slot_valid[i] if skip is None else ~slot_valid[i] & (skip != i)
+                with m.If(free):
+                    m.d.comb += [any_.eq(1), idx.eq(i)]
+            picks.append((any_, idx))
+        m.d.sync += [free_any.eq(Mux(accept, picks[1][0], picks[0][0])),
+                     alloc_idx.eq(Mux(accept, picks[1][1], picks[0][1]))]
 
         def hazard_of(addr, read):
             """``addr`` is in a slot after this cycle (a read only conflicts with a write)."""
