@@ -188,8 +188,8 @@ MUTANTS = {
                                 "grant_m.eq(starving | (mv & ~cv))")]),
     # a grant into a full main register is lost (skid buffer not filled)
     "skid_drops": ("no_dup_no_drop",
-                   [("lib.skid", "m.d.sync += [skid.eq(i.payload), skid_valid.eq(1)]",
-                     "m.d.sync += [skid.eq(i.payload), skid_valid.eq(0)]")]),
+                   [("lib.skid", "m.d.sync += skid_valid.eq(1)",
+                     "m.d.sync += skid_valid.eq(0)")]),
 }
 
 

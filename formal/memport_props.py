@@ -188,6 +188,9 @@ class MemPortHarness(Harness):
             st["reads_m"] == lv["rm_q"] + lv["resp_m"],
             st["reads_c"] <= dut.resp_depth,
             st["reads_m"] <= dut.resp_depth,
+            st["reads_c_full"] == (st["reads_c"] == dut.resp_depth),
+            st["reads_m_full"] == (st["reads_m"] == dut.resp_depth),
+            st["rq_upd"] == (rq_valid & (rq_id == ID_UPDATE)),
             g_occ <= n, aw_pend <= n, w_pend <= n, ar_issued <= n,
             occ == g_occ + g_lag,
         ]

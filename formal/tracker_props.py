@@ -300,8 +300,8 @@ class TrackerHarness(Harness):
 MUTANTS = {
     # fire threshold compare off by one (fires one beat late)
     "threshold_off_by_one": ("fire_once",
-                             [("with m.If(new_count >= entry.threshold):",
-                               "with m.If(new_count > entry.threshold):")]),
+                             [("(c_xor + Cat(1, c_maj[:width - 1]))",
+                               "(c_xor + Cat(0, c_maj[:width - 1]))")]),
     # no forwarding from the request just ahead: back-to-back hits lose a count
     "no_forwarding": ("no_lost_count",
                       [("s2_fwd1.eq(wr.en & (wr.addr == s1_idx))", "s2_fwd1.eq(0)")]),

@@ -81,10 +81,11 @@ class Arbiter(wiring.Component):
         The memory model's count of requests in flight. Sampled every cycle.
     granted_compute, granted_comm : Out(32)
         Grants per class. 32-bit wrapping counters, reset 0; a grant in cycle *t* is counted from
-        cycle *t + 1*.
+        cycle *t + 2* (the events are registered before they are counted, which keeps the grant
+        logic off the counters' carry chains).
     stalled_compute, stalled_comm : Out(32)
         Cycles in which the class had a valid request that was not granted (for any reason,
-        output back-pressure included). 32-bit wrapping, reset 0, one cycle of delay as above.
+        output back-pressure included). 32-bit wrapping, reset 0, two cycles of delay as above.
     starved : Out(1)
         High for one cycle, the cycle after a grant forced by the starvation limit: a comm grant
         under T3-MCA with ``starving`` true where the ordinary rule would not have granted comm
@@ -184,12 +185,16 @@ class Arbiter(wiring.Component):
         with m.If(granted):
             m.d.sync += last_comm.eq(grant_m)
 
-        # Statistics (32-bit, wrapping).
+        # Statistics (32-bit, wrapping). A cycle's events are registered first and counted at the
+        # next edge, so the grant decision does not also drive the counters' carry chains.
+        ev_gc, ev_gm, ev_sc, ev_sm = (Signal(name=f"ev_{n}") for n in ("gc", "gm", "sc", "sm"))
         m.d.sync += [
-            self.granted_compute.eq(self.granted_compute + grant_c),
-            self.granted_comm.eq(self.granted_comm + grant_m),
-            self.stalled_compute.eq(self.stalled_compute + (cv & ~grant_c)),
-            self.stalled_comm.eq(self.stalled_comm + (mv & ~grant_m)),
+            ev_gc.eq(grant_c), ev_gm.eq(grant_m),
+            ev_sc.eq(cv & ~grant_c), ev_sm.eq(mv & ~grant_m),
+            self.granted_compute.eq(self.granted_compute + ev_gc),
+            self.granted_comm.eq(self.granted_comm + ev_gm),
+            self.stalled_compute.eq(self.stalled_compute + ev_sc),
+            self.stalled_comm.eq(self.stalled_comm + ev_sm),
             self.starved.eq((self.policy == ArbPolicy.T3_MCA) & grant_m & starving
                             & (cv | ~eligible)),
         ]

@@ -47,8 +47,12 @@ taken and dropped). ``err`` pulses for one cycle with every
 SLVERR response, for an error counter.
 
 Timing: the requests leave through a :class:`~hw.lib.skid.SkidBuffer` (registered ``valid`` and
-payload; ``ready`` not combinationally fed back); one request per cycle is sustained. When a write
-beat and a read beat both wait, they alternate.
+payload; ``ready`` not combinationally fed back); one request per cycle is sustained within a
+burst. When a write beat and a read beat both wait, they alternate. ``AWREADY`` and ``ARREADY``
+come from registers (the channel is idle, and for AR the tag queue has room): a burst's AW is
+taken in the cycle after the previous burst's last W beat, an AR in the cycle after the previous
+read burst's last request, so back-to-back bursts of a channel have one idle cycle between them.
+This keeps the W channel and the request mux off the AW/AR handshake paths (the unit's Fmax).
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
@@ -167,9 +171,9 @@ class AxiComputePort(CheckedArguments, wiring.Component):
         w_err, w_tile, w_tracked, w_update = Signal(), Signal(p.tile_width), Signal(), Signal()
         w_remote, w_hdr, w_dst = Signal(), Signal(), Signal(p.dev_width)
         w_flag = Signal()             # a remote burst's bad beat: SLVERR, the packet goes on
+        w_last = Signal()             # w_left == 0, kept in a register (off the W paths)
         strb_all = (1 << (dw // 8)) - 1
         bad_strb = axi.wstrb != strb_all
-        w_last = w_left == 0
         # a beat that becomes a local request
         w_good = w_busy & ~w_remote & axi.wvalid & ~w_err & ~bad_strb
         w_room = b_q.w.ready | ~w_last                        # the last beat needs a B slot
@@ -200,6 +204,7 @@ class AxiComputePort(CheckedArguments, wiring.Component):
         tag_layout = data.StructLayout({"id": unsigned(idw), "len": 8, "err": 1})
         m.submodules.tags = tags = Queue(tag_layout, self._read_bursts)
         r_busy, r_addr, r_left = Signal(), Signal(aw), Signal(8)
+        r_end = Signal()                                      # r_left == 0, in a register
         r_want = r_busy                                       # a READ request waits to go
 
         # -- request mux: alternate when both wait ---------------------------------------------------
@@ -228,7 +233,9 @@ class AxiComputePort(CheckedArguments, wiring.Component):
         w_done = take_w & w_last
         bad_last = Signal()
         m.d.comb += [
-            axi.awready.eq(~w_busy | w_done),          # back-to-back bursts: no bubble
+            # registered: a burst's AW is taken in the cycle after its previous burst's last W
+            # beat (one idle cycle between bursts), which keeps the W channel off the AW path
+            axi.awready.eq(~w_busy),
             axi.wready.eq(take_w),
             bad_last.eq(axi.wlast != w_last),
         ]
@@ -237,6 +244,7 @@ class AxiComputePort(CheckedArguments, wiring.Component):
                 w_busy.eq(1),
                 w_addr.eq(axi.awaddr[sh:sh + aw]),
                 w_left.eq(axi.awlen),
+                w_last.eq(axi.awlen == 0),
                 w_id.eq(axi.awid),
                 w_err.eq(burst_error(axi.awaddr, axi.awsize, axi.awburst, axi.awlen) |
                          (user.remote & (axi.awlen >= max_packet))),
@@ -249,7 +257,7 @@ class AxiComputePort(CheckedArguments, wiring.Component):
                 w_flag.eq(0),
             ]
         with m.Elif(take_w):
-            m.d.sync += [w_addr.eq(w_addr + 1), w_left.eq(w_left - 1)]
+            m.d.sync += [w_addr.eq(w_addr + 1), w_left.eq(w_left - 1), w_last.eq(w_left == 1)]
             with m.If(w_done):
                 m.d.sync += w_busy.eq(0)
             with m.If(bad_strb | bad_last):
@@ -270,7 +278,9 @@ class AxiComputePort(CheckedArguments, wiring.Component):
         # -- read issue: an AR's tag is queued at once; its READs follow, one per cycle --------------
         ar_err = burst_error(axi.araddr, axi.arsize, axi.arburst, axi.arlen)
         m.d.comb += [
-            axi.arready.eq((~r_busy | (issued_r & (r_left == 0))) & tags.w.ready),
+            # registered: a burst's AR is taken once the previous burst's READs are all issued
+            # (one idle cycle between bursts), which keeps the write side off the AR path
+            axi.arready.eq(~r_busy & tags.w.ready),
             tags.w.valid.eq(axi.arvalid & axi.arready),
             tags.w.payload.id.eq(axi.arid),
             tags.w.payload.len.eq(axi.arlen),
@@ -281,10 +291,11 @@ class AxiComputePort(CheckedArguments, wiring.Component):
                 r_busy.eq(~ar_err),                           # a refused burst issues nothing
                 r_addr.eq(axi.araddr[sh:sh + aw]),
                 r_left.eq(axi.arlen),
+                r_end.eq(axi.arlen == 0),
             ]
         with m.Elif(issued_r):
-            m.d.sync += [r_addr.eq(r_addr + 1), r_left.eq(r_left - 1)]
-            with m.If(r_left == 0):
+            m.d.sync += [r_addr.eq(r_addr + 1), r_left.eq(r_left - 1), r_end.eq(r_left == 1)]
+            with m.If(r_end):
                 m.d.sync += r_busy.eq(0)
 
         # -- R: the head tag's beats, data from compute_resp (or zeros for a refused burst) ----------

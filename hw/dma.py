@@ -115,25 +115,28 @@ class DmaEngine(CheckedArguments, wiring.Component):
 
         # -- credits --------------------------------------------------------------------------
         credits = Signal(range(self._buffer_depth + 1), init=self._buffer_depth)
+        have_credit = Signal(init=1)             # credits != 0, kept in a register
         take_credit = Signal()
         give_credit = Signal()
         with m.If(take_credit & ~give_credit):
-            m.d.sync += credits.eq(credits - 1)
+            m.d.sync += [credits.eq(credits - 1), have_credit.eq(credits != 1)]
         with m.Elif(give_credit & ~take_credit):
-            m.d.sync += credits.eq(credits + 1)
+            m.d.sync += [credits.eq(credits + 1), have_credit.eq(1)]
 
         # -- reader ---------------------------------------------------------------------------
         in_data = Signal()                       # header sent, data beats of the head packet
         rd_left = Signal(unsigned(p.len_width))
+        rd_busy = Signal()                       # rd_left != 0, kept in a register
         rd_addr = Signal(unsigned(p.addr_width))
         rd_tile = Signal(unsigned(p.tile_width))
         m.d.comb += [
-            self.cmd.ready.eq((rd_left == 0) & pktq.w.ready),
+            self.cmd.ready.eq(~rd_busy & pktq.w.ready),
             pktq.w.payload.eq(self.cmd.payload),
             pktq.w.valid.eq(self.cmd.valid & self.cmd.ready),
         ]
         m.d.comb += [
-            self.mem_req.valid.eq((rd_left != 0) & (credits != 0)),
+            # from registers only: the merge and the receiver behind it see it early in the cycle
+            self.mem_req.valid.eq(rd_busy & have_credit),
             self.mem_req.payload.op.eq(MemOp.READ),
             self.mem_req.payload.cls.eq(ReqClass.COMM),
             self.mem_req.payload.tracked.eq(0),
@@ -145,12 +148,14 @@ class DmaEngine(CheckedArguments, wiring.Component):
         with m.If(self.cmd.valid & self.cmd.ready):
             m.d.sync += [
                 rd_left.eq(self.cmd.payload.length),
+                rd_busy.eq(self.cmd.payload.length != 0),
                 rd_addr.eq(self.cmd.payload.src_addr),
                 rd_tile.eq(self.cmd.payload.tile),
             ]
         with m.Elif(take_credit):
             m.d.sync += [
                 rd_left.eq(rd_left - 1),
+                rd_busy.eq(rd_left != 1),
                 rd_addr.eq(rd_addr + 1),
             ]
 

@@ -187,17 +187,19 @@ class MemPort(wiring.Component):
         rq_id = Signal(2)
         rq_data = Signal(dw)
         rq_err = Signal()
+        rq_upd = Signal()             # rq_valid & (rq_id == ID_UPDATE), decoded into a register
         m.d.comb += axi.rready.eq(1)
         m.d.sync += [
             rq_valid.eq(axi.rvalid),
             rq_id.eq(axi.rid),
+            rq_upd.eq(axi.rvalid & (axi.rid == ID_UPDATE)),
             rq_data.eq(axi.rdata),
             rq_err.eq(axi.rvalid & (axi.rresp != RESP_OKAY)),
         ]
         m.submodules.alu = alu = NmcAlu(p, stages=self.alu_stages)
         upd_head = Signal(upd_layout)
         m.d.comb += upd_head.eq(ru_q.r.payload)
-        upd_in = rq_valid & (rq_id == ID_UPDATE)
+        upd_in = rq_upd
         m.d.comb += [alu.a.eq(rq_data), alu.b.eq(upd_head.data), ru_q.r.ready.eq(upd_in)]
         u_valid, u_slot, u_addr = upd_in, upd_head.slot, upd_head.addr
         for j in range(self.alu_stages):
@@ -213,8 +215,10 @@ class MemPort(wiring.Component):
         # -- acceptance ----------------------------------------------------------------------------
         reads_c = Signal(range(self.resp_depth + 1))
         reads_m = Signal(range(self.resp_depth + 1))
-        credit_ok = Mux(req.cls == ReqClass.COMM, reads_m != self.resp_depth,
-                        reads_c != self.resp_depth)
+        # reads_x == resp_depth, kept in registers (the counters' compare is off the accept path)
+        full_c = Signal(name="reads_c_full")
+        full_m = Signal(name="reads_m_full")
+        credit_ok = Mux(req.cls == ReqClass.COMM, ~full_m, ~full_c)
         # the undefined encoding 3 is executed as an UPDATE (bit 1 set)
         is_store = req.op == MemOp.STORE
         is_update = req.op.as_value()[1]
@@ -303,11 +307,11 @@ class MemPort(wiring.Component):
         ]
 
         # -- read responses ---------------------------------------------------------------------------
-        for q, slots, cls, rid, out, cnt, acc in (
+        for q, slots, cls, rid, out, cnt, acc, full in (
                 (resp_c, rc_q, ReqClass.COMPUTE, ID_COMPUTE, self.compute_resp, reads_c,
-                 acc_read & (req.cls == ReqClass.COMPUTE)),
+                 acc_read & (req.cls == ReqClass.COMPUTE), full_c),
                 (resp_m, rm_q, ReqClass.COMM, ID_COMM, self.comm_resp, reads_m,
-                 acc_read & (req.cls == ReqClass.COMM))):
+                 acc_read & (req.cls == ReqClass.COMM), full_m)):
             entry = Signal(resp_layout)
             hit = rq_valid & (rq_id == rid)
             m.d.comb += [
@@ -322,9 +326,9 @@ class MemPort(wiring.Component):
             ]
             pop = out.valid & out.ready
             with m.If(acc & ~pop):
-                m.d.sync += cnt.eq(cnt + 1)
+                m.d.sync += [cnt.eq(cnt + 1), full.eq(cnt == self.resp_depth - 1)]
             with m.Elif(pop & ~acc):
-                m.d.sync += cnt.eq(cnt - 1)
+                m.d.sync += [cnt.eq(cnt - 1), full.eq(0)]
 
         # -- slot bookkeeping ----------------------------------------------------------------------
         free_r = Signal()
@@ -348,12 +352,19 @@ class MemPort(wiring.Component):
         # next cycle's free slot: the lowest one free now and not taken in this cycle (a slot
         # completed in this cycle is offered from the cycle after next: keeps the AXI response
         # inputs off this search)
-        next_any = Signal()
-        next_idx = Signal(sbits)
-        for i in reversed(range(n)):      # the lowest free slot wins (the last assignment)
-            with m.If(~taking[i] & ~slot_valid[i]):
-                m.d.comb += [next_any.eq(1), next_idx.eq(i)]
-        m.d.sync += [free_any.eq(next_any), alloc_idx.eq(next_idx)]
+        # Searched twice, with and without alloc_idx (taken if ``accept``), and then selected by
+        # ``accept``: the accept decision is off the priority search.
+        picks = []
+        for tag, skip in (("kept", None), ("taken", alloc_idx)):
+            any_ = Signal(name=f"next_any_{tag}")
+            idx = Signal(sbits, name=f"next_idx_{tag}")
+            for i in reversed(range(n)):      # the lowest free slot wins (the last assignment)
+                free = ~slot_valid[i] if skip is None else ~slot_valid[i] & (skip != i)
+                with m.If(free):
+                    m.d.comb += [any_.eq(1), idx.eq(i)]
+            picks.append((any_, idx))
+        m.d.sync += [free_any.eq(Mux(accept, picks[1][0], picks[0][0])),
+                     alloc_idx.eq(Mux(accept, picks[1][1], picks[0][1]))]
 
         def hazard_of(addr, read):
             """``addr`` is in a slot after this cycle (a read only conflicts with a write)."""

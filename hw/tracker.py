@@ -7,7 +7,7 @@ tile's count reaches its threshold the tracker *fires* the tile id once, which m
 pre-programmed DMA command of that tile ready (see :mod:`hw.trigger`).
 """
 
-from amaranth.hdl import Module, Mux, Signal, unsigned
+from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -242,8 +242,33 @@ class Tracker(wiring.Component):
         s2_tag = s2_tile[iw:]
         hit = Signal()
         m.d.comb += hit.eq(entry.valid & (entry.tag == s2_tag))
+        # The count plus the beats, and whether that completes the tile, are computed for each of
+        # the three candidate entries and then selected (the forwarding mux is after the adders
+        # and compares, not before them: the read-modify-write path to the table write port).
+        # The compare ``count + beats >= threshold`` is the sign of ``count + beats - threshold``,
+        # summed carry-save (one LUT level) into a single carry chain, so it does not wait for the
+        # sum's own carry chain.
         new_count = Signal(p.count_width + 1)
-        m.d.comb += new_count.eq(entry.count + s2_value)
+        complete = Signal()
+        sums = []
+        width = p.count_width + 2                 # count + beats - threshold, two's complement
+        for name, cand in (("fwd1", w1_data), ("fwd2", w2_data), ("ram", s2_ram)):
+            c_sum = Signal(p.count_width + 1, name=f"s2_sum_{name}")
+            c_done = Signal(name=f"s2_done_{name}")
+            x, y, t = Signal(width), Signal(width), Signal(width)
+            m.d.comb += [x.eq(cand.count), y.eq(s2_value), t.eq(cand.threshold)]
+            z = ~t
+            c_xor = x ^ y ^ z
+            c_maj = (x & y) | (x & z) | (y & z)
+            diff = (c_xor + Cat(1, c_maj[:width - 1]))[:width]   # the +1 of -threshold as bit 0
+            m.d.comb += [c_sum.eq(cand.count + s2_value), c_done.eq(~diff[width - 1])]
+            sums.append((c_sum, c_done))
+        with m.If(s2_fwd1):
+            m.d.comb += [new_count.eq(sums[0][0]), complete.eq(sums[0][1])]
+        with m.Elif(s2_fwd2):
+            m.d.comb += [new_count.eq(sums[1][0]), complete.eq(sums[1][1])]
+        with m.Else():
+            m.d.comb += [new_count.eq(sums[2][0]), complete.eq(sums[2][1])]
 
         m.d.comb += [
             wr.addr.eq(s2_tile[:iw]),
@@ -328,7 +353,7 @@ class Tracker(wiring.Component):
             with m.Else():
                 m.d.comb += tracked_inc.eq(s2_value)
                 m.d.comb += wr.en.eq(1)
-                with m.If(new_count >= entry.threshold):
+                with m.If(complete):
                     # Complete: fire once and free the entry (or hand it to the parked arm).
                     m.d.comb += [
                         wr.data.valid.eq(0),

@@ -194,15 +194,19 @@ class Run:
             prev = rec
 
     def check_counters(self):
-        """The DUT's counters equal the handshakes and stalls this test observed, one cycle
-        later (they are registered)."""
+        """The DUT's counters equal the handshakes and stalls this test observed, two cycles
+        later (a cycle's events are registered, then counted)."""
         obs = {"granted_compute": 0, "granted_comm": 0, "stalled_compute": 0, "stalled_comm": 0}
+        last = []                                   # the events of the cycle before
         for cycle, rec in enumerate(self.trace):
             for key in obs:
                 assert rec[key] == obs[key], f"cycle {cycle}: {key} {rec[key]} != {obs[key]}"
-            for cls in ("compute", "comm"):
-                if rec[f"{cls}_valid"]:
-                    obs[f"granted_{cls}" if rec[f"{cls}_ready"] else f"stalled_{cls}"] += 1
+            for key in last:
+                obs[key] += 1
+            last = [f"granted_{cls}" if rec[f"{cls}_ready"] else f"stalled_{cls}"
+                    for cls in ("compute", "comm") if rec[f"{cls}_valid"]]
+        for key in last:
+            obs[key] += 1
         assert obs["granted_compute"] == len(self.requests[ReqClass.COMPUTE])
         assert obs["granted_comm"] == len(self.requests[ReqClass.COMM])
 

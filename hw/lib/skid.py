@@ -7,7 +7,7 @@ stays high; a transfer accepted in cycle *c* is on ``o`` from cycle *c+1*. When 
 transfer accepted meanwhile waits in the skid register and ``i.ready`` drops until it moves on.
 """
 
-from amaranth.hdl import Module, Shape, ShapeCastable, Signal
+from amaranth.hdl import Module, Mux, Shape, ShapeCastable, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -53,13 +53,18 @@ class SkidBuffer(CheckedArguments, wiring.Component):
         i, o, skid, skid_valid = self.i, self.o, self.skid, self.skid_valid
         accept = Signal()
         m.d.comb += [i.ready.eq(~skid_valid), accept.eq(i.valid & ~skid_valid)]
+        # Timing: the payload registers' enables do not depend on ``i.valid``. The skid register
+        # follows ``i.payload`` while it is empty (enable: a flip-flop); the main register loads
+        # whenever it may (``~o.valid | o.ready``), from the skid register if that is full, else
+        # from ``i.payload`` (a don't-care unless ``o.valid`` is set with it).
+        with m.If(~skid_valid):
+            m.d.sync += skid.eq(i.payload)
         with m.If(~o.valid | o.ready):
+            m.d.sync += o.payload.eq(Mux(skid_valid, skid, i.payload))
             with m.If(skid_valid):
-                m.d.sync += [o.payload.eq(skid), o.valid.eq(1), skid_valid.eq(0)]
-            with m.Elif(accept):
-                m.d.sync += [o.payload.eq(i.payload), o.valid.eq(1)]
+                m.d.sync += [o.valid.eq(1), skid_valid.eq(0)]
             with m.Else():
-                m.d.sync += o.valid.eq(0)
+                m.d.sync += o.valid.eq(accept)
         with m.Elif(accept):
-            m.d.sync += [skid.eq(i.payload), skid_valid.eq(1)]
+            m.d.sync += skid_valid.eq(1)
         return m

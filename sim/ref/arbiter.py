@@ -27,7 +27,9 @@ Specification modelled
   0. So ``wait`` is the number of cycles the current comm request has been waiting, and it is kept
   under every policy (a request that waited under another policy keeps its age when the policy is
   switched to ``T3_MCA``).
-* Counters (32 bits, wrapping), registered (they include a cycle's events from the next cycle on):
+* Counters (32 bits, wrapping), registered twice (a cycle's events are registered, then counted:
+  they are included from the second cycle after it on; :meth:`ArbiterRef.settled` gives the
+  values once they have landed):
   ``granted_compute``/``granted_comm`` count grants; ``stalled_compute``/``stalled_comm`` count
   cycles the class was valid and not granted (for any reason, output back-pressure included).
 * ``starved`` is high during the cycle after a grant *forced* by the starvation limit: a comm grant
@@ -104,7 +106,22 @@ class ArbiterRef:
         self.last = ReqClass.COMM     # class of the most recent grant
         self.granted = {ReqClass.COMPUTE: 0, ReqClass.COMM: 0}
         self.stalled = {ReqClass.COMPUTE: 0, ReqClass.COMM: 0}
+        self.pending = {}             # (kind, class) -> 1: last cycle's events, not yet counted
         self.starved = False
+
+    def _count_pending(self):
+        for (kind, cls), n in self.pending.items():
+            counters = self.granted if kind == "granted" else self.stalled
+            counters[cls] = (counters[cls] + n) & _MASK32
+        self.pending = {}
+
+    def settled(self):
+        """``{"granted": {cls: n}, "stalled": {cls: n}}`` once the events seen so far are
+        counted (what the counters read after two idle cycles)."""
+        out = {"granted": dict(self.granted), "stalled": dict(self.stalled)}
+        for (kind, cls), n in self.pending.items():
+            out[kind][cls] = (out[kind][cls] + n) & _MASK32
+        return out
 
     def decide(self, *, compute_valid, comm_valid, policy, threshold, starvation_limit, occupancy):
         """Class granted in the current state (None if none), and whether the grant is forced."""
@@ -168,11 +185,12 @@ class ArbiterRef:
         elif new is not None:
             self.skid = new
 
+        self._count_pending()
         for cls, valid in ((ReqClass.COMPUTE, cv), (ReqClass.COMM, mv)):
             if grant is cls:
-                self.granted[cls] = (self.granted[cls] + 1) & _MASK32
+                self.pending[("granted", cls)] = 1
             elif valid:
-                self.stalled[cls] = (self.stalled[cls] + 1) & _MASK32
+                self.pending[("stalled", cls)] = 1
         if grant is ReqClass.COMM or not mv:
             self.wait = 0
         else:
@@ -185,10 +203,12 @@ class ArbiterRef:
     def step_idle(self):
         """Advance one cycle in which neither input is valid and both output registers are
         empty: the same as :meth:`step` with ``compute_valid = comm_valid = False`` in that
-        state (no grant, nothing on ``out``, counters unchanged, ``wait`` back to 0), without
-        building the outputs. For cycle-level models that step many idle cycles."""
+        state (no grant, nothing on ``out``, no new events: the previous cycle's are counted,
+        ``wait`` back to 0), without building the outputs. For cycle-level models that step many
+        idle cycles."""
         if self.main is not None or self.skid is not None:
             raise ValueError("step_idle needs empty output registers; use step")
+        self._count_pending()
         self.wait = 0
         self.starved = False
 

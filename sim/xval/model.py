@@ -628,8 +628,8 @@ class RingModel:
         c = dict(d.cnt)
         c.update(fires=d.tracker.counters["fires"], arms=d.tracker.counters["arms"],
                  tracked_beats=d.tracker.counters["tracked"],
-                 stall_compute=d.arb.stalled[ReqClass.COMPUTE],
-                 stall_comm=d.arb.stalled[ReqClass.COMM])
+                 stall_compute=d.arb.settled()["stalled"][ReqClass.COMPUTE],
+                 stall_comm=d.arb.settled()["stalled"][ReqClass.COMM])
         return c
 
 
