@@ -22,6 +22,7 @@ from .link import LinkReceiver, PacketMerge
 from .linkaxis import LinkRxAxis, LinkTxAxis, link_axis_signature
 from .memport import MemPort
 from .params import MemOp, ReqClass, T3Params
+from .regmap import RESPONSE_BOUND
 from .ports import forward_ports
 from .tracker import Tracker
 from .trigger import Trigger
@@ -67,6 +68,96 @@ class StreamMerge(wiring.Component):
         with m.If(buf.i.valid & buf.i.ready):
             m.d.sync += last_b.eq(pick_b)
         return m
+
+
+#: Port timing of :class:`T3Core`, one sentence per top-level member of its signature (from the
+#: docstrings of this module and of hw/t3csr.py, hw/dma.py, hw/link.py, hw/arbiter.py): the
+#: datasheet's port table (``tools/datasheet.py``), which refuses a port without an entry.
+CORE_PORT_TIMING = {
+    "compute": "GEMM-side requests into the arbiter's compute port; `ready` is combinational from "
+               "both request classes' `valid` and the arbitration settings. A request accepted in "
+               "cycle *t* is on the memory port from *t+1*; a write with `tracked=1` is counted "
+               "by the tracker in the cycle the memory accepts it. `cls` is ignored (forced to "
+               "COMPUTE).",
+    "compute_resp": "Read data of compute-port READs, in request order, from the memory port's "
+                    "compute response buffer (its own READ credits: a stalled `ready` holds back "
+                    "compute READs only, never the DMA engine's read data). With the ideal memory "
+                    "(`AxiSram`) and nothing stalled: `mem_latency + 6` cycles after the request "
+                    "was accepted.",
+    "m_axi": "AXI4 master to the device memory (`m_axi__awaddr` ... in the Verilog): single-beat "
+             "INCR transactions at byte addresses, `WSTRB` all ones, ID width 2 (ARID 0 compute "
+             "READ, 1 DMA READ, 2 the read half of an UPDATE; AWID 0). An UPDATE is an AR, then an "
+             "AW + W with the NMC sum. `rready` and `bready` are always 1. A request to an address "
+             "with a write in flight (or a write to one with a READ in flight) waits for its "
+             "completion, so the memory need not order anything. At most `mem_outstanding` (16) "
+             "requests in flight; that count is the occupancy T3-MCA compares.",
+    "compute_err": "One-cycle pulse per compute burst refused by the bus face in front "
+                   "(`T3Unit`'s AXI4 compute port); in the cycle it is high `ERR.bad_burst` is "
+                   "set and `CNT_BAD_BURSTS` counts from the next. 0 when `compute` is driven "
+                   "directly.",
+    "link_tx": "Packets to the next device: one header beat (`link_header_layout` in the low bits "
+               "of `data`, `last=1` iff `length == 0`) then `length` data beats, `last` on the "
+               "final one. `valid`/`payload` are registered (DMA packer); a stalled `ready` loses "
+               "nothing.",
+    "link_rx": "Packets from the previous device, up to one beat per cycle. `ready` is high for "
+               "headers and dropped beats; for data beats it is high while the receiver's write "
+               "register is free. Data beat *i* becomes a tracked COMM write to `dst_addr + i` "
+               "one cycle after it is accepted.",
+    "s_axil_awaddr": "Write address (byte, word-aligned), taken with `awvalid & awready`.",
+    "s_axil_awprot": "Ignored.",
+    "s_axil_awvalid": "AW channel valid.",
+    "s_axil_awready": "High while the one-entry AW buffer is empty (depends on state only).",
+    "s_axil_wdata": "Write data, taken with `wvalid & wready`.",
+    "s_axil_wstrb": "Byte strobes; anything but `0b1111` answers SLVERR and has no effect.",
+    "s_axil_wvalid": "W channel valid; AW and W may come in any order.",
+    "s_axil_wready": "High while the one-entry W buffer is empty (depends on state only).",
+    "s_axil_bresp": "OKAY (0b00) or SLVERR (0b10), valid with `bvalid`.",
+    "s_axil_bvalid": "Rises the cycle after the write executes (stream registers included: a "
+                     "write never waits for the unit); held until `bready`.",
+    "s_axil_bready": "B channel ready.",
+    "s_axil_araddr": "Read address (byte, word-aligned), taken with `arvalid & arready`.",
+    "s_axil_arprot": "Ignored.",
+    "s_axil_arvalid": "AR channel valid.",
+    "s_axil_arready": "High while no read response is outstanding.",
+    "s_axil_rdata": "Read data, sampled in the AR handshake cycle; valid with `rvalid`.",
+    "s_axil_rresp": "OKAY (0b00) or SLVERR (0b10), valid with `rvalid`.",
+    "s_axil_rvalid": "Rises the cycle after the AR handshake; held until `rready`.",
+    "s_axil_rready": "R channel ready.",
+    "irq": "Registered level: `CTRL.irq_enable` and (any `ERR` flag or `DONE`), one cycle after "
+           "the flag is set.",
+    "remote": "GEMM-originated link packets (header + data beats, as on `link_tx`), merged "
+              "onto `link_tx` whole packets at a time with the DMA engine's (alternating when "
+              "both wait; combinational, no added latency); the unit writes its device id into "
+              "the header's `src_dev`. `ready` follows `link_tx.ready` while the merge has this "
+              "input.",
+    "soft_reset": "`CTRL.soft_reset` (a register bit, so a level from the cycle after the "
+                  "AXI4-Lite write); every block but the CSR is held in reset while it is high.",
+}
+
+
+#: Port timing of :class:`T3Unit`, one sentence per interface (``s_axil_*`` for the AXI4-Lite
+#: signals): the datasheet's IP table.
+UNIT_PORT_TIMING = {
+    "s_axi": "AXI4 slave (`hw/axicompute.py`): within a burst one beat per cycle, each a request "
+             "into the core through a skid register (one cycle more than `T3Core.compute`); a "
+             "write beat and a read beat that both wait alternate. AWREADY and ARREADY come "
+             "from registers: back-to-back bursts of a channel have one idle cycle between them. "
+             "B once the burst's last beat is in the core's in-order stream (posted); R in "
+             "request order with the burst's ID, the core's read latency after the request "
+             "(`mem_latency + 6` cycles on the ideal memory); at most `read_bursts` (4) read "
+             "bursts outstanding. A refused burst answers SLVERR and issues nothing "
+             "(`ERR.bad_burst`, `CNT_BAD_BURSTS`).",
+    "m_axi": "As `T3Core`'s `m_axi` (below).",
+    "s_axil_*": "As `T3Core`'s `s_axil_*` (below): every AXI4-Lite answer within "
+                f"{RESPONSE_BOUND} cycles.",
+    "m_axis": "`T3Core`'s `link_tx` as AXI-Stream (`hw/linkaxis.py`, no added latency): "
+              "`tvalid`/`tdata` registered, `tdest` the packet's destination on every beat, "
+              "`tuser` 1 on the header beat; a stalled `tready` loses nothing.",
+    "s_axis": "`T3Core`'s `link_rx` as AXI-Stream (no added latency): up to one beat per cycle, "
+              "`tready` as `link_rx.ready`; `tdest` and `tuser` are not needed (the header beat "
+              "carries the destination, which the receiver checks).",
+    "irq": "As `T3Core`'s `irq` (below).",
+}
 
 
 class T3Core(wiring.Component):
@@ -148,6 +239,8 @@ class T3Core(wiring.Component):
         that keep packet state (the link faces of :class:`T3Unit`).
     """
 
+    #: Timing of every top-level port (:data:`CORE_PORT_TIMING`).
+    PORT_TIMING = CORE_PORT_TIMING
     #: Default memory-port slots, and the DMA engine's read credits beyond them.
     MEM_OUTSTANDING = 16
     DMA_CREDIT_MARGIN = 4
@@ -376,6 +469,9 @@ class T3Unit(wiring.Component):
     read_bursts : int
         ``s_axi`` read bursts outstanding at most. Default 4.
     """
+
+    #: Timing of every interface (:data:`UNIT_PORT_TIMING`).
+    PORT_TIMING = UNIT_PORT_TIMING
 
     def __init__(self, params=T3Params(), *, mem_outstanding=T3Core.MEM_OUTSTANDING,
                  alu_stages=0, id_width=4, read_bursts=4):

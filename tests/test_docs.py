@@ -57,8 +57,10 @@ def test_regmap_docs_are_up_to_date():
 
 
 def test_every_port_has_a_timing_entry(unit):
-    tool = _load_tool()
-    assert set(tool.PORT_TIMING) == set(unit.signature.members)
+    from hw.unit import T3Unit
+    assert set(type(unit).PORT_TIMING) == set(unit.signature.members)
+    ip = {"s_axil_*" if n.startswith("s_axil_") else n for n in T3Unit(T3Params()).signature.members}
+    assert set(T3Unit.PORT_TIMING) == ip
 
 
 # -- code spans -----------------------------------------------------------------------------------
