@@ -102,8 +102,8 @@ class T3Ring(wiring.Component):
         members = {}
         for i, unit in enumerate(self._units):
             for name, member in unit.signature.members.items():
-                if name in ("link_tx", "link_rx", "m_axi"):
-                    continue
+                if name in ("link_tx", "link_rx", "m_axi", "compute_err"):
+                    continue                  # compute_err: the native compute port has no bursts
                 members[f"d{i}_{name}"] = member
         if memory == "litedram":
             members["mem_ready"] = Out(1)
@@ -128,9 +128,11 @@ class T3Ring(wiring.Component):
             wiring.connect(m, wiring.flipped(getattr(self, f"d{i}_compute")), unit.compute)
             wiring.connect(m, unit.compute_resp, wiring.flipped(getattr(self, f"d{i}_compute_resp")))
             wiring.connect(m, wiring.flipped(getattr(self, f"d{i}_remote")), unit.remote)
+            m.d.comb += unit.compute_err.eq(0)
             forward_ports(m, unit, self, [n for n in unit.signature.members
                                           if n not in ("compute", "compute_resp", "remote",
-                                                       "link_tx", "link_rx", "m_axi")],
+                                                       "compute_err", "link_tx", "link_rx",
+                                                       "m_axi")],
                           prefix=f"d{i}_")
             wiring.connect(m, unit.link_tx, link.i)
             wiring.connect(m, link.o, self._units[(i + 1) % n].link_rx)
