@@ -14,6 +14,7 @@ from hw.fpga_top import AxilDecoder, FpgaCore, FpgaTop  # noqa: E402
 from hw.params import T3Params  # noqa: E402
 from hw.trafficgen import TG_ID  # noqa: E402
 from hw.trafficgen import reference as tg_reference  # noqa: E402
+from tests.simutil import axil_read, axil_write  # noqa: E402
 
 P = T3Params(tracker_entries=16, addr_width=8, mem_latency=2)
 DIV = 4
@@ -134,36 +135,13 @@ def test_decoder_routes_and_decerr():
         return proc
 
     async def master(ctx):
-        async def write(addr, data):
-            ctx.set(dut.s_axil_awaddr, addr)
-            ctx.set(dut.s_axil_wdata, data)
-            ctx.set(dut.s_axil_awvalid, 1)
-            ctx.set(dut.s_axil_wvalid, 1)
-            await ctx.tick().until(dut.s_axil_awready)
-            ctx.set(dut.s_axil_awvalid, 0)
-            ctx.set(dut.s_axil_wvalid, 0)
-            ctx.set(dut.s_axil_bready, 1)
-            resp, = await ctx.tick().sample(dut.s_axil_bresp).until(dut.s_axil_bvalid)
-            ctx.set(dut.s_axil_bready, 0)
-            return resp
-
-        async def read(addr):
-            ctx.set(dut.s_axil_araddr, addr)
-            ctx.set(dut.s_axil_arvalid, 1)
-            await ctx.tick().until(dut.s_axil_arready)
-            ctx.set(dut.s_axil_arvalid, 0)
-            ctx.set(dut.s_axil_rready, 1)
-            out = await ctx.tick().sample(dut.s_axil_rdata, dut.s_axil_rresp).until(dut.s_axil_rvalid)
-            ctx.set(dut.s_axil_rready, 0)
-            return tuple(out)
-
-        assert await write(0x0ABC, 1) == 0
-        assert await write(0x1ABC, 2) == 1
-        assert await write(0x2000, 3) == 3
-        assert await write(0xFFFC, 4) == 3
-        assert await read(0x0010) == (0x100, 0)
-        assert await read(0x1FFC) == (0x101, 0)
-        assert await read(0x3000) == (0, 3)
+        assert await axil_write(ctx, dut, 0x0ABC, 1) == 0
+        assert await axil_write(ctx, dut, 0x1ABC, 2) == 1
+        assert await axil_write(ctx, dut, 0x2000, 3) == 3
+        assert await axil_write(ctx, dut, 0xFFFC, 4) == 3
+        assert await axil_read(ctx, dut, 0x0010) == (0x100, 0)
+        assert await axil_read(ctx, dut, 0x1FFC) == (0x101, 0)
+        assert await axil_read(ctx, dut, 0x3000) == (0, 3)
         assert seen == [("w", 0, 0xABC, 1), ("w", 1, 0xABC, 2), ("r", 0, 0x010), ("r", 1, 0xFFC)]
 
     sim = Simulator(dut)
