@@ -82,37 +82,33 @@ def verilator_makeflags(flags):
     files the precompiled header is passed as a plain input and the build fails
     ("Vtop__pch.h.fast: linker input file not found"). Variable definitions in MAKEFLAGS act as
     make command-line overrides: supply gcc's flag.
-
-    With ``ccache`` on the PATH (``make setup`` installs it as root; ``T3_CCACHE=0`` turns it
-    off) the compiler runs behind it (verilated.mk's ``OBJCACHE``). Every build compiles the
-    same Verilator and cocotb runtime (``verilated.cpp``, ``verilated_vpi.cpp``, ... : about
-    half the C++ compile of a unit-sized design at ``-O0``); ccache compiles it once and the
-    other builds take the objects from its cache (:func:`verilator_env`).
     """
     if "CFG_CXXFLAGS_PCH_I" not in flags:
         flags = (flags + " CFG_CXXFLAGS_PCH_I=-include").strip()
-    if "OBJCACHE=" not in flags and ccache_enabled():
-        flags += " OBJCACHE=ccache"
     return flags
-
-
-def ccache_enabled():
-    """ccache is used for Verilator's C++ unless ``T3_CCACHE=0`` or it is not on the PATH."""
-    return os.environ.get("T3_CCACHE", "1") != "0" and shutil.which("ccache") is not None
 
 
 def verilator_env(env):
     """A copy of the environment ``env`` for a Verilator build: ``MAKEFLAGS`` from
-    :func:`verilator_makeflags` and, when ccache is used, its cache in ``build/ccache`` (unless
-    ``CCACHE_DIR`` is set), so that a clean checkout starts with an empty cache and ``make
-    clean`` removes it. Objects are looked up by the compiler's command line and the
-    preprocessed source, not by the build directory (``CCACHE_NOHASHDIR``): the runtime is
+    :func:`verilator_makeflags`, and the compiler behind ``ccache`` (verilated.mk's
+    ``OBJCACHE``) when it is on the PATH, unless ``T3_CCACHE=0`` or ``MAKEFLAGS`` names an
+    ``OBJCACHE`` already (``make setup`` installs ccache as root).
+
+    Every build compiles the same Verilator and cocotb runtime (``verilated.cpp``,
+    ``verilated_vpi.cpp``, ... : about half the C++ compile of a unit-sized design at ``-O0``);
+    ccache compiles it once and the other builds take the objects from its cache. The cache is
+    ``build/ccache`` (unless ``CCACHE_DIR`` is set), so a clean checkout starts with an empty
+    one and ``make clean`` removes it. Objects are looked up by the compiler's command line and
+    the preprocessed source, not by the build directory (``CCACHE_NOHASHDIR``): the runtime is
     shared by every build; a design's own files hit only for an identical compile."""
     env = dict(env)
-    env["MAKEFLAGS"] = verilator_makeflags(env.get("MAKEFLAGS", ""))
-    if "OBJCACHE=ccache" in env["MAKEFLAGS"]:
+    flags = verilator_makeflags(env.get("MAKEFLAGS", ""))
+    if ("OBJCACHE=" not in flags and env.get("T3_CCACHE", "1") != "0"
+            and shutil.which("ccache", path=env.get("PATH")) is not None):
+        flags += " OBJCACHE=ccache"
         env.setdefault("CCACHE_DIR", str(ROOT / "build" / "ccache"))
         env.setdefault("CCACHE_NOHASHDIR", "1")
+    env["MAKEFLAGS"] = flags
     return env
 
 
