@@ -73,9 +73,9 @@ def build(s, log=None, host_slices=True):
         # the harness beside its generated header (its "scale_ports.h" resolves there), so that
         # the compiler's flags name no build directory and ccache shares the Verilator runtime
         # between the builds (tb.common.runner.verilator_env)
-        cpp = d / "harness.cpp"
-        if not cpp.exists() or cpp.read_text() != HARNESS.read_text():
-            cpp.write_text(HARNESS.read_text())
+        cpp, harness = d / "harness.cpp", HARNESS.read_text()
+        if not cpp.exists() or cpp.read_text() != harness:
+            cpp.write_text(harness)
         exe = d / "obj" / "harness"
         newest = max(p.stat().st_mtime for p in (src, hdr, HARNESS))
         if exe.exists() and exe.stat().st_mtime > newest:
