@@ -96,6 +96,11 @@ class Tracker(wiring.Component):
         High once the reset clearing sweep is over.
     """
 
+    #: A completing ``track`` transfer in cycle *c* raises ``fire.valid`` in cycle
+    #: *c* + ``FIRE_LATENCY`` (three pipeline stages and the fire queue's output register), when
+    #: the fire queue is empty. The cycle-level models read it from here.
+    FIRE_LATENCY = 4
+
     def __init__(self, params=T3Params(), *, fire_depth=None):
         if not isinstance(params, T3Params):
             raise TypeError(f"params must be a T3Params, not {params!r}")

@@ -69,6 +69,11 @@ class Trigger(CheckedArguments, wiring.Component):
         updated one cycle after each handshake.
     """
 
+    #: A fire or doorbell accepted in cycle *c* (stage 0) is on ``cmd`` from cycle
+    #: *c* + ``CMD_LATENCY`` when stage 1 and the queue are empty. The cycle-level models read
+    #: it from here.
+    CMD_LATENCY = 3
+
     @staticmethod
     def check_arguments(params, *, queue_depth=8):
         if not isinstance(params, T3Params):

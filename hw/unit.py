@@ -242,6 +242,13 @@ class T3Core(wiring.Component):
     #: Timing of every top-level port (:data:`CORE_PORT_TIMING`).
     PORT_TIMING = CORE_PORT_TIMING
     #: Default memory-port slots, and the DMA engine's read credits beyond them.
+    #: ``fire_buf``: the register stage (a buffered :class:`~hw.lib.queue.Queue` of this depth)
+    #: between the tracker's fire queue and the trigger's lookup.
+    FIRE_BUF_DEPTH = 3
+    #: A completing tracked write's ``track`` transfer in cycle *c* reaches the trigger's
+    #: ``fire`` input (valid) in cycle *c* + ``TRACK_TO_FIRE``: the tracker's fire latency and
+    #: ``fire_buf``'s write-to-read latency.
+    TRACK_TO_FIRE = Tracker.FIRE_LATENCY + Queue.write_to_read(True)
     MEM_OUTSTANDING = 16
     DMA_CREDIT_MARGIN = 4
 
@@ -324,7 +331,7 @@ class T3Core(wiring.Component):
         # A register stage between the tracker's fire queue (block RAM read data) and the
         # trigger's command-table lookup (block RAM address): RAM -> RAM in one cycle is too slow.
         m.submodules.fire_buf = fire_buf = ResetInserter({"sync": soft})(
-            Queue(p.fire_layout, 3, buffered=True))
+            Queue(p.fire_layout, self.FIRE_BUF_DEPTH, buffered=True))
         wiring.connect(m, tracker.fire, fire_buf.w)
         wiring.connect(m, fire_buf.r, trigger.fire)
 

@@ -54,6 +54,29 @@ def test_queue_matches_amaranth_fifo_cycle_by_cycle(buffered, depth):
     assert len(seen) > 30          # the stimulus did move data through
 
 
+@pytest.mark.parametrize("buffered", [False, True])
+def test_queue_write_to_read_latency(buffered):
+    """An entry written into the empty queue in cycle 0 is on ``r`` (valid) in cycle
+    ``Queue.write_to_read(buffered)``: 1 (``SyncFIFO``), 2 (``SyncFIFOBuffered``)."""
+    q = Queue(8, 3, buffered=buffered)
+    seen = {}
+
+    async def bench(ctx):
+        await ctx.tick().repeat(2)
+        ctx.set(q.w.payload, 0x5A)
+        ctx.set(q.w.valid, 1)
+        await ctx.tick()                 # written in cycle 0
+        ctx.set(q.w.valid, 0)
+        for cycle in range(1, 5):
+            if ctx.get(q.r.valid) and "r" not in seen:
+                seen["r"] = cycle
+                assert ctx.get(q.r.payload) == 0x5A
+            await ctx.tick()
+
+    run_sim(q, bench, name=f"queue_latency_{buffered}")
+    assert seen["r"] == Queue.write_to_read(buffered) == (2 if buffered else 1)
+
+
 def test_queue_checks_its_parameters():
     with pytest.raises(TypeError, match="depth must be an integer"):
         Queue(8, "4")

@@ -250,3 +250,31 @@ def test_unprogrammed_and_invalidate():
         assert len(set(mon.err_cycles)) == 2 and mon.err_cycles[1] - mon.err_cycles[0] > 1
 
     run_sim(dut, tb, processes=[mon.process()], name="trigger_unprog")
+
+
+@pytest.mark.parametrize("source", ["fire", "doorbell"])
+def test_command_latency(source):
+    """A fire or doorbell accepted in cycle 0 has its command on ``cmd`` (valid) from cycle 3
+    (stage 0, stage 1, the buffered queue), as documented: ``Trigger.CMD_LATENCY``, which the
+    cycle-level models read."""
+    dut = Trigger(P)
+    cmd = {"src_addr": 5, "length": 4, "dst_dev": 1, "dst_addr": 9, "tile": 7, "op": Kind.UPDATE}
+    seen = {}
+
+    async def tb(ctx):
+        await program(ctx, dut, 7, cmd)
+        await ctx.tick().repeat(4)
+        ctx.set(dut.cmd.ready, 0)
+        stream = dut.fire if source == "fire" else dut.doorbell
+        ctx.set(stream.payload, {"tile": 7} if source == "fire" else {"index": 7})
+        ctx.set(stream.valid, 1)
+        await ctx.tick().until(stream.ready)       # accepted in cycle 0
+        ctx.set(stream.valid, 0)
+        for cycle in range(1, 7):
+            if ctx.get(dut.cmd.valid) and "cmd" not in seen:
+                seen["cmd"] = cycle
+                assert view_tuple(ctx.get(dut.cmd.payload)) == as_tuple(cmd)
+            await ctx.tick()
+
+    run_sim(dut, tb, name=f"trigger_latency_{source}")
+    assert seen["cmd"] == Trigger.CMD_LATENCY == 3

@@ -831,7 +831,9 @@ def render_synth():
     rep = json.loads(SYNTH_DOC.read_text())
     cols = ["LUT4", "FF", "BRAM (DP16KD)", "LUT-RAM (DPR16X4)", "MULT18", "Fmax MHz"]
     out += [f"From `make synth` (Yosys `synth_ecp5 -abc9`, nextpnr-ecp5 out of context, seed 1) "
-            f"on {rep.get('device', '?')}, target {rep.get('target_mhz', 0):g} MHz, default "
+            f"on {rep.get('device', '?')}, speed grade {rep.get('speed_grade', 6)} (the "
+            "slowest; `tools/synth.py --speed 8` for the fastest), target "
+            f"{rep.get('target_mhz', 0):g} MHz, default "
             "parameters; recorded in `docs/synth.json` (refresh: `make synth`, then "
             "`python tools/datasheet.py --from-synth`). LUT4 counts include 2 per carry cell "
             "(CCU2C).", "",

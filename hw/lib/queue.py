@@ -75,6 +75,12 @@ class Queue(CheckedArguments, wiring.Component):
             raise ValueError(f"depth must be >= {2 if buffered else 1}"
                              f"{' for a buffered queue' if buffered else ''}, not {depth}")
 
+    @staticmethod
+    def write_to_read(buffered):
+        """Cycles from writing an entry into an empty queue to its ``r.valid``: 1, or 2 with
+        ``buffered`` (the output register)."""
+        return 2 if buffered else 1
+
     def __init__(self, shape, depth, *, buffered=False):
         shape = shape if isinstance(shape, ShapeCastable) else Shape.cast(shape)
         self.shape, self.depth, self.buffered = shape, depth, buffered

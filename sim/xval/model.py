@@ -53,6 +53,9 @@ from functools import lru_cache
 from amaranth.hdl import UnusedElaboratable
 
 from hw.params import ArbPolicy, MemOp, ReqClass, T3Params
+from hw.tracker import Tracker
+from hw.trigger import Trigger
+from hw.unit import T3Core
 from sim.ref.arbiter import ArbiterRef
 from sim.ref.dma import MEMOP_UPDATE, command_packet, command_reads, receive
 from sim.ref.tracker import TrackerRef
@@ -72,15 +75,14 @@ AXIL_WRITE, AXIL_WRITE_EFFECT = 4, 3
 AXIL_READ, AXIL_READ_SAMPLE = 3, 2
 POLL_GAP = 4                      # ClockCycles(clk, 4) between polls in the bench
 #: A completing tracked write (its memory-port handshake, the tracker's ``track`` transfer) to
-#: the trigger's lookup of the fired tile: ``hw.tracker.Tracker`` raises ``fire.valid`` from the
-#: 4th cycle after the transfer (its docstring: three pipeline stages and the fire queue's output
-#: register), then ``hw.unit.T3Core`` passes it through ``fire_buf``, an
-#: ``amaranth.lib.fifo.SyncFIFOBuffered`` (an entry written into the empty FIFO is readable two
-#: cycles later: SyncFIFO's one cycle plus its output buffer's one).
-TRACKER_FIRE_LATENCY, FIRE_BUF_LATENCY = 4, 2
-TRACK_TO_FIRE = TRACKER_FIRE_LATENCY + FIRE_BUF_LATENCY
-#: ``hw.trigger.Trigger``: a fire/doorbell accepted in cycle c is on ``cmd`` from c + 3.
-TRIGGER_TO_CMD = 3
+#: the trigger's lookup of the fired tile, and a fire or doorbell taken by the trigger to its
+#: command on ``cmd``: the hardware's own attributes (``hw.tracker.Tracker.FIRE_LATENCY``,
+#: ``hw.unit.T3Core.TRACK_TO_FIRE`` with its ``fire_buf``, ``hw.trigger.Trigger.CMD_LATENCY``),
+#: each measured on the RTL by the block's tests.
+TRACKER_FIRE_LATENCY = Tracker.FIRE_LATENCY
+TRACK_TO_FIRE = T3Core.TRACK_TO_FIRE
+FIRE_BUF_LATENCY = TRACK_TO_FIRE - TRACKER_FIRE_LATENCY
+TRIGGER_TO_CMD = Trigger.CMD_LATENCY
 
 READ, STORE, UPDATE = MemOp.READ, MemOp.STORE, MemOp.UPDATE
 
@@ -122,8 +124,6 @@ def platform_of(params, link_latency, link_bw):
     from hw.link import LinkModel
     from hw.ring import T3Ring
     from hw.sram import AxiSram
-    from hw.trigger import Trigger
-    from hw.unit import T3Core
 
     with warnings.catch_warnings():
         # the components T3Ring builds per device (ideal memory), read, never elaborated
