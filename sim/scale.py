@@ -45,7 +45,7 @@ __all__ = ["ScaleScenario", "load", "load_all", "from_dict", "protocol", "overco
 
 SCALE_DIR = Path(__file__).resolve().parent / "xval" / "scenarios" / "scale"
 _TOP = {"name", "description", "devices", "chunks", "tiles", "beats", "reads", "compute",
-        "slices", "memory", "link", "policy", "hardware"}
+        "slices", "memory", "link", "policy", "hardware", "direct"}
 INPUT_WINDOW = 1024
 
 
@@ -71,6 +71,7 @@ class ScaleScenario:
     seed: int = 1
     input_window: int = INPUT_WINDOW
     memory: str = "ideal"
+    direct: bool = False
     warnings: tuple = field(default=())
 
     @property
@@ -110,6 +111,10 @@ def parse(doc, where, default_name):
     reads = _int(where, doc, "reads", 0, 65535)
     compute = _int(where, doc, "compute", 0, 65535)
     slices = _int(where, doc, "slices", 1, default=2)
+    direct = doc.get("direct", False)
+    if not isinstance(direct, bool):
+        raise ScenarioError(f"{where}: field 'direct' = {direct!r} must be a boolean (true or "
+                            "false)")
     if tiles % slices:
         raise ScenarioError(f"{where}: field 'slices' = {slices} must divide 'tiles' = {tiles}")
     mem = _table(where, doc, "memory")
@@ -174,7 +179,7 @@ def parse(doc, where, default_name):
                          mem_latency=mem_latency, link_latency=link_latency,
                          link_bw=(bw[0], bw[1]), mca_threshold=thr, mca_starvation=starv,
                          data_width=dw, addr_width=aw, tracker_entries=entries, len_width=lw,
-                         seed=seed, input_window=window, memory=memory,
+                         seed=seed, input_window=window, memory=memory, direct=direct,
                          warnings=tuple(warnings))
 
 
@@ -265,11 +270,12 @@ def plan(s, mode, *, poll_limit=1 << 24):
         w = [u("CTRL", enable=1, dev_id=g), u("ARB_POLICY", value=policy),
              u("ARB_THRESHOLD", value=s.mca_threshold), u("ARB_STARVATION", value=s.mca_starvation)]
         fused = pmode is ProdMode.T3
+        direct = fused and s.direct
         for index, cmd in proto.commands(g, fused):
             w += command(index, src=cmd["src_addr"], length=cmd["length"], dst_dev=cmd["dst_dev"],
                          dst=cmd["dst_addr"], tile=cmd["tile"], op=cmd["op"])
-        w += [u("ARM", tile=tile, threshold=thr) for tile, thr in proto.arms(g, fused)]
-        w += [pw("MODE", value=pmode), pw("DEV", value=g), pw("DEVICES", value=n),
+        w += [u("ARM", tile=tile, threshold=thr) for tile, thr in proto.arms(g, fused, direct)]
+        w += [pw("MODE", value=pmode, direct=int(direct)), pw("DEV", value=g), pw("DEVICES", value=n),
               pw("TILES", value=T), pw("BEATS", value=B), pw("READS", value=s.reads),
               pw("COMPUTE", value=s.compute), pw("SLICES", value=s.slices),
               pw("OUT_BASE", value=L["out_base"]), pw("STAGE_BASE", value=L["stage_base"]),
