@@ -14,6 +14,13 @@ parameters that must hold the work, and without the toy limits of the cocotb ben
     memory = "ideal"         # the memory behind each unit: "ideal" (hw/sram.py) or "dram"
                              # (hw/dram.py, HBM2 timing); optional, default "ideal"
 
+A top-level ``direct = true`` (default false) runs the T3 modes with the paper's step 1: each
+device's GEMM sends the chunk it originates straight to the neighbour as remote updates (the
+producer's ``MODE.direct``, its ``remote`` stream into the unit's ``remote`` port) instead of
+storing it for the DMA, so :func:`plan` does not arm those tiles
+(:meth:`sim.xval.protocol.RingProtocol.arms` with ``direct``); sequential and Domino ignore it,
+and the reduced sums (:func:`expected`) are the same.
+
 The checks below name the field at fault. Sizes that overcommit the tracker (more tile ids armed
 or programmed before the start than entries) load, with a note in ``warnings``, so that
 ``make scale`` lists them; :func:`plan` then refuses the modes that cannot hold them

@@ -6,7 +6,9 @@ run are the ones the protocol implies (:func:`sim.xval.model.expected_counts`, a
 written from the protocol, and the producer's own counters from its definition in
 ``hw/producer.py``); the fast DRAM reference decides as :class:`sim.ref.dram.DramRef` does, cycle
 by cycle; a perturbed platform (a DRAM with a slower tRCD, one reduction credit, fewer memory
-port slots) changes the cycles, so the platform numbers are used."""
+port slots) changes the cycles, so the platform numbers are used; the paper's step 1 (scenario
+``direct``) saves exactly one chunk of local writes and DMA reads per device, in the CL model and
+the fluid engine alike, and leaves the link beats as they were."""
 import random
 from dataclasses import replace
 

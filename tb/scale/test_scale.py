@@ -66,3 +66,23 @@ def test_scale_verilator():
     other = sc.from_dict({**SMALL_V, "hardware": {**SMALL_V["hardware"], "seed": 8}}, "small")
     raw = json.loads((exe.parent.parent / "runs" / "small.t3.json").read_text())
     assert not sc.summarize(other, "t3", raw)["checksum_ok"]
+    # the paper's step 1 (scenario direct, the producers' remote packets) on the same build
+    d = sc.from_dict({**SMALL_V, "direct": True}, "small_direct")
+    for mode in ("t3", "t3-mca"):
+        _check_direct(res[mode], ts.run(d, mode, exe), d)
+
+
+def _check_direct(stored, direct, s):
+    """Exact sums with the paper's step 1; per device the chunk it originates is neither
+    written locally nor read back by the DMA (``tiles x beats`` each), one packet per tile on
+    the link either way (the same link beats), the same updates applied at the receivers."""
+    assert direct["checksum_ok"], sc.status(direct)
+    chunk = s.devices * s.tiles * s.beats
+    tot = lambda r, k: sum(u[k] for u in r["unit"])          # noqa: E731
+    assert stored["mem_writes"] - direct["mem_writes"] == chunk
+    assert stored["mem_reads"] - direct["mem_reads"] == chunk
+    assert tot(stored, "CNT_RD_BEATS_COMM") - tot(direct, "CNT_RD_BEATS_COMM") == chunk
+    assert tot(stored, "CNT_WR_BEATS_COMPUTE") - tot(direct, "CNT_WR_BEATS_COMPUTE") == chunk
+    assert direct["link_beats"] == stored["link_beats"]
+    assert tot(direct, "CNT_UPDATES_APPLIED") == tot(stored, "CNT_UPDATES_APPLIED")
+    assert [p["GEMM_RMT"] for p in direct["producer"]] == [s.tiles * (1 + s.beats)] * s.devices
