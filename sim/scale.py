@@ -282,7 +282,8 @@ def plan(s, mode, *, poll_limit=1 << 24):
             w += command(index, src=cmd["src_addr"], length=cmd["length"], dst_dev=cmd["dst_dev"],
                          dst=cmd["dst_addr"], tile=cmd["tile"], op=cmd["op"])
         w += [u("ARM", tile=tile, threshold=thr) for tile, thr in proto.arms(g, fused, direct)]
-        w += [pw("MODE", value=pmode, direct=int(direct)), pw("DEV", value=g), pw("DEVICES", value=n),
+        w += [pw("MODE", value=pmode, direct=int(direct)), pw("DEV", value=g),
+              pw("DEVICES", value=n),
               pw("TILES", value=T), pw("BEATS", value=B), pw("READS", value=s.reads),
               pw("COMPUTE", value=s.compute), pw("SLICES", value=s.slices),
               pw("OUT_BASE", value=L["out_base"]), pw("STAGE_BASE", value=L["stage_base"]),

@@ -409,25 +409,29 @@ def _transfer(beats, xfers, credits, link_bw, header, outstanding=16):
     return _run(_Transfers(beats, xfers, credits, link_bw, header), outstanding=outstanding)
 
 
-def mixed(reads, compute, beats, inputs, outs, update, xfers, credits, link_bw=1.0, header=1):
+def mixed(reads, compute, beats, inputs, outs, update, xfers, credits, link_bw=1.0, header=1,
+          remote=False):
     """Cycles of GEMM tiles (as :func:`gemm_tile`) and DMA transfers (``xfers``: ``(src, dst,
     update)`` first beats, as :func:`transfer`, back to back) run *together* on one DRAM
     through one port, compute and communication requests alternating when both are pending (the
-    unit's round-robin arbiter); returns ``(together, gemm alone, transfers alone)``."""
+    unit's round-robin arbiter); returns ``(together, gemm alone, transfers alone)``.
+    ``remote`` (the paper's step 1): the GEMM tiles write nothing here (their output goes to the
+    link) and the transfers are receives alone (:class:`_Receives`, no DMA read)."""
     p = dram_params()
     flat = tuple(inputs) + tuple(outs) + tuple(b for x in xfers for b in x[:2])
     key = _canon(flat, p)
     n = len(outs)
     ins, os_ = key[:n], key[n:2 * n]
     xs = tuple((key[2 * n + 2 * i], key[2 * n + 2 * i + 1], xfers[i][2]) for i in range(len(xfers)))
-    return _mixed(reads, compute, beats, ins, os_, update, xs, credits, link_bw, header)
+    return _mixed(reads, compute, beats, ins, os_, update, xs, credits, link_bw, header, remote)
 
 
 @lru_cache(maxsize=None)
-def _mixed(reads, compute, beats, inputs, outs, update, xfers, credits, link_bw, header):
+def _mixed(reads, compute, beats, inputs, outs, update, xfers, credits, link_bw, header,
+           remote=False):
     def g():
-        return _Gemm(reads, compute, beats, inputs, outs, update)
+        return _Gemm(reads, compute, 0 if remote else beats, inputs, outs, update)
 
     def x():
-        return _Transfers(beats, xfers, credits, link_bw, header)
+        return (_Receives if remote else _Transfers)(beats, xfers, credits, link_bw, header)
     return _run(g(), x(), arbitrate=True), _run(g()), _run(x())

@@ -213,10 +213,12 @@ class _Build:
 
     def _mix_factors(self):
         """Measured on the DRAM reference: GEMM tiles of step 2 (updates) beside the DMA
-        transfers of the tiles before them, against the same work one after the other."""
+        transfers of the tiles before them, against the same work one after the other; with
+        the paper's step 1 (``direct``) also its GEMM tiles (reads only, the output on the link)
+        beside the receives of the upstream's packets into the next chunk."""
         from . import dram_curve
         s, p, pr = self.s, self.p, self.proto
-        c2, c3 = pr.t3_chunk(0, 2), pr.t3_chunk(0, 3)
+        c1, c2, c3 = pr.t3_chunk(0, 1), pr.t3_chunk(0, 2), pr.t3_chunk(0, 3)
         tiles = range(1, min(s.tiles, 9))
         together, g_alone, x_alone = dram_curve.mixed(
             s.reads, s.compute, s.beats, [self.inp(c2, t) for t in tiles],
@@ -224,7 +226,16 @@ class _Build:
             [(pr.out_addr(c2, t - 1), pr.out_addr(c3, t - 1), True) for t in tiles],
             p.dma_credits, p.link_bw, p.header_beats)
         busy = g_alone - len(tiles) * (1 + max(s.compute, 1)) + x_alone
-        return {("gemm", "dma"): together / busy}
+        out = {("gemm", "dma"): together / busy}
+        if s.direct:
+            together, g_alone, x_alone = dram_curve.mixed(
+                s.reads, s.compute, s.beats, [self.inp(c1, t) for t in tiles],
+                [pr.out_addr(c1, t) for t in tiles], True,
+                [(0, pr.out_addr(c2, t - 1), True) for t in tiles],
+                p.dma_credits, p.link_bw, p.header_beats, remote=True)
+            busy = g_alone - len(tiles) * (1 + max(s.compute, 1)) + x_alone
+            out[("remote", "dma")] = together / busy
+        return out
 
     def shadow_cycles(self):
         """T3-MCA: cycles after a GEMM tile's write burst during which the occupancy register
@@ -282,7 +293,7 @@ class _Build:
         if remote:
             return self.e.add(Job(name, "gemm", "compute",
                                   cu_s=(cu + B + p.header_beats) * CYCLE, stall_s=mem * CYCLE,
-                                  dram_c=mem * bb, rd=R * bb, tag=("gemm", c, t),
+                                  dram_c=mem * bb, rd=R * bb, tag=("remote", c, t),
                                   link_bytes=pkt, link_payload=pkt))
         j = Job(name, "gemm", "compute", cu_s=cu * CYCLE, stall_s=mem * CYCLE,
                 dram_c=mem * bb, rd=R * bb, tag=("gemm", c, t), wr=0 if update else B * bb,

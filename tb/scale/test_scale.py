@@ -69,7 +69,21 @@ def test_scale_verilator():
     # the paper's step 1 (scenario direct, the producers' remote packets) on the same build
     d = sc.from_dict({**SMALL_V, "direct": True}, "small_direct")
     for mode in ("t3", "t3-mca"):
-        _check_direct(res[mode], ts.run(d, mode, exe), d)
+        r = ts.run(d, mode, exe)
+        _check_direct(res[mode], r, d)
+        _check_cl(d, mode, r)
+
+
+def _check_cl(s, mode, rtl):
+    """The cycle-level model of the scale ring (its remote packets and the unit's link merge)
+    on the same run: cycles within ``make validate``'s bound, the same beat counts."""
+    from sim.xval.scale_model import model_scale
+    from tools.validate_scale import CL_BOUND
+    c = model_scale(s, mode)
+    assert abs(c["cycles"] - rtl["cycles"]) <= CL_BOUND * rtl["cycles"], \
+        f"{mode}: CL {c['cycles']} vs RTL {rtl['cycles']} cycles"
+    for k in ("mem_reads", "mem_writes", "link_beats"):
+        assert c[k] == rtl[k], f"{mode}: {k} CL {c[k]} vs RTL {rtl[k]}"
 
 
 def _check_direct(stored, direct, s):

@@ -1,7 +1,8 @@
 """Simulation-only top of the scale runs: a :class:`hw.ring.T3Ring` with one
 :class:`hw.producer.Producer` on every device, driven through the ring's existing per-device ports
-(``d<i>_compute``, ``d<i>_compute_resp``, ``d<i>_remote``, ``d<i>_s_axil_*``). The ring's memories (``memory``:
-``"ideal"`` or ``"dram"``, as :class:`hw.ring.T3Ring`) have no initial contents
+(``d<i>_compute``, ``d<i>_compute_resp``, ``d<i>_remote``: the producer's packets of the paper's
+step 1, ``d<i>_s_axil_*``). The ring's memories (``memory``: ``"ideal"`` or ``"dram"``, as
+:class:`hw.ring.T3Ring`) have no initial contents
 (:mod:`hw.simram`): the producers write every beat they later read, and a T3 run clears its
 output region first.
 
