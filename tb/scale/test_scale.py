@@ -49,10 +49,17 @@ def test_scale_icarus():
     s = sc.from_dict(SMALL, "small")
     out = ROOT / "build" / "scale" / "icarus" / "small"
     out.parent.mkdir(parents=True, exist_ok=True)
+    for f in out.parent.glob("small*.json"):     # no result of an earlier run is read
+        f.unlink()
     run_bench("scale_top", ScaleTop(s.params, devices=s.devices, link_latency=s.link_latency),
               "tb.scale.scale_bench", "icarus", tag="small",
-              env={"T3_SCALE": {"scenario": SMALL, "name": "small"}, "T3_SCALE_OUT": str(out)})
-    _check({m: json.loads(open(f"{out}.{m}.json").read()) for m in sc.MODES})
+              env={"T3_SCALE": {"scenario": SMALL, "name": "small", "direct_modes": ["t3"]},
+                   "T3_SCALE_OUT": str(out)})
+    res = {m: json.loads(open(f"{out}.{m}.json").read()) for m in sc.MODES}
+    _check(res)
+    # the paper's step 1 (the producers' remote packets), T3, in the same simulator session
+    _check_direct(res["t3"], json.loads(open(f"{out}_direct.t3.json").read()),
+                  sc.from_dict({**SMALL, "direct": True}, "small_direct"))
 
 
 def test_scale_verilator():
