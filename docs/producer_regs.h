@@ -57,6 +57,10 @@ extern "C" {
 #define PRODUCER__MODE__VALUE_bp 0
 #define PRODUCER__MODE__VALUE_bw 2
 #define PRODUCER__MODE__VALUE_reset 0x0
+#define PRODUCER__MODE__DIRECT_bm 0x4
+#define PRODUCER__MODE__DIRECT_bp 2
+#define PRODUCER__MODE__DIRECT_bw 1
+#define PRODUCER__MODE__DIRECT_reset 0x0
 
 // reg - producer::DEV
 #define PRODUCER__DEV__VALUE_bm 0xf
@@ -213,6 +217,11 @@ extern "C" {
 #define PRODUCER__CSUM_S2__VALUE_bp 0
 #define PRODUCER__CSUM_S2__VALUE_bw 32
 
+// reg - producer::GEMM_RMT
+#define PRODUCER__GEMM_RMT__VALUE_bm 0xffffffff
+#define PRODUCER__GEMM_RMT__VALUE_bp 0
+#define PRODUCER__GEMM_RMT__VALUE_bw 32
+
 // addrmap - producer
 typedef struct __attribute__ ((__packed__)) {
     uint32_t ID;
@@ -249,10 +258,11 @@ typedef struct __attribute__ ((__packed__)) {
     uint32_t CSR_RD;
     uint32_t CSUM_S1;
     uint32_t CSUM_S2;
+    uint32_t GEMM_RMT;
 } producer_t;
 
 
-static_assert(sizeof(producer_t) == 0x134, "Packing error");
+static_assert(sizeof(producer_t) == 0x138, "Packing error");
 
 #ifdef __cplusplus
 }

@@ -29,7 +29,13 @@ Modes (``MODE.mode``), with ``n = DEVICES``, ``g = DEV``, ``T = TILES``, ``B = B
 * ``T3``: the fused GEMM in the staggered order: steps ``k = 1 .. n``, chunk ``c = g-k``, tracked
   stores (``k = 1``) or updates (``k > 1``); the tiles must have been armed and their DMA commands
   programmed before the start (the ring bench's protocol); then it waits for ``T`` notifications.
-  T3-MCA is the same traffic with the unit's arbiter set to T3-MCA.
+  T3-MCA is the same traffic with the unit's arbiter set to T3-MCA. With ``MODE.direct`` (the
+  paper's step 1) the tiles of step 1 are not stored: each goes to the neighbour as one packet
+  on ``remote`` (the unit's :attr:`hw.unit.T3Core.remote`), a header beat (``dst_dev = g+1 mod
+  n``, ``src_dev = g``, op UPDATE, ``length = B``, ``dst_addr`` the tile's output address,
+  ``tile`` its output tile id: what the tile's DMA command would send,
+  :meth:`sim.xval.protocol.RingProtocol.remote_header`) then the tile's ``B`` data beats, the
+  last with ``last``; the step-1 tiles must then not be armed.
 
 Addresses and ids: tile ``(c, t)`` has index ``i = c*T + t``, output beat address
 ``OUT_BASE + i*B + b``, staging beat address ``STAGE_BASE + i*B + b``, output tile id
@@ -65,7 +71,7 @@ from .t3csr import axil_members
 from .csr import AXI4LiteRegisterBridge
 from .lib.axil import connect_axil
 from .lib.queue import Queue
-from .params import MemOp, ReqClass, T3Params
+from .params import Kind, MemOp, ReqClass, T3Params
 from .regmap import Access, Field as F, Register, RegisterMap
 
 __all__ = ["ProdMode", "ErrCode", "Producer", "build_map", "PRODUCER_ID", "K_DEV", "K_BEAT",
@@ -87,7 +93,8 @@ class ProdMode(enum.Enum, shape=2):
 
 class ErrCode(py_enum.IntEnum):
     NONE       = 0
-    BAD_CONFIG = 1     # SLICES does not divide TILES, or DEV >= DEVICES
+    BAD_CONFIG = 1     # SLICES does not divide TILES, DEV >= DEVICES, or (MODE.direct)
+    #                    BEATS does not fit the link header's length field
     UNIT_ERR   = 2     # the unit's ERR register read non-zero while polling
     CSR_SLVERR = 3     # the unit's CSR answered SLVERR to the producer
     POLL_LIMIT = 4     # POLL_LIMIT polls without the awaited notification
@@ -142,7 +149,11 @@ def build_map(params=None):
               "4 poll limit, 5 unit CSR access timed out.")]),
         Register("MODE", 0x010, "Dataflow.", [
             F("value", 0, 2, RW, "0 sequential, 1 Domino, 2 T3 (and T3-MCA); 3 is illegal.",
-              enum=ProdMode)]),
+              enum=ProdMode),
+            F("direct", 2, 1, RW, "T3 only: the paper's step 1. Each tile of the chunk this "
+              "device originates (k = 1, chunk g-1) goes straight to the neighbour as one packet "
+              "of remote updates on the remote stream (header, then BEATS data beats) instead "
+              "of tracked stores; the other modes ignore it.")]),
         Register("DEV", 0x014, "This device's position g in the ring.", [
             F("value", 0, p.dev_width, RW, "Device id.")]),
         Register("DEVICES", 0x018, "Ring size n (chunks).", [
@@ -185,6 +196,7 @@ def build_map(params=None):
         ("CSR_RD", "AXI4-Lite reads of the unit (polls)."),
         ("CSUM_S1", "Checksum S1 of the reduced chunk."),
         ("CSUM_S2", "Checksum S2 of the reduced chunk."),
+        ("GEMM_RMT", "GEMM beats put on the remote stream, headers included (MODE.direct)."),
     )
     for i, (name, desc) in enumerate(counters):
         regs.append(Register(name, 0x100 + 4 * i, desc, [F("value", 0, 32, RO, desc)]))
@@ -201,6 +213,7 @@ class _G(enum.Enum, shape=3):
     RWAIT = 4
     COMPUTE = 5
     WRITES = 6
+    REMOTE = 7       # MODE.direct, step 1: the tile as one packet on the remote stream
 
 
 class _S(enum.Enum, shape=5):
@@ -245,6 +258,8 @@ class Producer(wiring.Component):
     m_axil_* : AXI4-Lite master to the unit's CSR block (one access at a time).
     mem_req : Out(stream) to the unit's ``compute`` port (registered).
     mem_resp : In(stream) from the unit's ``compute_resp`` (always ready).
+    remote : Out(stream.Signature(params.link_layout)) to the unit's ``remote`` port (registered;
+        ``MODE.direct`` only, idle otherwise): whole packets, one per step-1 tile.
     start : In(1) pulse, as ``CTRL.start``.
     check_go : In(1) the checksum starts once this is high after the work is done (tie it to the
         AND of every device's ``work_done``, so read-back traffic never disturbs a run).
@@ -271,6 +286,7 @@ class Producer(wiring.Component):
             **master,
             "mem_req":   Out(stream.Signature(params.mem_request_layout)),
             "mem_resp":  In(stream.Signature(params.mem_response_layout)),
+            "remote":    Out(stream.Signature(params.link_layout)),
             "start":     In(1),
             "check_go":  In(1),
             "work_done": Out(1),
@@ -319,7 +335,7 @@ class Producer(wiring.Component):
         err_code = Signal(4)
         cnt = {n: Signal(32, name=f"cnt_{n.lower()}") for n in (
             "CYC_TOTAL", "CYC_GEMM", "CYC_CHECK", "GEMM_RD", "GEMM_WR", "RED_RD", "RED_WR",
-            "CHK_RD", "CLR_WR", "CSR_WR", "CSR_RD", "CSUM_S1", "CSUM_S2")}
+            "CHK_RD", "CLR_WR", "CSR_WR", "CSR_RD", "CSUM_S1", "CSUM_S2", "GEMM_RMT")}
         ro = {("STATUS", "busy"): busy, ("STATUS", "done"): done, ("STATUS", "error"): error,
               ("STATUS", "bad_write"): bad_write, ("STATUS", "work_done"): work_done,
               ("ERR_CODE", "value"): err_code,
@@ -332,6 +348,7 @@ class Producer(wiring.Component):
         mode, dev, ndev = r("MODE"), r("DEV"), r("DEVICES")
         T, B, READS, COMPUTE = r("TILES"), r("BEATS"), r("READS"), r("COMPUTE")
         is_t3 = mode == ProdMode.T3
+        direct = is_t3 & r("MODE", "direct")     # T3 with the paper's step 1
         irq_en = r("CTRL", "irq_enable")
         m.d.comb += [
             self.done.eq(done), self.work_done.eq(work_done),
@@ -459,7 +476,21 @@ class Producer(wiring.Component):
         g_op = Signal(MemOp)
         g_slices_done = Signal(16)
         rs_slices_done = Signal(16)
-        m.d.comb += gemm_done.eq(g_state == _G.IDLE)
+        g_abort = Signal()                     # a failure while a remote packet is open
+        g_data = Signal(p.data_width)
+        m.d.comb += [gemm_done.eq(g_state == _G.IDLE), g_data.eq(beat_data(g_bidx))]
+
+        # the remote stream's output register (MODE.direct): one beat per cycle at most
+        rem = self.remote
+        rem_free = ~rem.valid | rem.ready
+        with m.If(rem.valid & rem.ready):
+            m.d.sync += rem.valid.eq(0)
+        hdr = Signal(p.link_header_layout)
+        m.d.comb += [
+            hdr.dst_dev.eq(Mux(dev + 1 == ndev, 0, dev + 1)), hdr.src_dev.eq(dev),
+            hdr.op.eq(Kind.UPDATE), hdr.length.eq(B), hdr.dst_addr.eq(g_addr),
+            hdr.tile.eq(g_tile),
+        ]
 
         m.d.comb += [
             g_req.cls.eq(ReqClass.COMPUTE),
@@ -471,7 +502,7 @@ class Producer(wiring.Component):
             g_req.tracked.eq(is_t3 & ~g_reading),
             g_req.addr.eq(Mux(g_reading, r("INPUT_BASE") + (g_in[:aw] & r("INPUT_MASK")), g_addr)),
             g_req.tile.eq(g_tile),
-            g_req.data.eq(beat_data(g_bidx)),
+            g_req.data.eq(g_data),
         ]
         with m.If(resp_g):
             m.d.sync += g_rwait.eq(g_rwait - 1)
@@ -503,31 +534,47 @@ class Producer(wiring.Component):
                          g_tile.eq(r("OUT_TILE") + g_idx[:p.tile_width]),
                          g_b.eq(0)]
             with m.If(g_cnt <= 1):
-                m.d.sync += g_state.eq(_G.WRITES)
+                m.d.sync += g_state.eq(Mux(direct & (g_step == 0), _G.REMOTE, _G.WRITES))
             with m.Else():
                 m.d.sync += g_cnt.eq(g_cnt - 1)
+        def next_tile():
+            # the tile's last write (or remote beat) issued: next tile / chunk / slice
+            m.d.sync += g_state.eq(_G.SETUP)
+            with m.If(g_t + 1 != g_tlo + tps):
+                m.d.sync += g_t.eq(g_t + 1)
+            with m.Else():
+                m.d.sync += g_t.eq(g_tlo)
+                with m.If(g_step + 1 != ndev):
+                    m.d.sync += g_step.eq(g_step + 1)
+                    m.d.sync += g_c.eq(Mux(is_t3, Mux(g_c == 0, ndev - 1, g_c - 1),
+                                           g_c + 1))
+                with m.Else():
+                    m.d.sync += [g_step.eq(0), g_slices_done.eq(g_slices_done + 1)]
+                    m.d.sync += g_c.eq(Mux(is_t3, g_minus[0], 0))
+                    with m.If(g_slice + 1 == nslices):
+                        m.d.sync += g_state.eq(_G.IDLE)
+                    with m.Else():
+                        m.d.sync += [g_slice.eq(g_slice + 1), g_t.eq(g_tlo + tps),
+                                     g_tlo.eq(g_tlo + tps), g_state.eq(_G.WAIT)]
+
         with m.Elif(g_state == _G.WRITES):
             with m.If(g_grant):
                 m.d.sync += [g_addr.eq(g_addr + 1), g_bidx.eq(g_bidx + 1), g_b.eq(g_b + 1)]
                 with m.If(g_b == B - 1):
-                    # next tile / chunk / slice
-                    m.d.sync += g_state.eq(_G.SETUP)
-                    with m.If(g_t + 1 != g_tlo + tps):
-                        m.d.sync += g_t.eq(g_t + 1)
+                    next_tile()
+        with m.Elif(g_state == _G.REMOTE):
+            # beat 0: the header (what the tile's DMA command would send), beats 1..B: data
+            with m.If(rem_free):
+                m.d.sync += [rem.valid.eq(1), rem.payload.last.eq(g_b == B),
+                             rem.payload.data.eq(Mux(g_b == 0, hdr.as_value(), g_data)),
+                             g_b.eq(g_b + 1), cnt["GEMM_RMT"].eq(cnt["GEMM_RMT"] + 1)]
+                with m.If(g_b != 0):
+                    m.d.sync += g_bidx.eq(g_bidx + 1)
+                with m.If(g_b == B):
+                    with m.If(g_abort):
+                        m.d.sync += g_state.eq(_G.IDLE)
                     with m.Else():
-                        m.d.sync += g_t.eq(g_tlo)
-                        with m.If(g_step + 1 != ndev):
-                            m.d.sync += g_step.eq(g_step + 1)
-                            m.d.sync += g_c.eq(Mux(is_t3, Mux(g_c == 0, ndev - 1, g_c - 1),
-                                                   g_c + 1))
-                        with m.Else():
-                            m.d.sync += [g_step.eq(0), g_slices_done.eq(g_slices_done + 1)]
-                            m.d.sync += g_c.eq(Mux(is_t3, g_minus[0], 0))
-                            with m.If(g_slice + 1 == nslices):
-                                m.d.sync += g_state.eq(_G.IDLE)
-                            with m.Else():
-                                m.d.sync += [g_slice.eq(g_slice + 1), g_t.eq(g_tlo + tps),
-                                             g_tlo.eq(g_tlo + tps), g_state.eq(_G.WAIT)]
+                        next_tile()
         with m.Else():
             pass
 
@@ -672,9 +719,14 @@ class Producer(wiring.Component):
             m.d.sync += s_wait_ax.eq(1)
 
         def fail(code):
-            # abandon the GEMM too (its outstanding reads still drain through the tag queue)
+            # abandon the GEMM too (its outstanding reads still drain through the tag queue);
+            # a remote packet already begun is finished first (g_abort), never left open on
+            # the unit's link merge
+            open_packet = ((g_state == _G.REMOTE) & (g_b != 0)
+                           & ~(rem_free & (g_b == B)))        # not its last beat, now
             m.d.sync += [err_code.eq(code), error.eq(1), s_state.eq(_S.FINISH),
-                         g_state.eq(_G.IDLE)]
+                         g_state.eq(Mux(open_packet, _G.REMOTE, _G.IDLE)),
+                         g_abort.eq(open_packet)]
 
         n_tiles_out = Signal(32)
 
@@ -702,7 +754,7 @@ class Producer(wiring.Component):
                     s_state.eq(_S.DIV),
                 ]
         with m.Elif(s_state == _S.DIV):            # tiles per slice by repeated subtraction
-            with m.If(dev >= ndev):
+            with m.If((dev >= ndev) | (direct & ((B >> p.len_width) != 0))):
                 fail(ErrCode.BAD_CONFIG)
             with m.Elif(div_acc == T):
                 m.d.sync += s_state.eq(Mux(r("CTRL", "clear"), _S.CLEAR, _S.BASE))
@@ -730,7 +782,7 @@ class Producer(wiring.Component):
                                  s_slice.eq(0), s_tlo.eq(0), s_state.eq(_S.RUN),
                                  g_state.eq(_G.WAIT), g_slice.eq(0), g_step.eq(0),
                                  g_t.eq(0), g_tlo.eq(0), g_slices_done.eq(0),
-                                 rs_slices_done.eq(0),
+                                 rs_slices_done.eq(0), g_abort.eq(0),
                                  g_c.eq(Mux(is_t3, g_minus[0], 0))]
         with m.Elif(s_state == _S.RUN):
             with m.If(is_t3):
@@ -853,7 +905,7 @@ class Producer(wiring.Component):
             with m.If((c_left == 0) & (c_resp_left == 0)):
                 m.d.sync += [c_busy.eq(0), s_state.eq(_S.FINISH)]
         with m.Elif(s_state == _S.FINISH):
-            with m.If(~ax_busy & ~red_busy & (g_state == _G.IDLE) & ~out.valid):
+            with m.If(~ax_busy & ~red_busy & (g_state == _G.IDLE) & ~out.valid & ~rem.valid):
                 m.d.sync += [busy.eq(0), done.eq(1), go.eq(0), work_done.eq(1),
                              s_state.eq(_S.IDLE), c_busy.eq(0)]
         with m.Else():

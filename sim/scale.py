@@ -14,6 +14,13 @@ parameters that must hold the work, and without the toy limits of the cocotb ben
     memory = "ideal"         # the memory behind each unit: "ideal" (hw/sram.py) or "dram"
                              # (hw/dram.py, HBM2 timing); optional, default "ideal"
 
+A top-level ``direct = true`` (default false) runs the T3 modes with the paper's step 1: each
+device's GEMM sends the chunk it originates straight to the neighbour as remote updates (the
+producer's ``MODE.direct``, its ``remote`` stream into the unit's ``remote`` port) instead of
+storing it for the DMA, so :func:`plan` does not arm those tiles
+(:meth:`sim.xval.protocol.RingProtocol.arms` with ``direct``); sequential and Domino ignore it,
+and the reduced sums (:func:`expected`) are the same.
+
 The checks below name the field at fault. Sizes that overcommit the tracker (more tile ids armed
 or programmed before the start than entries) load, with a note in ``warnings``, so that
 ``make scale`` lists them; :func:`plan` then refuses the modes that cannot hold them
@@ -45,7 +52,7 @@ __all__ = ["ScaleScenario", "load", "load_all", "from_dict", "protocol", "overco
 
 SCALE_DIR = Path(__file__).resolve().parent / "xval" / "scenarios" / "scale"
 _TOP = {"name", "description", "devices", "chunks", "tiles", "beats", "reads", "compute",
-        "slices", "memory", "link", "policy", "hardware"}
+        "slices", "memory", "link", "policy", "hardware", "direct"}
 INPUT_WINDOW = 1024
 
 
@@ -71,6 +78,7 @@ class ScaleScenario:
     seed: int = 1
     input_window: int = INPUT_WINDOW
     memory: str = "ideal"
+    direct: bool = False
     warnings: tuple = field(default=())
 
     @property
@@ -110,6 +118,10 @@ def parse(doc, where, default_name):
     reads = _int(where, doc, "reads", 0, 65535)
     compute = _int(where, doc, "compute", 0, 65535)
     slices = _int(where, doc, "slices", 1, default=2)
+    direct = doc.get("direct", False)
+    if not isinstance(direct, bool):
+        raise ScenarioError(f"{where}: field 'direct' = {direct!r} must be a boolean (true or "
+                            "false)")
     if tiles % slices:
         raise ScenarioError(f"{where}: field 'slices' = {slices} must divide 'tiles' = {tiles}")
     mem = _table(where, doc, "memory")
@@ -174,7 +186,7 @@ def parse(doc, where, default_name):
                          mem_latency=mem_latency, link_latency=link_latency,
                          link_bw=(bw[0], bw[1]), mca_threshold=thr, mca_starvation=starv,
                          data_width=dw, addr_width=aw, tracker_entries=entries, len_width=lw,
-                         seed=seed, input_window=window, memory=memory,
+                         seed=seed, input_window=window, memory=memory, direct=direct,
                          warnings=tuple(warnings))
 
 
@@ -265,11 +277,13 @@ def plan(s, mode, *, poll_limit=1 << 24):
         w = [u("CTRL", enable=1, dev_id=g), u("ARB_POLICY", value=policy),
              u("ARB_THRESHOLD", value=s.mca_threshold), u("ARB_STARVATION", value=s.mca_starvation)]
         fused = pmode is ProdMode.T3
+        direct = fused and s.direct
         for index, cmd in proto.commands(g, fused):
             w += command(index, src=cmd["src_addr"], length=cmd["length"], dst_dev=cmd["dst_dev"],
                          dst=cmd["dst_addr"], tile=cmd["tile"], op=cmd["op"])
-        w += [u("ARM", tile=tile, threshold=thr) for tile, thr in proto.arms(g, fused)]
-        w += [pw("MODE", value=pmode), pw("DEV", value=g), pw("DEVICES", value=n),
+        w += [u("ARM", tile=tile, threshold=thr) for tile, thr in proto.arms(g, fused, direct)]
+        w += [pw("MODE", value=pmode, direct=int(direct)), pw("DEV", value=g),
+              pw("DEVICES", value=n),
               pw("TILES", value=T), pw("BEATS", value=B), pw("READS", value=s.reads),
               pw("COMPUTE", value=s.compute), pw("SLICES", value=s.slices),
               pw("OUT_BASE", value=L["out_base"]), pw("STAGE_BASE", value=L["stage_base"]),

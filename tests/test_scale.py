@@ -59,6 +59,8 @@ def test_expected_depends_on_seed_and_device():
     (dict(hardware={"input_window": 12}), "hardware.input_window"),
     (dict(hardware={"bogus": 1}), "hardware.bogus"),
     (dict(chunks=4), "chunks"),
+    (dict(direct=1), "direct"),
+    (dict(direct="true"), "direct"),
 ])
 def test_bad_scenarios_name_the_field(change, field):
     with pytest.raises(ScenarioError, match=field.replace(".", r"\.")):
@@ -86,6 +88,28 @@ def test_plan_uses_the_register_maps():
     assert mode == [1]
     with pytest.raises(ValueError, match="mode"):
         sc.plan(s, "ring")
+
+
+def test_direct_plan_arms_no_step1_tile():
+    # the paper's step 1 (direct): T3's first chunk (g-1) goes to the neighbour as remote
+    # updates, so it is not armed here, and MODE.direct is set; the software modes are untouched
+    stored, direct = sc.from_dict(BASE), sc.from_dict(with_(direct=True))
+    assert not stored.direct and direct.direct
+    U, P = regmap.build(direct.params), build_map(direct.params)
+    n, T, B = direct.devices, direct.tiles, direct.beats
+    for mode in ("t3", "t3-mca"):
+        for g, writes in enumerate(sc.plan(direct, mode)):
+            arms = [U["ARM"].decode(v) for tgt, off, v in writes
+                    if tgt == "u" and off == U["ARM"].offset]
+            first = {((g - 1) % n) * T + t for t in range(T)}
+            assert len(arms) == (n - 1) * T and not first & {a["tile"] for a in arms}
+            assert {a["threshold"] for a in arms} == {2 * B}
+            mode_reg = [P["MODE"].decode(v) for tgt, off, v in writes
+                        if tgt == "p" and off == P["MODE"].offset]
+            assert mode_reg == [{"value": 2, "direct": 1}]
+    for mode in ("sequential", "domino"):
+        assert sc.plan(direct, mode) == sc.plan(stored, mode)
+    assert sc.expected(direct) == sc.expected(stored)
 
 
 def test_producer_parameters_are_checked():

@@ -33,9 +33,10 @@ sys.path.insert(0, str(ROOT))
 from sim import scale as sc  # noqa: E402
 from sim.model import rtl as fluid  # noqa: E402
 
-#: the validation set: 8 scenarios, both memories
+#: the validation set: 10 scenarios, both memories, two with the paper's step 1 (``direct``)
 SET = ("ring4_64", "ring4_64_mem", "ring4_64_compute", "ring8_64", "ring4_64_32k",
-       "ring4_64_dram", "ring4_64_mem_dram", "ring4_64_32k_dram")
+       "ring4_64_direct", "ring4_64_dram", "ring4_64_mem_dram", "ring4_64_32k_dram",
+       "ring4_64_dram_direct")
 BOUND = 0.10
 #: the cycle-level model's bound (cycles)
 CL_BOUND = 0.05

@@ -16,7 +16,10 @@ beat; reads carry their class's AXI ID, writes one ID), with one access pattern 
 * :func:`transfer`: DMA sends back to back and, by ring symmetry, the matching receives on the
   same memory (DMA reads of the source tile at most ``credits`` in flight, the next command's
   reads once the previous one's beats are on the link, the incoming beats written or updated
-  into the destination tile at the link rate): cycles per transfer in the steady state.
+  into the destination tile at the link rate): cycles per transfer in the steady state;
+* :func:`receive`: the receive alone of packets another device's GEMM sends straight to this
+  one (the paper's step 1: no DMA read here), the incoming beats updated into the destination
+  tile at the link rate: cycles per packet in the steady state.
 
 Each returns cycles (per tile, or per transfer). Results are cached by the pattern's canonical
 form (rows relabelled in order of appearance, which keeps bank and row relations), so a scale
@@ -27,7 +30,8 @@ from __future__ import annotations
 from collections import deque
 from functools import lru_cache
 
-__all__ = ["Port", "gemm_tile", "reduction", "transfer", "dram_params", "refresh_share"]
+__all__ = ["Port", "gemm_tile", "reduction", "transfer", "receive", "dram_params",
+           "refresh_share"]
 
 ID_COMPUTE, ID_COMM, ID_UPDATE, ID_WRITE = 0, 1, 2, 3
 
@@ -265,6 +269,22 @@ class _Transfers:
             self._next()
 
 
+class _Receives(_Transfers):
+    """Packets whose data needs no read here (the upstream's GEMM sends them: the paper's step
+    1), one after the other on the link (a header beat, then the data at ``link_bw``), each
+    beat written or updated into the destination tile as the link delivers it."""
+
+    def _next(self):
+        super()._next()
+        self.data = self.beats
+
+    def source(self, pt):
+        if self.rxq:
+            beat, upd = self.rxq.popleft()
+            return ("U" if upd else "W", beat, 0, self._land)
+        return None
+
+
 def _run(*engines, arbitrate=False, outstanding=16):
     """Run engines on one port until all are done; ``arbitrate``: their requests alternate when
     both are pending (the unit's round-robin arbiter between compute and communication);
@@ -370,30 +390,48 @@ def transfer(beats, src_beat, dst_beat, update, credits, link_bw=1.0, header=1,
     return _transfer(beats, xs, credits, link_bw, header, outstanding) / RUN
 
 
+def receive(beats, dst_beat, update, link_bw=1.0, header=1):
+    """Cycles per packet of :class:`_Receives`: ``RUN`` consecutive tiles from ``dst_beat``
+    received back to back (the steady state, as :func:`transfer`)."""
+    p = dram_params()
+    flat = _canon(tuple(dst_beat + k * beats for k in range(RUN)), p)
+    xs = tuple((0, flat[k], update) for k in range(RUN))
+    return _receive(beats, xs, link_bw, header) / RUN
+
+
+@lru_cache(maxsize=None)
+def _receive(beats, xfers, link_bw, header):
+    return _run(_Receives(beats, xfers, 0, link_bw, header))
+
+
 @lru_cache(maxsize=None)
 def _transfer(beats, xfers, credits, link_bw, header, outstanding=16):
     return _run(_Transfers(beats, xfers, credits, link_bw, header), outstanding=outstanding)
 
 
-def mixed(reads, compute, beats, inputs, outs, update, xfers, credits, link_bw=1.0, header=1):
+def mixed(reads, compute, beats, inputs, outs, update, xfers, credits, link_bw=1.0, header=1,
+          remote=False):
     """Cycles of GEMM tiles (as :func:`gemm_tile`) and DMA transfers (``xfers``: ``(src, dst,
     update)`` first beats, as :func:`transfer`, back to back) run *together* on one DRAM
     through one port, compute and communication requests alternating when both are pending (the
-    unit's round-robin arbiter); returns ``(together, gemm alone, transfers alone)``."""
+    unit's round-robin arbiter); returns ``(together, gemm alone, transfers alone)``.
+    ``remote`` (the paper's step 1): the GEMM tiles write nothing here (their output goes to the
+    link) and the transfers are receives alone (:class:`_Receives`, no DMA read)."""
     p = dram_params()
     flat = tuple(inputs) + tuple(outs) + tuple(b for x in xfers for b in x[:2])
     key = _canon(flat, p)
     n = len(outs)
     ins, os_ = key[:n], key[n:2 * n]
     xs = tuple((key[2 * n + 2 * i], key[2 * n + 2 * i + 1], xfers[i][2]) for i in range(len(xfers)))
-    return _mixed(reads, compute, beats, ins, os_, update, xs, credits, link_bw, header)
+    return _mixed(reads, compute, beats, ins, os_, update, xs, credits, link_bw, header, remote)
 
 
 @lru_cache(maxsize=None)
-def _mixed(reads, compute, beats, inputs, outs, update, xfers, credits, link_bw, header):
+def _mixed(reads, compute, beats, inputs, outs, update, xfers, credits, link_bw, header,
+           remote=False):
     def g():
-        return _Gemm(reads, compute, beats, inputs, outs, update)
+        return _Gemm(reads, compute, 0 if remote else beats, inputs, outs, update)
 
     def x():
-        return _Transfers(beats, xfers, credits, link_bw, header)
+        return (_Receives if remote else _Transfers)(beats, xfers, credits, link_bw, header)
     return _run(g(), x(), arbitrate=True), _run(g()), _run(x())

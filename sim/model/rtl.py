@@ -46,6 +46,13 @@ T3-MCA                     communication admitted while the registered occupancy
                            after each GEMM write burst while its requests still count
                            (:meth:`_Build.shadow_cycles`)
 tracker                    ``tracker_entries``
+the paper's step 1         (scenario ``direct``, T3 modes) a step-1 tile has no DMA job: its GEMM
+                           job puts the header and the ``BEATS`` data beats on the link, one per
+                           cycle (the producer's REMOTE state), with no local write; the
+                           neighbour's receive of it starts 2 (header, first data beat) + the
+                           link + 3 registers after the packet's first beat; on DRAM the
+                           receive's memory time measured alone
+                           (:func:`sim.model.dram_curve.receive`)
 =========================  =======================================================================
 
 Time unit: one clock cycle is 1 ns of engine time (a 1 GHz clock); bytes are beats x beat bytes.
@@ -89,6 +96,7 @@ class RtlPlatform:
     doorbell_to_dma: int = 8    # last reduction write -> the DMA's first read at the arbiter
     fire_to_dma: int = 11       # T3: a tile's last tracked write -> its DMA's first read
     dma_to_rx: int = 22         # a DMA's first read -> the receiver's first write downstream
+    remote_to_rx: int = 13      # a remote packet's first beat -> the receiver's first write
     hold_read: int = 7          # cycles a READ counts in the occupancy register
     hold_write: int = 3         # ... a STORE
     hold_update: int = 10       # ... an UPDATE
@@ -142,7 +150,12 @@ class RtlPlatform:
                    # the first read's round trip to the DMA buffer, the DMA's two cycles from
                    # data to a sendable beat, the link, then the receiver's write register, the
                    # comm merge and its output register
-                   dma_to_rx=read + 2 + s.link_latency + 3)
+                   dma_to_rx=read + 2 + s.link_latency + 3,
+                   # the paper's step 1: the header loaded into the producer's remote register
+                   # (then on the link through the unit's combinational merge), the first data
+                   # beat the next cycle, the link, the receiver's write register, the comm
+                   # merge and its output register
+                   remote_to_rx=2 + s.link_latency + 3)
 
     def system(self) -> SystemConfig:
         bb = self.beat_bytes
@@ -200,10 +213,12 @@ class _Build:
 
     def _mix_factors(self):
         """Measured on the DRAM reference: GEMM tiles of step 2 (updates) beside the DMA
-        transfers of the tiles before them, against the same work one after the other."""
+        transfers of the tiles before them, against the same work one after the other; with
+        the paper's step 1 (``direct``) also its GEMM tiles (reads only, the output on the link)
+        beside the receives of the upstream's packets into the next chunk."""
         from . import dram_curve
         s, p, pr = self.s, self.p, self.proto
-        c2, c3 = pr.t3_chunk(0, 2), pr.t3_chunk(0, 3)
+        c1, c2, c3 = pr.t3_chunk(0, 1), pr.t3_chunk(0, 2), pr.t3_chunk(0, 3)
         tiles = range(1, min(s.tiles, 9))
         together, g_alone, x_alone = dram_curve.mixed(
             s.reads, s.compute, s.beats, [self.inp(c2, t) for t in tiles],
@@ -211,7 +226,16 @@ class _Build:
             [(pr.out_addr(c2, t - 1), pr.out_addr(c3, t - 1), True) for t in tiles],
             p.dma_credits, p.link_bw, p.header_beats)
         busy = g_alone - len(tiles) * (1 + max(s.compute, 1)) + x_alone
-        return {("gemm", "dma"): together / busy}
+        out = {("gemm", "dma"): together / busy}
+        if s.direct:
+            together, g_alone, x_alone = dram_curve.mixed(
+                s.reads, s.compute, s.beats, [self.inp(c1, t) for t in tiles],
+                [pr.out_addr(c1, t) for t in tiles], True,
+                [(0, pr.out_addr(c2, t - 1), True) for t in tiles],
+                p.dma_credits, p.link_bw, p.header_beats, remote=True)
+            busy = g_alone - len(tiles) * (1 + max(s.compute, 1)) + x_alone
+            out[("remote", "dma")] = together / busy
+        return out
 
     def shadow_cycles(self):
         """T3-MCA: cycles after a GEMM tile's write burst during which the occupancy register
@@ -233,31 +257,44 @@ class _Build:
         """The first input read of output tile ``(c, t)`` (any beat when there are none)."""
         return (self.proto.input_addrs(c, t) or [self.proto.input_base])[0]
 
-    def gemm(self, name, c, t, update=False, split=False):
+    def gemm(self, name, c, t, update=False, split=False, remote=False):
         """GEMM tile ``(c, t)``: set-up, reads, wait, compute, stores/updates. ``split`` (ideal
         memory): two jobs, set-up to compute, then the write burst (the WRITES state, one
         store or update per cycle), so that traffic landing in the burst meets it; returns the
-        write job."""
+        write job. ``remote`` (the paper's step 1): instead of the writes, the tile's packet
+        (header and data beats, one per cycle, no memory) on the link (the REMOTE state)."""
         s, p, bb = self.s, self.p, self.bb
         R, B, C = s.reads, s.beats, max(s.compute, 1)
+        pkt = (B + p.header_beats) * bb                  # a remote packet's link bytes
         if p.memory == "ideal":
             lat = p.gemm_rtt if R else 0
             if split:
                 self.e.add(Job(name + ".rd", "gemm", "compute", cu_s=(1 + lat + C) * CYCLE,
                                stall_s=R * CYCLE, dram_c=R * bb, tag=("gemm", c, t),
                                rd=R * bb))
+                if remote:
+                    return self.e.add(Job(name, "gemm", "compute",
+                                          cu_s=(B + p.header_beats) * CYCLE, tag=("gemm", c, t),
+                                          link_bytes=pkt, link_payload=pkt))
                 return self.e.add(Job(name, "gemm", "compute", stall_s=B * CYCLE,
                                       dram_c=B * bb, tag=("gemm", c, t),
                                       wr=0 if update else B * bb, nmc=B * bb if update else 0))
             cu, mem = 1 + lat + C, R + B
         else:
             from . import dram_curve
-            # this tile among its neighbours in program order (the first is not counted)
+            # this tile among its neighbours in program order (the first is not counted); a
+            # remote tile's memory part is its reads only
             first = max(c * s.tiles + t - 1, 0)
             idx = [divmod(first + k, s.tiles) for k in range(5)]
-            cyc = dram_curve.gemm_tile(R, s.compute, B, [self.inp(*x) for x in idx],
+            cyc = dram_curve.gemm_tile(R, s.compute, 0 if remote else B,
+                                       [self.inp(*x) for x in idx],
                                        [self.proto.out_addr(*x) for x in idx], update)
             cu, mem = 1 + C, cyc - 1 - C
+        if remote:
+            return self.e.add(Job(name, "gemm", "compute",
+                                  cu_s=(cu + B + p.header_beats) * CYCLE, stall_s=mem * CYCLE,
+                                  dram_c=mem * bb, rd=R * bb, tag=("remote", c, t),
+                                  link_bytes=pkt, link_payload=pkt))
         j = Job(name, "gemm", "compute", cu_s=cu * CYCLE, stall_s=mem * CYCLE,
                 dram_c=mem * bb, rd=R * bb, tag=("gemm", c, t), wr=0 if update else B * bb,
                 nmc=B * bb if update else 0)
@@ -299,6 +336,17 @@ class _Build:
         return self.e.add(Job(name, "rx", "comm", stall_s=B / min(1.0, p.link_bw) * CYCLE,
                               dram_m=B * bb, tag=("dma", dst),
                               wr=0 if update else B * bb, nmc=B * bb if update else 0))
+
+    def receive_alone(self, name, dst):
+        """T3 with the paper's step 1, DRAM timing: the receive (updates) of the upstream's
+        remote packet into tile ``dst`` with no DMA beside it, its memory time measured alone
+        (:func:`sim.model.dram_curve.receive`)."""
+        from . import dram_curve
+        s, p, bb = self.s, self.p, self.bb
+        B = s.beats
+        mem = dram_curve.receive(B, dst, True, p.link_bw, p.header_beats)
+        return self.e.add(Job(name, "rx", "comm", stall_s=mem * CYCLE, dram_m=mem * bb,
+                              tag=("dma", dst), nmc=B * bb))
 
     def reduce(self, name, c, t):
         """The reduction kernel on tile ``(c, t)``, from its first read to its last write: the
@@ -384,6 +432,8 @@ def _software(b, slices):
 
 
 def _t3(b):
+    """T3 and T3-MCA; with the scenario's ``direct`` (the paper's step 1) the step-1 tiles are
+    remote packets of the GEMM (no DMA job, no local write): the upstream's land as before."""
     if b.p.memory != "ideal":
         return _t3_lumped(b)
     s, pr, p = b.s, b.proto, b.p
@@ -392,16 +442,23 @@ def _t3(b):
     fire = p.fire_to_dma * CYCLE
     gem, rx = {}, {}
     shadow = b.shadow_cycles() if b.mca else {}
+    direct = s.direct
     for k in range(1, n + 1):
         for t in range(T):
             gem[(k, t)] = w = b.gemm(f"gemm[{k},{t}]", pr.t3_chunk(g, k), t, update=k > 1,
-                                     split=True)
-            if shadow:
+                                     split=True, remote=direct and k == 1)
+            if shadow and not (direct and k == 1):
                 b.e.add(Job(f"shadow[{k},{t}]", "gate", cu_s=shadow[k > 1] * CYCLE,
                             tag=("shadow", k, t))).after(w)
     for k in range(1, n + 1):
         for t in range(T):
             # the tile fires when its local writes and (k > 1) the upstream's updates are in
+            if direct and k == 1:
+                # no fire, no DMA: by symmetry the upstream's packet lands in the next chunk
+                r = b.receive(f"rx[{k},{t}]", pr.out_addr(pr.t3_chunk(g, k + 1), t))
+                r.after_start(gem[(k, t)], p.remote_to_rx * CYCLE)
+                rx[(k, t)] = r
+                continue
             if k < n:
                 d = b.send(f"dma[{k},{t}]", pr.out_addr(pr.t3_chunk(g, k), t), t)
                 # by symmetry the upstream's send lands in the chunk we compute next
@@ -421,12 +478,23 @@ def _t3_lumped(b):
     lat = s.link_latency * CYCLE
     g = 0                        # the representative device (every device is alike)
     gem = {}
+    direct = s.direct            # the paper's step 1 (see _t3)
+    p = b.p
     for k in range(1, n + 1):
         for t in range(T):
-            gem[(k, t)] = b.gemm(f"gemm[{k},{t}]", pr.t3_chunk(g, k), t, update=k > 1)
+            gem[(k, t)] = b.gemm(f"gemm[{k},{t}]", pr.t3_chunk(g, k), t, update=k > 1,
+                                 remote=direct and k == 1)
     sends = {}
     for k in range(1, n + 1):
         for t in range(T):
+            if direct and k == 1:
+                # the GEMM job put the packet on the link; by symmetry the upstream's lands in
+                # the chunk we compute next, its last beat about remote_to_rx after the
+                # packet's last one less the packet's length
+                r = b.receive_alone(f"rx[{k},{t}]", pr.out_addr(pr.t3_chunk(g, k + 1), t))
+                r.after(gem[(k, t)], max(0, p.remote_to_rx - s.beats - p.header_beats) * CYCLE)
+                sends[(k, t)] = r
+                continue
             if k < n:
                 # ours goes out; by symmetry the upstream's lands in the chunk we compute next
                 d = b.dma(f"dma[{k},{t}]", pr.out_addr(pr.t3_chunk(g, k), t),
@@ -435,7 +503,8 @@ def _t3_lumped(b):
                 d = b.e.add(Job(f"done[{t}]", "sync"))
             d.after(gem[(k, t)])
             if k > 1:
-                d.after(sends[(k - 1, t)], lat)
+                # the upstream's send lands a link latency after it (a receive job: landed)
+                d.after(sends[(k - 1, t)], 0 if direct and k == 2 else lat)
             sends[(k, t)] = d
 
 

@@ -477,8 +477,15 @@ class ProducerCL:
         self.R, self.C = regs["READS"], regs["COMPUTE"]
         self.mode = regs["MODE"]          # 0 sequential, 1 Domino, 2 T3
         self.t3 = self.mode == 2
+        self.direct = self.t3 and bool(regs.get("DIRECT", 0))     # MODE.direct
         self.cnt = {k: 0 for k in ("CYC_TOTAL", "CYC_GEMM", "CYC_CHECK", "GEMM_RD", "GEMM_WR",
-                                   "RED_RD", "RED_WR", "CHK_RD", "CLR_WR", "CSR_WR", "CSR_RD")}
+                                   "RED_RD", "RED_WR", "CHK_RD", "CLR_WR", "CSR_WR", "CSR_RD",
+                                   "GEMM_RMT")}
+        # the remote stream's output register (MODE.direct): (valid_from, beat, writes), the
+        # head the beat on the port; the link's header beat carries the packet's writes at
+        # the receiver (sim.ref.dma.receive), as a DMA packet's does
+        self.rem = deque()
+        self.rem_pkt = None
         self.tags = deque()
         self.resps = deque()              # cycles compute responses are on the response stream
         self.rr_last_g = False
@@ -525,6 +532,23 @@ class ProducerCL:
 
     def out_tile(self, idx):
         return (self.r["OUT_TILE"] + idx) & self.tile_mask
+
+    def remote_packet(self, idx):
+        """The step-1 packet of tile ``idx`` (MODE.direct): the beats the DMA command of that
+        tile would send (:meth:`sim.xval.protocol.RingProtocol.remote_header`; data not
+        modelled) and the writes they make at the receiver."""
+        from hw.params import Kind
+        from sim.ref.dma import command_packet, receive
+        params = self.plat.ring.params
+        dst = (self.g + 1) % self.n
+        cmd = dict(src_addr=0, length=self.B, dst_dev=dst, dst_addr=self.out_addr(idx, 0),
+                   tile=self.out_tile(idx), op=Kind.UPDATE)
+        beats = command_packet(params, cmd, self.g, lambda a: 0)
+        return beats, receive(params, beats, dst)[0]
+
+    def remote_valid(self, t):
+        """``remote.valid`` in cycle ``t``."""
+        return bool(self.rem) and self.rem[0][0] <= t
 
     # -- AXI4-Lite master ---------------------------------------------------------------------
     def axi(self, t, write, name, value=0):
@@ -672,13 +696,26 @@ class ProducerCL:
         elif gs == "COMPUTE":
             self.g_b = 0
             if self.g_cnt <= 1:
-                self.g_state = "WRITES"
+                self.g_state = "REMOTE" if self.direct and self.g_step == 0 else "WRITES"
             else:
                 self.g_cnt -= 1
         elif gs == "WRITES":
             if g_grant:
                 self.g_b += 1
                 if self.g_b == self.B:
+                    self._next_tile(t)
+        elif gs == "REMOTE":
+            # the output register is free when empty or its beat goes on the link now (the
+            # unit's packet merge and the link, decided from this cycle's state)
+            if not self.remote_valid(t) or m.remote_taken(self.g, t):
+                b = self.g_b
+                if b == 0:
+                    self.rem_pkt = self.remote_packet(self.g_idx)
+                beats, writes = self.rem_pkt
+                self.rem.append((t + 1, beats[b], writes if b == 0 else None))
+                cnt["GEMM_RMT"] += 1
+                self.g_b += 1
+                if b == self.B:
                     self._next_tile(t)
         # -- reduction kernel --------------------------------------------------------------------
         if rr_grant and not self.red_phase:
@@ -847,7 +884,8 @@ class ProducerCL:
                 self.c_busy = False
                 self.s = "FINISH"
         elif st == "FINISH":
-            if self.ax is None and not self.red_busy and self.g_state == "IDLE" and not dev.port:
+            if (self.ax is None and not self.red_busy and self.g_state == "IDLE" and not dev.port
+                    and not self.remote_valid(t)):
                 self.done_at = t + 1
                 self.s = "IDLE"
         if red_start is not None:
@@ -901,6 +939,8 @@ def _decode_plan(s, mode):
                     prod["CLEAR"] = f["clear"]
                 else:
                     prod[reg.name] = f["value"]
+                    if reg.name == "MODE":
+                        prod["DIRECT"] = f["direct"]
             elif reg.name in ("CMD_SRC_ADDR", "CMD_DST_ADDR", "CMD_TILE"):
                 staged[reg.name] = f["value"]
             elif reg.name == "CMD_LEN_OP_DEV":
@@ -948,6 +988,8 @@ class ScaleRingModel(RingModel):
             d.threshold = unit["ARB_THRESHOLD"]["value"]
             d.starvation = unit["ARB_STARVATION"]["value"]
             d.arb = ArbiterRef()
+            # the unit's link merge (hw.link.PacketMerge: a the DMA, b the remote port)
+            d.tx_locked, d.tx_sel, d.tx_last_b = False, False, False
             prod = ProducerCL(self, g, regs, self.splat)
             on_resp = {ReqClass.COMPUTE: prod.resps.append,
                        ReqClass.COMM: (lambda c, d=d: d.buffer.append(c + 2))}
@@ -1021,6 +1063,66 @@ class ScaleRingModel(RingModel):
         d.mem.end_cycle(t, loaded)
         return taken
 
+    def _tx_choice(self, g, t):
+        """The unit's link merge in cycle ``t`` (:class:`hw.link.PacketMerge`, combinational:
+        input ``a`` the DMA engine's packets, ``b`` the producer's remote port): ``(pick_b,
+        valid)``, the input selected and whether it offers a beat. From the state at the start
+        of the cycle only, so the producer (before the DMA's step) and :meth:`step_dma_tx`
+        see the same choice."""
+        d, pr = self.dev[g], self.prod[g]
+        a_valid = False
+        if d.packets:
+            pk = d.packets[0]
+            a_valid = (pk[2] <= t) if pk[1] == 0 else (bool(d.buffer) and d.buffer[0] <= t)
+        b_valid = pr.remote_valid(t)
+        pick_b = d.tx_sel if d.tx_locked else (b_valid and (not a_valid or not d.tx_last_b))
+        return pick_b, (b_valid if pick_b else a_valid)
+
+    def remote_taken(self, g, t):
+        """``remote.ready & remote.valid`` of device ``g`` in cycle ``t``."""
+        pick_b, valid = self._tx_choice(g, t)
+        return pick_b and valid and self.link[g].can_accept()
+
+    def step_dma_tx(self, g):
+        """The DMA engine's packets and the producer's remote packets (MODE.direct) onto the
+        link through the unit's merge (whole packets at a time); with no remote packet ever,
+        exactly :meth:`sim.xval.model.RingModel.step_dma_tx`."""
+        d, pr, link, t = self.dev[g], self.prod[g], self.link[g], self.t
+        if not pr.direct:
+            return super().step_dma_tx(g)
+        pick_b, valid = self._tx_choice(g, t)
+        sent = False
+        if valid and link.can_accept():
+            if pick_b:
+                _, beat, writes = pr.rem.popleft()
+                link.beats.append((t + link.latency, beat, writes))
+            else:
+                pk = d.packets[0]
+                beats, i = pk[0], pk[1]
+                beat = beats[i]
+                if i == 0:
+                    link.beats.append((t + link.latency, beat, pk[3]))
+                else:
+                    d.buffer.popleft()
+                    d.credits += 1                    # usable from the next cycle
+                    link.beats.append((t + link.latency, beat, None))
+                pk[1] += 1
+                if pk[1] == len(beats):
+                    d.packets.popleft()
+                    d.cnt["dma_commands"] += 1
+                    if d.packets:
+                        d.packets[0][2] = max(d.packets[0][2], t + 1)
+            if not d.tx_locked:
+                d.tx_last_b = pick_b
+            d.tx_locked, d.tx_sel = not beat[1], pick_b
+            sent = True
+        if sent:
+            d.cnt["link_tx_beats"] += 1
+            link.tokens += link.num - link.den
+        elif link.tokens < link.den:
+            link.tokens += link.num
+        return sent
+
     def run(self, limit=50_000_000):
         for pr in self.prod:
             pr.start()
@@ -1050,6 +1152,7 @@ class ScaleRingModel(RingModel):
                     and not d.packets and d.merge_out is None and d.merge_skid is None
                     and not d.trig_q and not d.trig_in and d.db is None and d.s1 is None
                     for d in self.dev)
+                and all(not pr.rem for pr in self.prod)
                 and all(not link.beats for link in self.link))
 
 

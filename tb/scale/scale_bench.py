@@ -2,8 +2,10 @@
 registers (the list from :func:`sim.scale.plan`), pulses ``start`` and waits on ``done``; the run
 itself has no Python per cycle. Each device's checksum must equal :func:`sim.scale.expected`.
 
-One cocotb test per mode. Memory contents survive between tests (no reset of memories): T3 runs
-clear their output region first (``CTRL.clear``), the other modes overwrite theirs with stores.
+One cocotb test per mode, and one per mode in the configuration's ``direct_modes`` (T3, T3-MCA)
+with the scenario's ``direct`` set (the paper's step 1: the producers' remote packets). Memory
+contents survive between tests (no reset of memories): T3 runs clear their output region first
+(``CTRL.clear``), the other modes overwrite theirs with stores.
 """
 
 import json
@@ -34,6 +36,23 @@ async def scale_run(dut, mode):
     if mode not in cfg.get("modes", sc.MODES):
         return
     s = sc.from_dict(cfg["scenario"], cfg.get("name", "bench"))
+    await _scale(dut, cfg, s, mode, os.environ.get("T3_SCALE_OUT"))
+
+
+@cocotb.test(timeout_time=600, timeout_unit="sec")
+@cocotb.parametrize(mode=["t3", "t3-mca"])
+async def scale_run_direct(dut, mode):
+    """The scenario with ``direct = true`` (the paper's step 1), for ``direct_modes``; its JSON
+    goes to ``$T3_SCALE_OUT_direct.<mode>.json``."""
+    cfg = bench_env("T3_SCALE")
+    if mode not in cfg.get("direct_modes", ()):
+        return
+    s = sc.from_dict({**cfg["scenario"], "direct": True}, cfg.get("name", "bench") + "_direct")
+    out = os.environ.get("T3_SCALE_OUT")
+    await _scale(dut, cfg, s, mode, out and out + "_direct")
+
+
+async def _scale(dut, cfg, s, mode, out):
     Clock(dut.clk, CLOCK_NS, unit="ns").start()     # cocotb ends every task after a test
     dut.start.value = 0
     dut.host_sel.value = 1
@@ -75,7 +94,6 @@ async def scale_run(dut, mode):
            "run_cpu_seconds": cpu,
            "errors": [], "regs": regs}
     res = sc.summarize(s, mode, raw)
-    out = os.environ.get("T3_SCALE_OUT")
     if out:
         with open(f"{out}.{mode}.json", "w") as f:
             json.dump(res, f, indent=1)

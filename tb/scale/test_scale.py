@@ -49,10 +49,17 @@ def test_scale_icarus():
     s = sc.from_dict(SMALL, "small")
     out = ROOT / "build" / "scale" / "icarus" / "small"
     out.parent.mkdir(parents=True, exist_ok=True)
+    for f in out.parent.glob("small*.json"):     # no result of an earlier run is read
+        f.unlink()
     run_bench("scale_top", ScaleTop(s.params, devices=s.devices, link_latency=s.link_latency),
               "tb.scale.scale_bench", "icarus", tag="small",
-              env={"T3_SCALE": {"scenario": SMALL, "name": "small"}, "T3_SCALE_OUT": str(out)})
-    _check({m: json.loads(open(f"{out}.{m}.json").read()) for m in sc.MODES})
+              env={"T3_SCALE": {"scenario": SMALL, "name": "small", "direct_modes": ["t3"]},
+                   "T3_SCALE_OUT": str(out)})
+    res = {m: json.loads(open(f"{out}.{m}.json").read()) for m in sc.MODES}
+    _check(res)
+    # the paper's step 1 (the producers' remote packets), T3, in the same simulator session
+    _check_direct(res["t3"], json.loads(open(f"{out}_direct.t3.json").read()),
+                  sc.from_dict({**SMALL, "direct": True}, "small_direct"))
 
 
 def test_scale_verilator():
@@ -66,3 +73,37 @@ def test_scale_verilator():
     other = sc.from_dict({**SMALL_V, "hardware": {**SMALL_V["hardware"], "seed": 8}}, "small")
     raw = json.loads((exe.parent.parent / "runs" / "small.t3.json").read_text())
     assert not sc.summarize(other, "t3", raw)["checksum_ok"]
+    # the paper's step 1 (scenario direct, the producers' remote packets) on the same build
+    d = sc.from_dict({**SMALL_V, "direct": True}, "small_direct")
+    for mode in ("t3", "t3-mca"):
+        r = ts.run(d, mode, exe)
+        _check_direct(res[mode], r, d)
+        _check_cl(d, mode, r)
+
+
+def _check_cl(s, mode, rtl):
+    """The cycle-level model of the scale ring (its remote packets and the unit's link merge)
+    on the same run: cycles within ``make validate``'s bound, the same beat counts."""
+    from sim.xval.scale_model import model_scale
+    from tools.validate_scale import CL_BOUND
+    c = model_scale(s, mode)
+    assert abs(c["cycles"] - rtl["cycles"]) <= CL_BOUND * rtl["cycles"], \
+        f"{mode}: CL {c['cycles']} vs RTL {rtl['cycles']} cycles"
+    for k in ("mem_reads", "mem_writes", "link_beats"):
+        assert c[k] == rtl[k], f"{mode}: {k} CL {c[k]} vs RTL {rtl[k]}"
+
+
+def _check_direct(stored, direct, s):
+    """Exact sums with the paper's step 1; per device the chunk it originates is neither
+    written locally nor read back by the DMA (``tiles x beats`` each), one packet per tile on
+    the link either way (the same link beats), the same updates applied at the receivers."""
+    assert direct["checksum_ok"], sc.status(direct)
+    chunk = s.devices * s.tiles * s.beats
+    tot = lambda r, k: sum(u[k] for u in r["unit"])          # noqa: E731
+    assert stored["mem_writes"] - direct["mem_writes"] == chunk
+    assert stored["mem_reads"] - direct["mem_reads"] == chunk
+    assert tot(stored, "CNT_RD_BEATS_COMM") - tot(direct, "CNT_RD_BEATS_COMM") == chunk
+    assert tot(stored, "CNT_WR_BEATS_COMPUTE") - tot(direct, "CNT_WR_BEATS_COMPUTE") == chunk
+    assert direct["link_beats"] == stored["link_beats"]
+    assert tot(direct, "CNT_UPDATES_APPLIED") == tot(stored, "CNT_UPDATES_APPLIED")
+    assert [p["GEMM_RMT"] for p in direct["producer"]] == [s.tiles * (1 + s.beats)] * s.devices

@@ -1,7 +1,8 @@
 """Simulation-only top of the scale runs: a :class:`hw.ring.T3Ring` with one
 :class:`hw.producer.Producer` on every device, driven through the ring's existing per-device ports
-(``d<i>_compute``, ``d<i>_compute_resp``, ``d<i>_s_axil_*``). The ring's memories (``memory``:
-``"ideal"`` or ``"dram"``, as :class:`hw.ring.T3Ring`) have no initial contents
+(``d<i>_compute``, ``d<i>_compute_resp``, ``d<i>_remote``: the producer's packets of the paper's
+step 1, ``d<i>_s_axil_*``). The ring's memories (``memory``: ``"ideal"`` or ``"dram"``, as
+:class:`hw.ring.T3Ring`) have no initial contents
 (:mod:`hw.simram`): the producers write every beat they later read, and a T3 run clears its
 output region first.
 
@@ -86,6 +87,8 @@ class ScaleTop(wiring.Component):
             m.submodules[f"prod{i}"] = prod
             wiring.connect(m, prod.mem_req, getattr(ring, f"d{i}_compute"))
             wiring.connect(m, getattr(ring, f"d{i}_compute_resp"), prod.mem_resp)
+            # the paper's step 1 (producer MODE.direct): its packets on the unit's remote port
+            wiring.connect(m, prod.remote, getattr(ring, f"d{i}_remote"))
             slice_(m, f"d{i}_p", lambda s: getattr(self, f"d{i}_p_s_axil_{s}"),
                         lambda s: getattr(prod, f"s_axil_{s}"))
             hu = {s: Signal(len(getattr(self, f"d{i}_u_s_axil_{s}")), name=f"d{i}_hu_{s}")
