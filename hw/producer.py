@@ -83,6 +83,10 @@ M32 = 0xFFFF_FFFF
 #: Cycles an AXI4-Lite access to the unit may wait for its response before the run ends with
 #: ERR_CODE 5 (e.g. an ARM write held while the tracker has every entry outstanding).
 CSR_TIMEOUT_CYCLES = 1 << 16
+#: Cycles the software engine waits after ``CTRL.clear``'s last zero write is issued (its
+#: CLEAR_WAIT state counts down from this value to 0 inclusive) so that the writes reach the
+#: memory before the measured work starts. The cycle-level model reads it from here.
+CLEAR_WAIT_CYCLES = 32
 
 
 class ProdMode(enum.Enum, shape=2):
@@ -766,7 +770,8 @@ class Producer(wiring.Component):
                 m.d.sync += [div_acc.eq(div_acc + nslices), tps.eq(tps + 1)]
         with m.Elif(s_state == _S.CLEAR):
             with m.If(c_left == 0):
-                m.d.sync += [c_busy.eq(0), s_state.eq(_S.CLEAR_WAIT), s_polls.eq(32)]
+                m.d.sync += [c_busy.eq(0), s_state.eq(_S.CLEAR_WAIT),
+                             s_polls.eq(CLEAR_WAIT_CYCLES)]
         with m.Elif(s_state == _S.CLEAR_WAIT):     # let the last zero writes reach the memory
             m.d.sync += s_polls.eq(s_polls - 1)
             with m.If(s_polls == 0):

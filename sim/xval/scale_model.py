@@ -56,6 +56,7 @@ from amaranth.hdl import UnusedElaboratable
 
 from hw.memport import ID_COMM, ID_COMPUTE, ID_UPDATE
 from hw.params import ArbPolicy, MemOp, ReqClass
+from hw.producer import CLEAR_WAIT_CYCLES
 from sim.ref.arbiter import ArbiterRef
 
 from .model import MemPortCL, MemReq, Platform, RingModel, TRIGGER_TO_CMD, _Dev, _Link, \
@@ -76,8 +77,8 @@ READ, STORE, UPDATE = MemOp.READ, MemOp.STORE, MemOp.UPDATE
 #: producer's ``s_wait_ax`` holds the next access one more cycle after ``ax_done``.
 AXIL = {"write_execute": 2, "write_done": 4, "read_sample": 1, "read_done": 3}
 #: ``hw/producer.py`` CLEAR_WAIT: cycles it lets the last zero writes of ``CTRL.clear`` drain
-#: (``s_polls.eq(32)`` then a countdown to 0 inclusive) before the start of the measured work.
-CLEAR_WAIT = 32
+#: (a countdown from ``CLEAR_WAIT_CYCLES`` to 0 inclusive) before the start of the measured work.
+CLEAR_WAIT = CLEAR_WAIT_CYCLES
 #: Cycles one set-up write of the scale harness takes (``tb/scale/harness.cpp`` ``axil_write``:
 #: AW and W handshaken into the host slices, then ``bready`` until ``bvalid``), through the
 #: 2-entry FIFO host slices of ``tb/scale/top.py`` (one cycle per channel each way): to the
