@@ -473,6 +473,7 @@ class RegisterMap:
                 if f.driver == "bridge" and f.access is Access.W1C and reg.name != errors:
                     raise ValueError(f"{reg.name}.{f.name}: a flag the bridge sets must be in the "
                                      f"error register ({errors!r})")
+        self.error_sources()        # raises if two flags collect one error
         names = [p.name for p in self.bridge_ports()]
         names += [n for reg in self.regs.values() for n in reg.hook_names()]
         dup = {n for n in names if names.count(n) > 1}
