@@ -39,6 +39,18 @@ def build(**go):
     return AXI4LiteRegisterBridge(RegisterMap(None, regs, errors="ERR"), buffered=False)
 
 
+def run(dut, tb, name):
+    """Run ``tb`` for at most 2 us (a write that is never answered must fail, not hang)."""
+    finished = []
+
+    async def body(ctx):
+        await tb(ctx)
+        finished.append(True)
+
+    run_sim(dut, body, name=name, deadline=2e-6)
+    assert finished, "the testbench did not finish (an AXI4-Lite response never came)"
+
+
 async def present_write(ctx, dut, addr, value):
     """Drive AW and W (held); returns once they are taken (the write executes in that cycle)."""
     ctx.set(dut.s_axil_awaddr, addr)
@@ -97,7 +109,7 @@ def test_b_held_until_done_then_okay(wait):
         assert await axil_write(ctx, dut, R, 0x33) == RESP_OKAY     # writes taken again
         assert ctx.get(dut.r) == 0x33
 
-    run_sim(dut, tb, name="deferred_ok")
+    run(dut, tb, name="deferred_ok")
 
 
 def test_done_with_error_is_slverr_and_flagged():
@@ -117,7 +129,7 @@ def test_done_with_error_is_slverr_and_flagged():
         assert await axil_write(ctx, dut, ERR, FAILED) == RESP_OKAY
         assert (await axil_read(ctx, dut, ERR))[0] == 0
 
-    run_sim(dut, tb, name="deferred_error")
+    run(dut, tb, name="deferred_error")
 
 
 def test_second_write_waits_and_reads_are_served():
@@ -165,7 +177,7 @@ def test_second_write_waits_and_reads_are_served():
         await ctx.tick()
         ctx.set(dut.s_axil_bready, 0)
 
-    run_sim(dut, tb, name="deferred_second_write")
+    run(dut, tb, name="deferred_second_write")
 
 
 def test_done_without_outstanding_write_is_ignored():
@@ -193,7 +205,7 @@ def test_done_without_outstanding_write_is_ignored():
         await pulse_done(ctx, dut)
         assert await take_b(ctx, dut) == RESP_OKAY
 
-    run_sim(dut, tb, name="deferred_spurious_done")
+    run(dut, tb, name="deferred_spurious_done")
 
 
 def test_strict_refusals_share_one_flag_and_send_nothing():
@@ -218,7 +230,7 @@ def test_strict_refusals_share_one_flag_and_send_nothing():
         assert await axil_write(ctx, dut, GO, 1) == RESP_SLVERR
         assert ctx.get(dut.go.payload.n) == 0xF
 
-    run_sim(dut, tb, name="strict")
+    run(dut, tb, name="strict")
 
 
 def test_hw_write_loads_and_software_wins_a_tie():
@@ -245,7 +257,7 @@ def test_hw_write_loads_and_software_wins_a_tie():
         ctx.set(dut.s_axil_wvalid, 0)
         assert ctx.get(dut.r) == 0x99, "software must win a tie with an owner load"
 
-    run_sim(dut, tb, name="hw_write")
+    run(dut, tb, name="hw_write")
 
 
 def test_declarations_checked_at_elaboration():
