@@ -1,15 +1,15 @@
 """The register bridge's deferred writes, strict registers, owner-loaded (``hw_write``) fields and
-error flags that collect several errors (hw/csr), in Amaranth's simulator, cycle by cycle against
-the rules written in hw/csr/reg.py's docstring:
+shared error flags (hw/csr), cycle by cycle in Amaranth's simulator against the rules in
+hw/csr/reg.py's docstring, and the elaboration checks of those declarations.
 
-* a successful write to a ``deferred`` stream register sends its transfer and is answered
+* A successful write to a ``deferred`` stream register sends its transfer and is answered
   (``BVALID``) the cycle after the owner pulses ``<stream>_done``, not before; with
-  ``<stream>_error`` high: SLVERR and the register's ``done_err_flag``;
-* while it is outstanding no other write is taken (AWREADY/WREADY low, nothing changes) and reads
-  are answered as usual, the cycle after their AR handshake;
-* a ``done`` pulse with nothing outstanding does nothing;
-* a ``strict`` register refuses a word with a reserved bit set; several errors set one flag;
-* the inconsistent declarations are refused at elaboration, naming the register or field.
+  ``<stream>_error`` high: SLVERR and the register's ``done_err_flag``.
+* While it is outstanding no other write is taken (AWREADY/WREADY low, nothing changes) and reads
+  are answered as usual, the cycle after their AR handshake.
+* A ``done`` pulse with nothing outstanding does nothing.
+* A ``strict`` register refuses a word with a reserved bit set; several errors set one flag.
+* Inconsistent declarations are refused, naming the register or field.
 """
 
 import pytest
