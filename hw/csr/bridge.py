@@ -61,6 +61,9 @@ class AXI4LiteRegisterBridge(CheckedArguments, wiring.Component):
         refused (SLVERR, ``stream_full``).
     <stream>_capture : In(reg.capture), if the register has ``capture``
         Sampled into ``payload.capture`` when the write executes.
+    <port>_we : In(1), <port>_next : In(shape), per ``hw_write`` field
+        A high ``we`` stores ``next`` into the field (visible the next cycle), unless a software
+        write to the field executes in the same cycle (software wins).
     <stream>_done, <stream>_error : In(1), if the register is ``deferred``
         ``done``: one-cycle pulse completing the outstanding write (ignored when none is
         outstanding, i.e. before the cycle after the write executed); ``error`` with it answers
