@@ -21,7 +21,9 @@ the memory's responses go to the window. A unit that never goes quiet starves th
 host stops the traffic first, as ``tools/fpga_host.py`` does); the window never stalls the unit
 for more than one single-beat transaction.
 
-Registers (byte offsets, 32-bit, full-word writes only):
+Registers (:func:`build_map`, declared with the register model of :mod:`hw.csr` and served by
+its AXI4-Lite bridge; byte offsets, 32-bit, full-word writes only; the generated descriptions
+are ``docs/memwindow_regs.rdl``, ``.xml`` and ``.h``):
 
 ========  ======  ==================================================================
 offset    access  meaning
@@ -29,41 +31,93 @@ offset    access  meaning
 ``0x00``  RW      ``ADDR``: beat address (``params.addr_width`` bits)
 ``0x04``  W       ``CMD``: 1 = READ beat ``ADDR`` into ``DATA``; 2 = WRITE ``DATA`` to
                   beat ``ADDR``; bit 4 (``INCR``) = ``ADDR`` + 1 afterwards. Reads 0.
-``0x08``  RW1C    ``ERR``: bit 0 a refused register write, bit 1 a memory error response
+``0x08``  RW1C    ``ERR``: bit 0 a refused register access, bit 1 a memory error response
 ``0x0C``  R       ``COUNT``: commands completed (wraps at 2**32)
 ``0x10``  RW      ``DATA`` lane 0 (bits 31:0 of the beat), ``0x14`` lane 1, ...
 ========  ======  ==================================================================
 
 Refused (``SLVERR``, ``ERR`` bit 0 set, nothing changed, nothing issued): an unknown offset, a
-partial ``WSTRB``, an ``ADDR`` value wider than ``addr_width``, a ``CMD`` value other than
-1, 2, 0x11, 0x12. A memory response other than OKAY answers the ``CMD`` write with ``SLVERR``
-and sets ``ERR`` bit 1 (the ``DATA`` of a failed read is not changed). Reads of unknown
-offsets answer ``SLVERR``.
+partial ``WSTRB``, a write to ``COUNT``, an ``ADDR`` value wider than ``addr_width``, a ``CMD``
+value other than 1, 2, 0x11, 0x12 (``ADDR`` and ``CMD`` are ``strict`` registers: a reserved
+bit set is refused; ``CMD.op`` is an enum of READ and WRITE). Reads of unknown offsets answer
+``SLVERR`` and set ``ERR`` bit 0 too (the bridge's ``bad_address`` rule). ``CMD`` is a
+*deferred* stream register: its write hands the command to the window and is answered (``B``)
+when the window pulses ``cmd_done``, after the memory's response: OKAY, or, for a response
+other than OKAY, ``SLVERR`` and ``ERR`` bit 1 (the ``DATA`` of a failed read is not changed).
+No other register write is taken meanwhile; reads are (``DATA`` then reads the old beat).
+``ADDR`` (``INCR``) and ``DATA`` (a read) are loaded by the window through the bridge's
+``hw_write`` inputs.
 """
 
 import enum
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
-from amaranth.lib import wiring
+from amaranth.lib import enum as hdl_enum, wiring
 from amaranth.lib.wiring import In, Out
 
-from .lib.axi import AXI4Signature, BURST_INCR, RESP_OKAY, RESP_SLVERR, axi4_switch
-from .lib.axil import AXI4LiteSlave, axil_members, connect_axil
+from .csr import Access, AXI4LiteRegisterBridge, Field as F, Register, RegisterMap
+from .lib.axi import AXI4Signature, BURST_INCR, RESP_OKAY, axi4_switch
+from .lib.axil import axil_members, connect_axil
 from .lib.checked import CheckedArguments
 from .params import T3Params
 
 __all__ = ["HostMemPort", "MW_REGS", "MW_CMD_READ", "MW_CMD_WRITE", "MW_CMD_INCR", "MW_ERR_REG",
-           "MW_ERR_MEM"]
+           "MW_ERR_MEM", "MwOp", "build_map"]
 
-#: Register byte offsets; lane *k* of ``DATA`` is at ``MW_REGS["DATA"] + 4 * k``.
-MW_REGS = {"ADDR": 0x00, "CMD": 0x04, "ERR": 0x08, "COUNT": 0x0C, "DATA": 0x10}
-MW_CMD_READ, MW_CMD_WRITE, MW_CMD_INCR = 1, 2, 0x10
-MW_ERR_REG, MW_ERR_MEM = 1, 2
 #: Width of the window's register address (a 4 KiB window).
 WINDOW_ADDR_WIDTH = 12
 #: Width of the counters of the unit's open transactions.
 _PENDING_WIDTH = 8
 
+
+class MwOp(hdl_enum.Enum, shape=2):
+    """``CMD.op``: the legal commands."""
+    READ = 1
+    WRITE = 2
+
+
+def build_map(params=None):
+    """The window's register map for ``params`` (``addr_width`` bits of ``ADDR``, one ``DATA``
+    lane per 32 bits of a beat; rules of :mod:`hw.csr.reg`)."""
+    p = T3Params() if params is None else params
+    if not isinstance(p, T3Params):
+        raise TypeError(f"params must be a T3Params, not {p!r}")
+    RW, RO, WS, W1C = Access.RW, Access.RO, Access.WS, Access.W1C
+    regs = [
+        Register("ADDR", 0x00, "Beat address of the next command.", [
+            F("value", 0, min(p.addr_width, 32), RW, "Beat address (INCR adds 1 after a command).",
+              port=False, hw_write=True)], strict=True),
+        Register("CMD", 0x04, "Command: read or write beat ADDR (reads 0).", [
+            F("op", 0, 2, WS, "1 = READ beat ADDR into DATA, 2 = WRITE DATA to beat ADDR.",
+              enum=MwOp),
+            F("incr", 4, 1, WS, "ADDR + 1 after the command.")],
+            stream="cmd", strict=True, deferred=True, done_err_flag="mem_error",
+            notes="Legal values: 1, 2, 0x11, 0x12 (others: SLVERR, ERR.refused). A memory "
+                  "response other than OKAY answers SLVERR and sets ERR.mem_error."),
+        Register("ERR", 0x08, "Sticky error flags (W1C).", [
+            F("refused", 0, 1, W1C, "A refused register access (unknown offset, partial strobe, "
+              "read-only register, illegal value).", port=False, driver="bridge",
+              errors=("bad_address", "bad_write", "stream_full")),
+            F("mem_error", 1, 1, W1C, "A memory response other than OKAY.", port=False,
+              driver="bridge")]),
+        Register("COUNT", 0x0C, "Commands completed (wraps at 2**32).", [
+            F("value", 0, 32, RO, "Commands.", port=False)]),
+    ]
+    for k in range(p.data_width // 32):
+        regs.append(Register(f"DATA{k}", 0x10 + 4 * k, f"Beat bits {32 * k + 31}:{32 * k}.", [
+            F("value", 0, 32, RW, "Written by WRITE, loaded by a successful READ.", port=False,
+              hw_write=True)]))
+    return RegisterMap(p, regs, name="memwindow", errors="ERR",
+                       desc="Memory window: single-beat host reads and writes of the unit's memory.")
+
+
+_MAP = build_map()
+#: Register byte offsets; lane *k* of ``DATA`` is at ``MW_REGS["DATA"] + 4 * k``.
+MW_REGS = {"ADDR": _MAP["ADDR"].offset, "CMD": _MAP["CMD"].offset, "ERR": _MAP["ERR"].offset,
+           "COUNT": _MAP["COUNT"].offset, "DATA": _MAP["DATA0"].offset}
+MW_CMD_READ, MW_CMD_WRITE = MwOp.READ.value, MwOp.WRITE.value
+MW_CMD_INCR = _MAP["CMD"]["incr"].mask
+MW_ERR_REG, MW_ERR_MEM = _MAP["ERR"]["refused"].mask, _MAP["ERR"]["mem_error"].mask
 
 
 class _State(enum.Enum):
@@ -71,7 +125,6 @@ class _State(enum.Enum):
     WAIT_QUIET = 1
     ISSUE = 2
     RESPOND = 3
-    ANSWER = 4
 
 
 class HostMemPort(CheckedArguments, wiring.Component):
@@ -156,64 +209,19 @@ class HostMemPort(CheckedArguments, wiring.Component):
         axi4_switch(m, own, unit, host, mem)
         m.d.comb += self.host_owns.eq(own)
 
-        # -- registers ---------------------------------------------------------------------------
-        addr = Signal(p.addr_width)
-        data = Signal(p.data_width)
-        err = Signal(2)
+        # -- registers (the bridge); the command stream ------------------------------------------
+        m.submodules.regs = regs = AXI4LiteRegisterBridge(build_map(p), buffered=False)
+        connect_axil(m, self, "s_axil", regs, "s_axil")
+        addr = regs.addr
+        data = Cat(*[getattr(regs, f"data{k}") for k in range(self.lanes)])
         count = Signal(32)
         is_read, incr = Signal(), Signal()
         state = Signal(_State)
-
-        m.submodules.axil = axil = AXI4LiteSlave(WINDOW_ADDR_WIDTH, buffered=False)
-        connect_axil(m, self, "s_axil", axil, "s_axil")
-        wr, rd = axil.write, axil.read
-        wdata, waddr = wr.payload.data, wr.payload.addr
-        full = wr.payload.strb == 0b1111
-        lane_at = {MW_REGS["DATA"] + 4 * k: k for k in range(self.lanes)}
-        cmd_ok = Cat(*[wdata == v for v in (MW_CMD_READ, MW_CMD_WRITE, MW_CMD_READ | MW_CMD_INCR,
-                                            MW_CMD_WRITE | MW_CMD_INCR)]).any()
-        addr_ok = (wdata >> p.addr_width) == 0 if p.addr_width < 32 else Const(1)
-
-        # A register write answers in its handshake cycle; a CMD write is taken in IDLE and
-        # answered in ANSWER, when the memory has responded.
-        resp = Signal(2)
-        m.d.comb += [rd.ready.eq(1), axil.read_resp.valid.eq(rd.valid),
-                     wr.ready.eq(state == _State.IDLE)]
-        with m.If(wr.valid & wr.ready):
-            refused = Signal()
-            m.d.comb += refused.eq(1)
-            with m.If(full):
-                with m.If(waddr == MW_REGS["ADDR"]):
-                    with m.If(addr_ok):
-                        m.d.comb += refused.eq(0)
-                        m.d.sync += addr.eq(wdata)
-                with m.Elif(waddr == MW_REGS["CMD"]):
-                    with m.If(cmd_ok):
-                        m.d.comb += refused.eq(0)
-                        m.d.sync += [is_read.eq(wdata[0]), incr.eq(wdata[4]),
-                                     state.eq(_State.WAIT_QUIET)]
-                with m.Elif(waddr == MW_REGS["ERR"]):
-                    m.d.comb += refused.eq(0)
-                    m.d.sync += err.eq(err & ~wdata[:2])
-                for off, k in lane_at.items():
-                    with m.Elif(waddr == off):
-                        m.d.comb += refused.eq(0)
-                        m.d.sync += data[32 * k:32 * (k + 1)].eq(wdata)
-            with m.If(refused):
-                m.d.sync += err.eq(err | MW_ERR_REG)
-            # everything but an accepted CMD answers now
-            with m.If(refused | (waddr != MW_REGS["CMD"])):
-                m.d.comb += [axil.write_resp.valid.eq(1),
-                             axil.write_resp.payload.eq(Mux(refused, RESP_SLVERR, RESP_OKAY))]
-
-        r_resp = axil.read_resp.payload
-        m.d.comb += [r_resp.resp.eq(RESP_SLVERR), r_resp.data.eq(0)]
-        reads = {MW_REGS["ADDR"]: addr, MW_REGS["CMD"]: Const(0, 32), MW_REGS["ERR"]: err,
-                 MW_REGS["COUNT"]: count,
-                 **{off: data[32 * k:32 * (k + 1)] for off, k in lane_at.items()}}
-        for i, (off, value) in enumerate(reads.items()):
-            with (m.If if i == 0 else m.Elif)(rd.payload.addr == off):
-                m.d.comb += [r_resp.resp.eq(RESP_OKAY), r_resp.data.eq(value)]
+        m.d.comb += [regs.count.eq(count), regs.cmd.ready.eq(state == _State.IDLE),
+                     regs.addr_next.eq(addr + 1)]
+        with m.If(regs.cmd.valid & regs.cmd.ready):
+            m.d.sync += [is_read.eq(regs.cmd.payload.op == MwOp.READ.value),
+                         incr.eq(regs.cmd.payload.incr), state.eq(_State.WAIT_QUIET)]
 
         # -- the host's transaction --------------------------------------------------------------
         byte_addr = Cat(Const(0, self.byte_shift), addr)
@@ -246,24 +254,16 @@ class HostMemPort(CheckedArguments, wiring.Component):
                     m.d.sync += state.eq(_State.RESPOND)
         with m.Elif(state == _State.RESPOND):
             m.d.comb += [host.rready.eq(is_read), host.bready.eq(~is_read)]
-            with m.If(is_read & mem.rvalid):
-                # a burst of one beat: this is its last (rlast)
-                with m.If(mem.rresp == RESP_OKAY):
-                    m.d.sync += data.eq(mem.rdata)
-                m.d.sync += [resp.eq(mem.rresp), own.eq(0), state.eq(_State.ANSWER)]
-            with m.If(~is_read & mem.bvalid):
-                m.d.sync += [resp.eq(mem.bresp), own.eq(0), state.eq(_State.ANSWER)]
-        with m.Elif(state == _State.ANSWER):
-            m.d.comb += axil.write_resp.valid.eq(1)
-            with m.If(resp == RESP_OKAY):
-                m.d.comb += axil.write_resp.payload.eq(RESP_OKAY)
-            with m.Else():
-                m.d.comb += axil.write_resp.payload.eq(RESP_SLVERR)
-                m.d.sync += err.eq(err | MW_ERR_MEM)
-            with m.If(axil.write_resp.ready):
-                m.d.sync += [count.eq(count + 1), state.eq(_State.IDLE)]
-                with m.If(incr):
-                    m.d.sync += addr.eq(addr + 1)
+            resp = Signal(2)
+            m.d.comb += resp.eq(Mux(is_read, mem.rresp, mem.bresp))
+            # a burst of one beat: its R beat is its last (rlast)
+            with m.If(Mux(is_read, mem.rvalid, mem.bvalid)):
+                m.d.comb += [regs.cmd_done.eq(1), regs.cmd_error.eq(resp != RESP_OKAY),
+                             regs.addr_we.eq(incr)]
+                for k in range(self.lanes):
+                    m.d.comb += [getattr(regs, f"data{k}_we").eq(is_read & (resp == RESP_OKAY)),
+                                 getattr(regs, f"data{k}_next").eq(mem.rdata[32 * k:32 * (k + 1)])]
+                m.d.sync += [count.eq(count + 1), own.eq(0), state.eq(_State.IDLE)]
         return m
 
 

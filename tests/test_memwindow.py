@@ -1,12 +1,16 @@
 """The memory window's error paths (hw/memwindow.py), in Amaranth's simulator: a memory error
-response, and the elaboration-time argument checks. (Data, sharing and refused register writes:
-tb/memwindow, with cocotbext-axi on both simulators.)"""
+response, and the elaboration-time argument checks; its register map against the table in its
+docstring. (Data, sharing and refused register writes: tb/memwindow, with cocotbext-axi on both
+simulators.)"""
+
+import re
 
 import pytest
 from amaranth.sim import Simulator
 
 from hw.lib.axi import AXI4Signature, RESP_OKAY, RESP_SLVERR
 from hw.memport import axi_signature
+from hw import memwindow
 from hw.memwindow import MW_CMD_READ, MW_CMD_WRITE, MW_ERR_MEM, MW_REGS, HostMemPort
 from hw.params import T3Params
 from tests.simutil import axil_read, axil_write
@@ -88,3 +92,27 @@ def test_bad_arguments():
         HostMemPort(P, AXI4Signature(addr_width=11, data_width=32, id_width=2))
     with pytest.raises(ValueError, match="cannot reach"):
         HostMemPort(P, AXI4Signature(addr_width=10, data_width=64, id_width=2))
+
+
+def test_map_matches_its_documented_table():
+    """The offsets and access of the docstring's table (what tools/fpga_host.py and host/board.py
+    rely on) are those of the map the bridge serves."""
+    table = {}
+    for m in re.finditer(r"^``0x([0-9A-F]{2})``\s+(RW1C|RW|W|R)\s+``([A-Z]+)``", memwindow.__doc__,
+                         re.M):
+        table[m.group(3)] = (int(m.group(1), 16), m.group(2))
+    assert table == {"ADDR": (0x00, "RW"), "CMD": (0x04, "W"), "ERR": (0x08, "RW1C"),
+                     "COUNT": (0x0C, "R"), "DATA": (0x10, "RW")}
+    access = {"RW": "RW", "WS": "W", "W1C": "RW1C", "RO": "R"}
+    for params in (P, T3Params(data_width=128)):
+        rmap = memwindow.build_map(params)
+        lanes = params.data_width // 32
+        want = {name: table[name] for name in ("ADDR", "CMD", "ERR", "COUNT")}
+        want.update({f"DATA{k}": (0x10 + 4 * k, "RW") for k in range(lanes)})
+        assert {r.name: (r.offset, access[r.access]) for r in rmap} == want
+        assert rmap["ADDR"]["value"].width == params.addr_width
+    assert MW_REGS == {name: off for name, (off, _) in table.items()}
+    # the legal CMD words are exactly 1, 2, 0x11, 0x12
+    cmd = memwindow.build_map(P)["CMD"]
+    assert [w for w in range(1 << 8) if cmd.legal(w)] == [1, 2, 0x11, 0x12]
+    assert not cmd.legal(1 << 31)

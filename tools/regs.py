@@ -6,7 +6,8 @@ each stale one (``tests/test_docs.py`` runs it), ``--html DIR`` writes PeakRDL-h
 reference of both maps (``make regs-html``: ``build/regs_html``).
 
 Flow. Each map (the T3 unit's :data:`hw.regmap.DEFAULT`, the traffic generator's
-:func:`hw.trafficgen.build_map`, the scale ring's producer's :func:`hw.producer.build_map`) is turned into a systemrdl-compiler register model through the
+:func:`hw.trafficgen.build_map`, the scale ring's producer's :func:`hw.producer.build_map`, the
+memory window's :func:`hw.memwindow.build_map`) is turned into a systemrdl-compiler register model through the
 compiler's importer API (:class:`MapImporter`, the one in-house step: the source of truth is the
 Python map) and written as SystemRDL by peakrdl-systemrdl (``docs/<map>_regs.rdl``). That file is
 compiled again with systemrdl-compiler, and the compiled model is what PeakRDL exports:
@@ -19,10 +20,11 @@ per-field write checks: SystemRDL has no property for a port name, a legal range
 encoding is refused" rule, so no PeakRDL renderer can print them) and ``docs/t3_regs.json`` (the
 same facts machine-readable).
 
-Access modes in SystemRDL: ``RW`` -> ``sw=rw; hw=r``; ``RO`` -> ``sw=r`` and ``hw=na`` (a constant,
+Access modes in SystemRDL: ``RW`` -> ``sw=rw; hw=r`` (``hw=rw; we`` if ``hw_write``); ``RO`` -> ``sw=r`` and ``hw=na`` (a constant,
 its value as the reset) or ``hw=w`` (an input); ``W1C`` -> ``sw=rw; hw=r; onwrite=woclr;
 hwset``; ``WS`` -> ``sw=w; hw=r`` (``singlepulse`` unless the register is a stream register).
-Enumerated fields get an ``enum`` and ``encode``.
+Enumerated fields get an ``enum`` and ``encode``. A ``strict`` or ``deferred`` register says so
+in its description (SystemRDL has no property for either).
 """
 
 import argparse
@@ -39,7 +41,7 @@ from systemrdl import RDLCompiler, RDLImporter, rdltypes  # noqa: E402
 from systemrdl.rdltypes.user_enum import UserEnumMemberContainer  # noqa: E402
 from systemrdl.source_ref import FileSourceRef  # noqa: E402
 
-from hw import producer, regmap, trafficgen  # noqa: E402
+from hw import memwindow, producer, regmap, trafficgen  # noqa: E402
 from hw.csr import Access  # noqa: E402
 from hw.regmap import ADDR_WIDTH, DATA_WIDTH, RESPONSE_BOUND  # noqa: E402
 
@@ -51,7 +53,12 @@ MAPS = {
     "t3": (regmap.DEFAULT, "hw/regmap.py"),
     "tg": (trafficgen.build_map(), "hw/trafficgen.py"),
     "producer": (producer.build_map(), "hw/producer.py"),
+    "memwindow": (memwindow.build_map(), "hw/memwindow.py"),
 }
+#: Sentences added to the description of a register with these model properties.
+STRICT_NOTE = "Writes with a reserved bit set are refused (SLVERR)."
+DEFERRED_NOTE = ("The write response waits until the block has completed the write: OKAY, or "
+                 "SLVERR if it failed; no other write is taken meanwhile, reads are.")
 #: IP-XACT vendor / library / version of the exported components.
 IPXACT_VLNV = {"vendor": "t3-hw.example", "library": "t3", "version": "0.2"}
 
@@ -68,7 +75,10 @@ class MapImporter(RDLImporter):
         enums = {}
         for reg in rmap:
             r = self.create_reg_definition()
-            self.assign_property(r, "desc", reg.desc + (" " + reg.notes if reg.notes else ""))
+            notes = [reg.notes] if reg.notes else []
+            notes += [STRICT_NOTE] if reg.strict else []
+            notes += [DEFERRED_NOTE] if reg.deferred else []
+            self.assign_property(r, "desc", " ".join([reg.desc, *notes]))
             for f in sorted(reg.fields.values(), key=lambda f: f.offset):
                 fd = self.create_field_definition()
                 desc = f.desc
@@ -79,7 +89,9 @@ class MapImporter(RDLImporter):
                 self.assign_property(fd, "desc", desc)
                 AT = rdltypes.AccessType
                 if f.access is Access.RW:
-                    sw, hw, reset = AT.rw, AT.r, f.reset
+                    sw, hw, reset = AT.rw, (AT.rw if f.hw_write else AT.r), f.reset
+                    if f.hw_write:
+                        self.assign_property(fd, "we", True)
                 elif f.access is Access.RO:
                     sw, hw, reset = AT.r, (AT.na if f.const is not None else AT.w), f.const
                 elif f.access is Access.W1C:
@@ -215,7 +227,9 @@ def render_markdown(rmap):
         "HTML reference: `make regs-html`. The traffic generator's map: "
         "[tg_regs.rdl](tg_regs.rdl), [tg_regs.xml](tg_regs.xml), [tg_regs.h](tg_regs.h); the "
         "scale ring's producer's: [producer_regs.rdl](producer_regs.rdl), "
-        "[producer_regs.xml](producer_regs.xml), [producer_regs.h](producer_regs.h).",
+        "[producer_regs.xml](producer_regs.xml), [producer_regs.h](producer_regs.h); the FPGA "
+        "prototype's memory window's: [memwindow_regs.rdl](memwindow_regs.rdl), "
+        "[memwindow_regs.xml](memwindow_regs.xml), [memwindow_regs.h](memwindow_regs.h).",
         "",
         "## Rules",
         "",

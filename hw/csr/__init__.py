@@ -6,8 +6,10 @@
   behind an AXI4-Lite slave (bad offset, read-only register, partial strobe, illegal value:
   SLVERR and, if the map has an error register, a sticky flag).
 
-Users: the T3 CSR block (:mod:`hw.t3csr`, map :mod:`hw.regmap`) and the traffic generator
-(:mod:`hw.trafficgen`). The renderers (SystemRDL, and through PeakRDL IP-XACT, HTML and a C
+Users: the T3 CSR block (:mod:`hw.t3csr`, map :mod:`hw.regmap`), the traffic generator
+(:mod:`hw.trafficgen`), the scale ring's producer (:mod:`hw.producer`) and the memory window
+(:mod:`hw.memwindow`: a deferred ``CMD`` register answered after the memory's response,
+``hw_write`` ``ADDR``/``DATA`` fields). The renderers (SystemRDL, and through PeakRDL IP-XACT, HTML and a C
 header; Markdown and JSON) are in ``tools/regs.py``.
 """
 

@@ -3,7 +3,8 @@
 The bus side is :class:`hw.lib.axil.AXI4LiteSlave` (one write and one read at a time); the register
 side is one port per field (:meth:`RegisterMap.bridge_ports`, naming rule in :mod:`hw.csr.reg`),
 one stream per stream register, and a few optional hooks (``write_lock``, ``<reg>_reject`` with
-``write_data``, ``<stream>_capture``, ``any_flag``). Adding a register or a field to a map adds it
+``write_data``, ``<stream>_capture``, ``<stream>_done``/``<stream>_error`` of a deferred stream
+register, ``<field>_we``/``<field>_next`` of a ``hw_write`` field, ``any_flag``). Adding a register or a field to a map adds it
 here, to the docs and to the tests with no change to this file.
 """
 
@@ -43,11 +44,14 @@ class AXI4LiteRegisterBridge(CheckedArguments, wiring.Component):
     ----------
     <prefix>_* : the AXI4-Lite slave ports (``ADDR_WIDTH``-bit byte address, 32-bit data).
         A write executes when both AW and W have arrived and no response is outstanding; ``bvalid``
-        rises the next cycle (for every register, stream registers included) and is held until
+        rises the next cycle (for every register, stream registers included, except a successful
+        write to a ``deferred`` register: the cycle after ``<stream>_done``) and is held until
         ``bready``. ``rvalid`` rises the cycle after the AR handshake (data sampled in the
-        handshake cycle). ``awprot``/``arprot`` are ignored.
+        handshake cycle), also while a deferred write is outstanding. ``awprot``/``arprot`` are
+        ignored.
     <field ports> : per :meth:`RegisterMap.bridge_ports`
-        ``RW``: ``Out(shape)``, the stored value (updated the cycle after the write executes).
+        ``RW``: ``Out(shape)``, the stored value (updated the cycle after the write executes;
+        for a ``hw_write`` field also the cycle after ``<port>_we``, software winning a tie).
         ``RO``: ``In(shape)``, sampled in the AR handshake cycle. ``W1C``: ``In(1)`` one-cycle
         event pulse; the flag is set the next cycle. ``WS``: ``Out`` pulse, high for exactly one
         cycle, the cycle after the write executes.
@@ -57,6 +61,15 @@ class AXI4LiteRegisterBridge(CheckedArguments, wiring.Component):
         refused (SLVERR, ``stream_full``).
     <stream>_capture : In(reg.capture), if the register has ``capture``
         Sampled into ``payload.capture`` when the write executes.
+    <port>_we : In(1), <port>_next : In(shape), per ``hw_write`` field
+        A high ``we`` stores ``next`` into the field (visible the next cycle), unless a software
+        write to the field executes in the same cycle (software wins).
+    <stream>_done, <stream>_error : In(1), if the register is ``deferred``
+        ``done``: one-cycle pulse completing the outstanding write (ignored when none is
+        outstanding, i.e. before the cycle after the write executed); ``error`` with it answers
+        SLVERR and sets the register's ``done_err_flag``. The owner should take the stream's
+        transfer before it pulses ``done`` (the next write to the register finds the buffer full
+        otherwise).
     write_lock : In(1), if a register is ``lockable``
     <reg>_reject : In(1) per register with ``reject``; write_data : Out(32)
         ``write_data`` is the word of the write being executed (combinational); a high
@@ -64,8 +77,9 @@ class AXI4LiteRegisterBridge(CheckedArguments, wiring.Component):
     any_flag : Out(1), if the map has ``W1C`` fields
         OR of every ``W1C`` flag (from flip-flops).
     write_error : Out(1)
-        High (combinational) in the cycle a write executes and is refused (answered SLVERR), for
-        an owner that keeps its own record of refused writes.
+        High (combinational) in the cycle a write executes and is refused (answered SLVERR), and
+        in the cycle a deferred write is completed with ``<stream>_error``, for an owner that keeps
+        its own record of refused writes.
     """
 
     @staticmethod
@@ -92,6 +106,9 @@ class AXI4LiteRegisterBridge(CheckedArguments, wiring.Component):
                 members[reg.stream] = Out(stream.Signature(stream_layout(reg)))
                 if reg.capture is not None:
                     members[f"{reg.stream}_capture"] = In(reg.capture)
+                if reg.deferred:
+                    members[f"{reg.stream}_done"] = In(1)
+                    members[f"{reg.stream}_error"] = In(1)
             if reg.reject:
                 members[f"{reg.name.lower()}_reject"] = In(1)
         if any(reg.reject for reg in regs):
@@ -117,9 +134,11 @@ class AXI4LiteRegisterBridge(CheckedArguments, wiring.Component):
         if streams:
             needed.add("stream_full")
         for reg in rmap:
-            if reg.reject or any(f.checked for f in reg.fields.values()):
+            if reg.reject or reg.strict or any(f.checked for f in reg.fields.values()):
                 needed.add(reg.err_flag)
-        have = set(rmap.error_flags())
+            if reg.deferred:
+                needed.add(reg.done_err_flag)
+        have = set(rmap.error_sources())
         if needed - have:
             raise ValueError(f"error register {rmap.errors} has no bridge-driven flag for "
                              f"{sorted(needed - have)}")
@@ -134,7 +153,8 @@ class AXI4LiteRegisterBridge(CheckedArguments, wiring.Component):
         port_names = {p.name for p in rmap.bridge_ports()}
 
         value, store, flags, clear, event, pulses = {}, {}, {}, {}, {}, {}
-        bridge_event = {}   # error flag name -> comb Signal (set by the bridge)
+        bridge_event = {}   # error name -> comb Signal (sets the flag that collects it)
+        loads = []          # (stored value, we, next) of hw_write fields
         for reg in rmap:
             for f in reg.fields.values():
                 key = (reg.name, f.name)
@@ -146,6 +166,9 @@ class AXI4LiteRegisterBridge(CheckedArguments, wiring.Component):
                     if val is None:     # a stream register has no RW field; kept for safety
                         val = Signal(f.width, init=f.reset, name=f"{base}_q")
                     value[key] = store[key] = val
+                    if f.hw_write:
+                        loads.append((val, getattr(self, f"{pname}_we"),
+                                      getattr(self, f"{pname}_next")))
                 elif f.access is Access.RO:
                     if f.const is not None:
                         value[key] = Const(f.const, f.width)
@@ -158,7 +181,9 @@ class AXI4LiteRegisterBridge(CheckedArguments, wiring.Component):
                     value[key] = flags[key] = flag
                     clear[key] = Signal(1, name=f"{base}_clear")
                     if f.driver == "bridge":
-                        event[key] = bridge_event[f.name] = Signal(1, name=f"ev_{f.name}")
+                        event[key] = Signal(1, name=f"ev_{f.name}")
+                        for e in f.sets_on:
+                            bridge_event[e] = event[key]
                     else:
                         event[key] = port
                 elif f.access is Access.WS:
@@ -181,8 +206,12 @@ class AXI4LiteRegisterBridge(CheckedArguments, wiring.Component):
             return Cat(*parts)
 
         def illegal(reg, word):
-            """Comb Value: some checked field of ``word`` is illegal."""
+            """Comb Value: some checked field of ``word`` is illegal (or, in a ``strict``
+            register, a reserved bit is set)."""
             bad = Const(0, 1)
+            reserved = ~reg.defined_mask & ((1 << DATA_WIDTH) - 1)
+            if reg.strict and reserved:
+                bad = (word & reserved) != 0
             for f in reg.fields.values():
                 if not f.checked:
                     continue
@@ -225,6 +254,23 @@ class AXI4LiteRegisterBridge(CheckedArguments, wiring.Component):
                 m.d.sync += s.valid.eq(0)
         for pulse in pulses.values():   # WS pulses are high for one cycle
             m.d.sync += pulse.eq(0)
+        for stored, we, nxt in loads:   # owner loads (before the writes below: software wins)
+            with m.If(we):
+                m.d.sync += stored.eq(nxt)
+
+        # deferred registers: the write taken, its response waits for <stream>_done
+        pending = {reg.name: Signal(name=f"{reg.name.lower()}_pending")
+                   for reg in rmap if reg.deferred}
+        for reg in rmap:
+            if not reg.deferred:
+                continue
+            with m.If(pending[reg.name] & getattr(self, f"{reg.stream}_done")):
+                m.d.sync += pending[reg.name].eq(0)
+                m.d.comb += axil.write_resp.valid.eq(1)
+                with m.If(getattr(self, f"{reg.stream}_error")):
+                    error(reg.done_err_flag)
+                with m.Else():
+                    respond(RESP_OKAY)
 
         # one-hot address decode (independent Ifs, no priority chain / incomplete case)
         wr_hit, wr_mapped = {}, Const(0, 1)
@@ -273,6 +319,9 @@ class AXI4LiteRegisterBridge(CheckedArguments, wiring.Component):
                             if reg.capture is not None:
                                 m.d.sync += s.payload.capture.eq(
                                     getattr(self, f"{reg.stream}_capture"))
+                        if reg.deferred:        # answered when the owner says done
+                            m.d.comb += axil.write_resp.valid.eq(0)
+                            m.d.sync += pending[reg.name].eq(1)
 
         # -- reads: RO fields sampled in the AR handshake cycle --------------------------------
         rd_word, rd_mapped = Const(0, DATA_WIDTH), Const(0, 1)
@@ -293,9 +342,10 @@ class AXI4LiteRegisterBridge(CheckedArguments, wiring.Component):
 
         # -- W1C flags ---------------------------------------------------------------------------
         any_flag = Const(0, 1)
+        bad_address_flag = rmap.error_sources().get("bad_address")
         for key, flag in flags.items():
             ev = event[key]
-            if rmap.errors is not None and key == (rmap.errors, "bad_address"):
+            if rmap.errors is not None and key == (rmap.errors, bad_address_flag):
                 ev = ev | rd_bad_address
             m.d.sync += flag.eq((flag & ~clear[key]) | ev)
             any_flag = any_flag | flag

@@ -11,10 +11,14 @@ Rules (every map built with this model follows them)
 ----------------------------------------------------
 * Registers are ``data_width`` (32) bits wide at word-aligned byte offsets in a
   ``2**addr_width``-byte space (12 address bits: 4 KiB).
-* **Reserved bits** (bits not covered by any field) read as 0; writes to them are ignored.
+* **Reserved bits** (bits not covered by any field) read as 0; writes to them are ignored, except
+  in a ``strict`` register, where a write with a reserved bit set is refused like an illegal
+  field value.
 * Access modes of a field (:class:`Access`):
 
-  - ``RW``: read/write storage; reads return the last value written (or the reset value).
+  - ``RW``: read/write storage; reads return the last value written (or the reset value). A
+    ``hw_write`` field can also be loaded by the owner (SystemRDL ``hw=rw; we``): the value is
+    the last one written by software or loaded by the owner; software wins a tie.
   - ``RO``: read-only; a constant or the value of an input port, sampled when the read is accepted.
   - ``W1C``: sticky flag, set by a one-cycle event pulse; writing 1 clears it, writing 0 leaves it.
     An event in the same cycle as the clearing write wins (the flag stays set).
@@ -24,16 +28,26 @@ Rules (every map built with this model follows them)
 * A write to a register with no writable field (all ``RO``), a write whose ``WSTRB`` is not all
   ones, a write of an illegal field value (an ``enum`` field written with a value that is not a
   member, a value below the field's ``min`` or above its ``max``), a write to a ``lockable``
-  register while the bridge's ``write_lock`` input is high: the write has no effect at all and
-  the response is ``SLVERR``; if the map has an error register, a flag in it is set (``bad_write``,
-  or the register's ``err_flag`` for an illegal value). Unmapped addresses (and addresses that are
-  not word-aligned) answer ``SLVERR`` to reads and writes (and set ``bad_address``).
+  register while the bridge's ``write_lock`` input is high, a write with a reserved bit set to a
+  ``strict`` register: the write has no effect at all and the response is ``SLVERR``; if the map
+  has an error register, a flag in it is set (``bad_write``, or the register's ``err_flag`` for an
+  illegal or strict-reserved value). Unmapped addresses (and addresses that are not word-aligned)
+  answer ``SLVERR`` to reads and writes (and set ``bad_address``). Each error sets the error
+  register's flag that collects it: the flag of the same name, or one whose ``errors`` lists it
+  (several errors may share one flag).
+
+* **Deferred writes**: the write response of a ``deferred`` stream register waits for the owner:
+  the write sends its transfer, then ``BVALID`` rises the cycle after the owner pulses
+  ``<stream>_done`` (OKAY; with ``<stream>_error`` high: SLVERR and the register's
+  ``done_err_flag``). Until then the bridge takes no other write (AXI4-Lite one write at a
+  time); reads are served as usual.
 
 * **Port naming rule**: a field's port is named ``<register>_<field>`` in lower case
   (``ctrl_enable``); a field called ``value`` is named after its register alone (``arb_policy``).
   The direction follows the access mode: ``RW`` -> ``Out`` (the stored value), ``RO`` (not
   constant) -> ``In`` (the value to read), ``W1C`` -> ``In(1)`` (the event pulse that sets the
-  flag), ``WS`` -> ``Out`` (a one-cycle pulse).
+  flag), ``WS`` -> ``Out`` (a one-cycle pulse). A ``hw_write`` field adds ``<port>_we`` ``In(1)``
+  and ``<port>_next`` ``In(shape)`` (load ``next`` when ``we`` is high).
 """
 
 import enum
@@ -99,6 +113,14 @@ class Field:
     ready_of : str or None
         For an ``RO`` field with ``driver="bridge"``: the stream register's stream whose one-entry
         buffer being empty this bit reads.
+    hw_write : bool
+        For an ``RW`` field: the owner can load the stored value too (SystemRDL ``hw=rw; we``),
+        through the bridge's inputs ``<port>_we`` (load this cycle; the value is stored the next
+        cycle) and ``<port>_next``. A software write executing in the same cycle wins.
+    errors : tuple of str or None
+        For a ``W1C`` flag with ``driver="bridge"``: the errors that set it (:data:`BRIDGE_ERRORS`
+        and the registers' ``err_flag``/``done_err_flag`` names). ``None``: the error named like
+        the field.
     """
     name: str
     offset: int
@@ -113,6 +135,8 @@ class Field:
     port: bool = True
     driver: str | None = None
     ready_of: str | None = None
+    hw_write: bool = False
+    errors: tuple | None = None
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.isidentifier() or self.name != self.name.lower():
@@ -153,6 +177,24 @@ class Field:
                 raise ValueError(f"field {self.name!r} is driven by the bridge: port must be False")
         elif self.ready_of is not None:
             raise ValueError(f"field {self.name!r}: ready_of needs driver='bridge'")
+        if not isinstance(self.hw_write, bool):
+            raise TypeError(f"hw_write of field {self.name!r} must be a bool, not {self.hw_write!r}")
+        if self.hw_write and self.access is not Access.RW:
+            raise ValueError(f"field {self.name!r}: only an RW field can be hw_write, not "
+                             f"{self.access.value}")
+        if self.errors is not None:
+            if self.driver != "bridge" or self.access is not Access.W1C:
+                raise ValueError(f"field {self.name!r}: errors needs a W1C field with "
+                                 "driver='bridge'")
+            if (not isinstance(self.errors, tuple) or not self.errors
+                    or not all(isinstance(e, str) and e.isidentifier() for e in self.errors)):
+                raise ValueError(f"errors of field {self.name!r} must be a non-empty tuple of "
+                                 f"identifiers, not {self.errors!r}")
+
+    @property
+    def sets_on(self):
+        """For a flag the bridge sets: the names of the errors that set it."""
+        return self.errors if self.errors is not None else (self.name,)
 
     @property
     def mask(self):
@@ -233,22 +275,40 @@ class Register:
     capture : Layout or None
         For a stream register: extra payload (member ``capture`` of the stream's payload) sampled
         from the bridge's input ``<stream>_capture`` when the write executes.
+    strict : bool
+        A write with a reserved bit (one no field covers) set is refused (SLVERR, ``err_flag``),
+        instead of the reserved bits being ignored.
+    deferred : bool
+        For a stream register: the write response waits for the owner (see the module docstring):
+        the bridge has inputs ``<stream>_done`` (one-cycle pulse: the write is complete; ``BVALID``
+        rises the next cycle) and ``<stream>_error`` (looked at with ``done``: answer SLVERR and
+        set ``done_err_flag``). Until ``done``, no other write executes; reads are served.
+    done_err_flag : str
+        Name of the ``ERR`` flag set by a deferred write that the owner completes with
+        ``<stream>_error`` (default ``write_failed``).
     """
 
     def __init__(self, name, offset, desc, fields, *, stream=None, err_flag="bad_write", notes="",
-                 lockable=False, reject=False, capture=None):
+                 lockable=False, reject=False, capture=None, strict=False, deferred=False,
+                 done_err_flag="write_failed"):
         if not isinstance(name, str) or not name.isidentifier() or name != name.upper():
             raise ValueError(f"register name must be an upper-case identifier, not {name!r}")
         if not isinstance(offset, int) or offset % 4 or not 0 <= offset < (1 << ADDR_WIDTH):
             raise ValueError(f"offset of register {name} must be word aligned in the 4 KiB map, "
                              f"not {offset!r}")
-        for arg, v in (("lockable", lockable), ("reject", reject)):
+        for arg, v in (("lockable", lockable), ("reject", reject), ("strict", strict),
+                       ("deferred", deferred)):
             if not isinstance(v, bool):
                 raise TypeError(f"{arg} of register {name} must be a bool, not {v!r}")
         if capture is not None and stream is None:
             raise ValueError(f"register {name}: capture needs a stream register")
         if not isinstance(err_flag, str) or not err_flag.isidentifier():
             raise ValueError(f"err_flag of register {name} must be an identifier, not {err_flag!r}")
+        if deferred and stream is None:
+            raise ValueError(f"register {name}: deferred needs a stream register (stream=...)")
+        if not isinstance(done_err_flag, str) or not done_err_flag.isidentifier():
+            raise ValueError(f"done_err_flag of register {name} must be an identifier, not "
+                             f"{done_err_flag!r}")
         self.name = name
         self.offset = offset
         self.desc = desc
@@ -258,6 +318,9 @@ class Register:
         self.lockable = lockable
         self.reject = reject
         self.capture = capture
+        self.strict = strict
+        self.deferred = deferred
+        self.done_err_flag = done_err_flag
         self.fields = {}
         used = 0
         for f in fields:
@@ -339,9 +402,26 @@ class Register:
         return {name: (word >> f.offset) & ((1 << f.width) - 1) for name, f in self.fields.items()}
 
     def legal(self, word):
-        """Whether writing ``word`` passes the per-field checks (enum, min, max)."""
+        """Whether writing ``word`` passes the per-field checks (enum, min, max) and, for a
+        ``strict`` register, has no reserved bit set."""
+        if self.strict and word & ~self.defined_mask & ((1 << DATA_WIDTH) - 1):
+            return False
         return all(f.legal((word >> f.offset) & ((1 << f.width) - 1))
                    for f in self.fields.values() if f.checked)
+
+    def hook_names(self):
+        """Names of the bridge members this register adds besides its field ports: its stream
+        (and ``_capture``, ``_done``, ``_error``), ``<register>_reject``."""
+        names = []
+        if self.stream is not None:
+            names.append(self.stream)
+            if self.capture is not None:
+                names.append(f"{self.stream}_capture")
+            if self.deferred:
+                names += [f"{self.stream}_done", f"{self.stream}_error"]
+        if self.reject:
+            names.append(f"{self.name.lower()}_reject")
+        return names
 
 
 class RegisterMap:
@@ -393,7 +473,9 @@ class RegisterMap:
                 if f.driver == "bridge" and f.access is Access.W1C and reg.name != errors:
                     raise ValueError(f"{reg.name}.{f.name}: a flag the bridge sets must be in the "
                                      f"error register ({errors!r})")
+        self.error_sources()        # raises if two flags collect one error
         names = [p.name for p in self.bridge_ports()]
+        names += [n for reg in self.regs.values() for n in reg.hook_names()]
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ValueError(f"port names defined twice: {sorted(dup)}")
@@ -419,6 +501,20 @@ class RegisterMap:
         return [f.name for f in self.regs[self.errors].fields.values()
                 if f.driver == "bridge" and f.access is Access.W1C]
 
+    def error_sources(self):
+        """``{error: flag}``: the flag of the error register each error sets (see the field's
+        ``errors``); raises if two flags collect the same error."""
+        if self.errors is None:
+            return {}
+        out = {}
+        for name in self.error_flags():
+            for e in self.regs[self.errors][name].sets_on:
+                if e in out:
+                    raise ValueError(f"error register {self.errors}: error {e!r} is collected by "
+                                     f"both {out[e]} and {name}")
+                out[e] = name
+        return out
+
     def ports(self):
         """The field ports of the owner component (fields with ``port=True``; streams, ``irq``
         and the bus excluded)."""
@@ -439,4 +535,10 @@ class RegisterMap:
                 reset = f.reset if f.access is Access.RW else 0
                 ports.append(Port(reg.port_name(f), direction, shape, reset, reg.name, f.name,
                                   f.desc, f.port))
+                if f.hw_write:
+                    name = reg.port_name(f)
+                    ports.append(Port(f"{name}_we", "in", unsigned(1), 0, reg.name, f.name,
+                                      f"Load {name}_next into the field.", f.port))
+                    ports.append(Port(f"{name}_next", "in", f.shape, 0, reg.name, f.name,
+                                      "The value loaded by a high _we.", f.port))
         return ports
