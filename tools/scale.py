@@ -140,8 +140,9 @@ def main(argv=None):
     ap.add_argument("--modes", default=",".join(sc.MODES))
     ap.add_argument("--json", type=Path, default=BUILD / "results.json")
     ap.add_argument("--dir", type=Path, default=sc.SCALE_DIR)
-    ap.add_argument("--timeout", type=float, default=120.0,
-                    help="wall seconds before a harness run is killed and reported as hung")
+    ap.add_argument("--timeout", type=float, default=900.0,
+                    help="wall seconds before a harness run is killed and reported as hung "
+                         "(default 900: ring4_64_32k_dram's software modes take 130-170 s)")
     ap.add_argument("--no-host-slices", action="store_true",
                     help="wire the host ports straight through (tb/scale/top.py host_slices=False): "
                          "only to measure what the slices gain")
