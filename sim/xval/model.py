@@ -540,18 +540,31 @@ class RingModel:
                 link.beats.append((t + link.latency, beats[i], None))
                 sent = True
             if sent:
-                pk[1] += 1
-                if pk[1] == len(beats):
-                    d.packets.popleft()
-                    d.cnt["dma_commands"] += 1
-                    if d.packets:
-                        d.packets[0][2] = max(d.packets[0][2], t + 1)
+                self._packet_beat_sent(d, t)
+        self._link_tokens(d, link, sent)
+        return sent
+
+    @staticmethod
+    def _packet_beat_sent(d, t):
+        """The DMA's head packet sent one more beat in cycle ``t``: after its last, the next
+        packet starts from ``t + 1`` at the earliest."""
+        pk = d.packets[0]
+        pk[1] += 1
+        if pk[1] == len(pk[0]):
+            d.packets.popleft()
+            d.cnt["dma_commands"] += 1
+            if d.packets:
+                d.packets[0][2] = max(d.packets[0][2], t + 1)
+
+    @staticmethod
+    def _link_tokens(d, link, sent):
+        """The link's rate limiter (``link_bw`` beats per cycle) after a cycle that did or did
+        not send a beat."""
         if sent:
             d.cnt["link_tx_beats"] += 1
             link.tokens += link.num - link.den
         elif link.tokens < link.den:
             link.tokens += link.num
-        return sent
 
     def run_software(self):
         progressed = True

@@ -1107,21 +1107,12 @@ class ScaleRingModel(RingModel):
                     d.buffer.popleft()
                     d.credits += 1                    # usable from the next cycle
                     link.beats.append((t + link.latency, beat, None))
-                pk[1] += 1
-                if pk[1] == len(beats):
-                    d.packets.popleft()
-                    d.cnt["dma_commands"] += 1
-                    if d.packets:
-                        d.packets[0][2] = max(d.packets[0][2], t + 1)
+                self._packet_beat_sent(d, t)
             if not d.tx_locked:
                 d.tx_last_b = pick_b
             d.tx_locked, d.tx_sel = not beat[1], pick_b
             sent = True
-        if sent:
-            d.cnt["link_tx_beats"] += 1
-            link.tokens += link.num - link.den
-        elif link.tokens < link.den:
-            link.tokens += link.num
+        self._link_tokens(d, link, sent)
         return sent
 
     def run(self, limit=50_000_000):
