@@ -511,6 +511,26 @@ class Producer(wiring.Component):
         with m.If(resp_g):
             m.d.sync += g_rwait.eq(g_rwait - 1)
 
+        def next_tile():
+            # the tile's last write (or remote beat) issued: next tile / chunk / slice
+            m.d.sync += g_state.eq(_G.SETUP)
+            with m.If(g_t + 1 != g_tlo + tps):
+                m.d.sync += g_t.eq(g_t + 1)
+            with m.Else():
+                m.d.sync += g_t.eq(g_tlo)
+                with m.If(g_step + 1 != ndev):
+                    m.d.sync += g_step.eq(g_step + 1)
+                    m.d.sync += g_c.eq(Mux(is_t3, Mux(g_c == 0, ndev - 1, g_c - 1),
+                                           g_c + 1))
+                with m.Else():
+                    m.d.sync += [g_step.eq(0), g_slices_done.eq(g_slices_done + 1)]
+                    m.d.sync += g_c.eq(Mux(is_t3, g_minus[0], 0))
+                    with m.If(g_slice + 1 == nslices):
+                        m.d.sync += g_state.eq(_G.IDLE)
+                    with m.Else():
+                        m.d.sync += [g_slice.eq(g_slice + 1), g_t.eq(g_tlo + tps),
+                                     g_tlo.eq(g_tlo + tps), g_state.eq(_G.WAIT)]
+
         with m.If(g_state == _G.WAIT):
             # slice s may start once the RS of slice s-2 is done (T3: one slice, no wait).
             with m.If(is_t3 | (g_slice < 2) | (rs_slices_done >= g_slice - 1)):
@@ -541,26 +561,6 @@ class Producer(wiring.Component):
                 m.d.sync += g_state.eq(Mux(direct & (g_step == 0), _G.REMOTE, _G.WRITES))
             with m.Else():
                 m.d.sync += g_cnt.eq(g_cnt - 1)
-        def next_tile():
-            # the tile's last write (or remote beat) issued: next tile / chunk / slice
-            m.d.sync += g_state.eq(_G.SETUP)
-            with m.If(g_t + 1 != g_tlo + tps):
-                m.d.sync += g_t.eq(g_t + 1)
-            with m.Else():
-                m.d.sync += g_t.eq(g_tlo)
-                with m.If(g_step + 1 != ndev):
-                    m.d.sync += g_step.eq(g_step + 1)
-                    m.d.sync += g_c.eq(Mux(is_t3, Mux(g_c == 0, ndev - 1, g_c - 1),
-                                           g_c + 1))
-                with m.Else():
-                    m.d.sync += [g_step.eq(0), g_slices_done.eq(g_slices_done + 1)]
-                    m.d.sync += g_c.eq(Mux(is_t3, g_minus[0], 0))
-                    with m.If(g_slice + 1 == nslices):
-                        m.d.sync += g_state.eq(_G.IDLE)
-                    with m.Else():
-                        m.d.sync += [g_slice.eq(g_slice + 1), g_t.eq(g_tlo + tps),
-                                     g_tlo.eq(g_tlo + tps), g_state.eq(_G.WAIT)]
-
         with m.Elif(g_state == _G.WRITES):
             with m.If(g_grant):
                 m.d.sync += [g_addr.eq(g_addr + 1), g_bidx.eq(g_bidx + 1), g_b.eq(g_b + 1)]
