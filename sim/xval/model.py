@@ -526,35 +526,42 @@ class RingModel:
 
     def step_dma_tx(self, g):
         d, link, t = self.dev[g], self.link[g], self.t
-        sent = False
-        if d.packets and link.can_accept():
-            pk = d.packets[0]
-            beats, i = pk[0], pk[1]
-            if i == 0:
-                if pk[2] <= t:
-                    link.beats.append((t + link.latency, beats[0], pk[3]))
-                    sent = True
-            elif d.buffer and d.buffer[0] <= t:
-                d.buffer.popleft()
-                d.credits += 1                    # usable from the next cycle
-                link.beats.append((t + link.latency, beats[i], None))
-                sent = True
-            if sent:
-                self._packet_beat_sent(d, t)
+        sent = link.can_accept() and self._dma_beat_ready(d, t)
+        if sent:
+            self._send_dma_beat(d, link, t)
         self._link_tokens(d, link, sent)
         return sent
 
     @staticmethod
-    def _packet_beat_sent(d, t):
-        """The DMA's head packet sent one more beat in cycle ``t``: after its last, the next
-        packet starts from ``t + 1`` at the earliest."""
+    def _dma_beat_ready(d, t):
+        """The DMA engine offers a beat in cycle ``t``: its head packet's header from the
+        packet's start cycle, a data beat once its read data is in the buffer."""
+        if not d.packets:
+            return False
         pk = d.packets[0]
+        return pk[2] <= t if pk[1] == 0 else bool(d.buffer) and d.buffer[0] <= t
+
+    @staticmethod
+    def _send_dma_beat(d, link, t):
+        """The DMA's offered beat goes on the link in cycle ``t``: the header carries the
+        packet's writes, a data beat returns its buffer credit (usable from the next cycle);
+        after the packet's last beat the next packet starts from ``t + 1`` at the earliest.
+        Returns the beat."""
+        pk = d.packets[0]
+        beats, i = pk[0], pk[1]
+        if i == 0:
+            link.beats.append((t + link.latency, beats[0], pk[3]))
+        else:
+            d.buffer.popleft()
+            d.credits += 1
+            link.beats.append((t + link.latency, beats[i], None))
         pk[1] += 1
         if pk[1] == len(pk[0]):
             d.packets.popleft()
             d.cnt["dma_commands"] += 1
             if d.packets:
                 d.packets[0][2] = max(d.packets[0][2], t + 1)
+        return beats[i]
 
     @staticmethod
     def _link_tokens(d, link, sent):

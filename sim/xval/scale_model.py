@@ -1071,10 +1071,7 @@ class ScaleRingModel(RingModel):
         of the cycle only, so the producer (before the DMA's step) and :meth:`step_dma_tx`
         see the same choice."""
         d, pr = self.dev[g], self.prod[g]
-        a_valid = False
-        if d.packets:
-            pk = d.packets[0]
-            a_valid = (pk[2] <= t) if pk[1] == 0 else (bool(d.buffer) and d.buffer[0] <= t)
+        a_valid = self._dma_beat_ready(d, t)
         b_valid = pr.remote_valid(t)
         pick_b = d.tx_sel if d.tx_locked else (b_valid and (not a_valid or not d.tx_last_b))
         return pick_b, (b_valid if pick_b else a_valid)
@@ -1098,16 +1095,7 @@ class ScaleRingModel(RingModel):
                 _, beat, writes = pr.rem.popleft()
                 link.beats.append((t + link.latency, beat, writes))
             else:
-                pk = d.packets[0]
-                beats, i = pk[0], pk[1]
-                beat = beats[i]
-                if i == 0:
-                    link.beats.append((t + link.latency, beat, pk[3]))
-                else:
-                    d.buffer.popleft()
-                    d.credits += 1                    # usable from the next cycle
-                    link.beats.append((t + link.latency, beat, None))
-                self._packet_beat_sent(d, t)
+                beat = self._send_dma_beat(d, link, t)
             if not d.tx_locked:
                 d.tx_last_b = pick_b
             d.tx_locked, d.tx_sel = not beat[1], pick_b
