@@ -209,7 +209,7 @@ class AXI4LiteRegisterBridge(CheckedArguments, wiring.Component):
             """Comb Value: some checked field of ``word`` is illegal (or, in a ``strict``
             register, a reserved bit is set)."""
             bad = Const(0, 1)
-            reserved = ~reg.defined_mask & ((1 << DATA_WIDTH) - 1)
+            reserved = reg.reserved_mask
             if reg.strict and reserved:
                 bad = (word & reserved) != 0
             for f in reg.fields.values():

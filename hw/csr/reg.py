@@ -376,6 +376,11 @@ class Register:
             mask |= f.mask
         return mask
 
+    @property
+    def reserved_mask(self):
+        """Bits no field covers (a ``strict`` register refuses a write with one of them set)."""
+        return ~self.defined_mask & ((1 << DATA_WIDTH) - 1)
+
     def port_name(self, f):
         """Name of the CSR component's port for field ``f`` (see the naming rule)."""
         if isinstance(f, str):
@@ -404,7 +409,7 @@ class Register:
     def legal(self, word):
         """Whether writing ``word`` passes the per-field checks (enum, min, max) and, for a
         ``strict`` register, has no reserved bit set."""
-        if self.strict and word & ~self.defined_mask & ((1 << DATA_WIDTH) - 1):
+        if self.strict and word & self.reserved_mask:
             return False
         return all(f.legal((word >> f.offset) & ((1 << f.width) - 1))
                    for f in self.fields.values() if f.checked)
