@@ -220,21 +220,21 @@ class _Build:
         s, p, pr = self.s, self.p, self.proto
         c1, c2, c3 = pr.t3_chunk(0, 1), pr.t3_chunk(0, 2), pr.t3_chunk(0, 3)
         tiles = range(1, min(s.tiles, 9))
-        together, g_alone, x_alone = dram_curve.mixed(
-            s.reads, s.compute, s.beats, [self.inp(c2, t) for t in tiles],
-            [pr.out_addr(c2, t) for t in tiles], True,
-            [(pr.out_addr(c2, t - 1), pr.out_addr(c3, t - 1), True) for t in tiles],
-            p.dma_credits, p.link_bw, p.header_beats)
-        busy = g_alone - len(tiles) * (1 + max(s.compute, 1)) + x_alone
-        out = {("gemm", "dma"): together / busy}
-        if s.direct:
+
+        def factor(c, xfers, remote):
+            # chunk c's GEMM tiles beside xfers, against the same work one after the other
             together, g_alone, x_alone = dram_curve.mixed(
-                s.reads, s.compute, s.beats, [self.inp(c1, t) for t in tiles],
-                [pr.out_addr(c1, t) for t in tiles], True,
-                [(0, pr.out_addr(c2, t - 1), True) for t in tiles],
-                p.dma_credits, p.link_bw, p.header_beats, remote=True)
+                s.reads, s.compute, s.beats, [self.inp(c, t) for t in tiles],
+                [pr.out_addr(c, t) for t in tiles], True, xfers,
+                p.dma_credits, p.link_bw, p.header_beats, remote=remote)
             busy = g_alone - len(tiles) * (1 + max(s.compute, 1)) + x_alone
-            out[("remote", "dma")] = together / busy
+            return together / busy
+
+        out = {("gemm", "dma"): factor(
+            c2, [(pr.out_addr(c2, t - 1), pr.out_addr(c3, t - 1), True) for t in tiles], False)}
+        if s.direct:
+            out[("remote", "dma")] = factor(
+                c1, [(0, pr.out_addr(c2, t - 1), True) for t in tiles], True)
         return out
 
     def shadow_cycles(self):
