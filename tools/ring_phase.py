@@ -44,6 +44,10 @@ class _Idle:
 
     def __init__(self):
         self.resps = deque()
+        self.rem = deque()   # the remote stream's output register: never loaded here
+
+    def remote_valid(self, t):
+        return False
 
     def step(self, t, dev):
         pass
