@@ -102,15 +102,9 @@ class AXI4LiteRegisterBridge(CheckedArguments, wiring.Component):
                 members[port.name] = In(port.shape)
         regs = list(rmap)
         for reg in regs:
-            if reg.stream is not None:
-                members[reg.stream] = Out(stream.Signature(stream_layout(reg)))
-                if reg.capture is not None:
-                    members[f"{reg.stream}_capture"] = In(reg.capture)
-                if reg.deferred:
-                    members[f"{reg.stream}_done"] = In(1)
-                    members[f"{reg.stream}_error"] = In(1)
-            if reg.reject:
-                members[f"{reg.name.lower()}_reject"] = In(1)
+            for role, name in reg.hooks().items():
+                members[name] = (Out(stream.Signature(stream_layout(reg))) if role == "stream"
+                                 else In(reg.capture) if role == "capture" else In(1))
         if any(reg.reject for reg in regs):
             members["write_data"] = Out(DATA_WIDTH)
         if any(reg.lockable for reg in regs):
@@ -264,10 +258,10 @@ class AXI4LiteRegisterBridge(CheckedArguments, wiring.Component):
         for reg in rmap:
             if not reg.deferred:
                 continue
-            with m.If(pending[reg.name] & getattr(self, f"{reg.stream}_done")):
+            with m.If(pending[reg.name] & getattr(self, reg.hooks()["done"])):
                 m.d.sync += pending[reg.name].eq(0)
                 m.d.comb += axil.write_resp.valid.eq(1)
-                with m.If(getattr(self, f"{reg.stream}_error")):
+                with m.If(getattr(self, reg.hooks()["error"])):
                     error(reg.done_err_flag)
                 with m.Else():
                     respond(RESP_OKAY)
@@ -296,7 +290,7 @@ class AXI4LiteRegisterBridge(CheckedArguments, wiring.Component):
                     with m.Elif(illegal(reg, w_data)):
                         error(reg.err_flag)
                     if reg.reject:
-                        with m.Elif(getattr(self, f"{reg.name.lower()}_reject")):
+                        with m.Elif(getattr(self, reg.hooks()["reject"])):
                             error(reg.err_flag)
                     if reg.stream is not None:
                         with m.Elif(streams[reg.stream].valid):
@@ -318,7 +312,7 @@ class AXI4LiteRegisterBridge(CheckedArguments, wiring.Component):
                                 m.d.sync += s.payload[f.name].eq(field_of(w_data, f))
                             if reg.capture is not None:
                                 m.d.sync += s.payload.capture.eq(
-                                    getattr(self, f"{reg.stream}_capture"))
+                                    getattr(self, reg.hooks()["capture"]))
                         if reg.deferred:        # answered when the owner says done
                             m.d.comb += axil.write_resp.valid.eq(0)
                             m.d.sync += pending[reg.name].eq(1)

@@ -414,19 +414,21 @@ class Register:
         return all(f.legal((word >> f.offset) & ((1 << f.width) - 1))
                    for f in self.fields.values() if f.checked)
 
-    def hook_names(self):
-        """Names of the bridge members this register adds besides its field ports: its stream
-        (and ``_capture``, ``_done``, ``_error``), ``<register>_reject``."""
-        names = []
+    def hooks(self):
+        """The bridge members this register adds besides its field ports, ``{role: name}``:
+        ``stream`` (and ``capture``, ``done``, ``error``: ``<stream>_capture``, ...) and
+        ``reject`` (``<register>_reject``). :class:`hw.csr.bridge.AXI4LiteRegisterBridge` makes
+        one member per entry, so the names are written here only."""
+        out = {}
         if self.stream is not None:
-            names.append(self.stream)
+            out["stream"] = self.stream
             if self.capture is not None:
-                names.append(f"{self.stream}_capture")
+                out["capture"] = f"{self.stream}_capture"
             if self.deferred:
-                names += [f"{self.stream}_done", f"{self.stream}_error"]
+                out["done"], out["error"] = f"{self.stream}_done", f"{self.stream}_error"
         if self.reject:
-            names.append(f"{self.name.lower()}_reject")
-        return names
+            out["reject"] = f"{self.name.lower()}_reject"
+        return out
 
 
 class RegisterMap:
@@ -480,7 +482,7 @@ class RegisterMap:
                                      f"error register ({errors!r})")
         self.error_sources()        # raises if two flags collect one error
         names = [p.name for p in self.bridge_ports()]
-        names += [n for reg in self.regs.values() for n in reg.hook_names()]
+        names += [n for reg in self.regs.values() for n in reg.hooks().values()]
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ValueError(f"port names defined twice: {sorted(dup)}")
