@@ -16,9 +16,11 @@ file instead of running the model; ``--no-cl`` leaves the CL model out.
 
     python tools/validate_scale.py [--scenario NAME ...] [--rtl-json F] [--md FILE]
 
-Bounds (``tests/test_validate_scale.py`` enforces them on a small instance; this tool reports
-them for the whole set): CL cycles within :data:`CL_BOUND` of the RTL's, fluid cycles within
-:data:`BOUND`, beat counts equal.
+Bounds (``tests/test_validate_scale.py`` enforces them on a small instance, this tool on the whole
+set): CL cycles within :data:`CL_BOUND` of the RTL's, fluid cycles within :data:`BOUND`, beat
+counts equal, every RTL checksum right. The tool exits with status 1 when a run misses a bound
+and is not one of the :data:`KNOWN_MISSES`, or when a known miss is now inside its bound (strict,
+like pytest's ``xfail(strict=True)``: the list must be updated, not left to go stale).
 """
 
 import argparse
@@ -40,6 +42,14 @@ SET = ("ring4_64", "ring4_64_mem", "ring4_64_compute", "ring8_64", "ring4_64_32k
 BOUND = 0.10
 #: the cycle-level model's bound (cycles)
 CL_BOUND = 0.05
+#: runs known to miss the fluid bound, ``{(scenario, mode): reason}``; ``make validate`` fails on
+#: any other miss, and on one of these landing inside the bound
+KNOWN_MISSES = {
+    ("ring4_64_dram", "t3"): "the ring splits into two pairs of devices on DRAM timing (bank "
+                             "conflicts between a device's send and its receive); the fluid "
+                             "engine simulates one device (docs/model.md)",
+    ("ring4_64_dram_direct", "t3"): "the same split into pairs (docs/model.md)",
+}
 
 
 def _cl_run(args):
@@ -149,6 +159,33 @@ def summary(rows):
     return out
 
 
+def verdict(rows, known=None):
+    """``(unexpected, fixed)``: lines naming each run that misses a bound and is not in
+    ``known`` (default :data:`KNOWN_MISSES`; only the fluid bound can be a known miss), and each
+    known miss that is now inside its bound."""
+    known = KNOWN_MISSES if known is None else known
+    unexpected, fixed = [], []
+    for r in rows:
+        case = f"{r['scenario']}/{r['mode']}"
+        if not r["checksum_ok"]:
+            unexpected.append(f"{case}: RTL checksum wrong")
+        if r["cl"] is not None and abs(r["cl_error"]) > CL_BOUND:
+            unexpected.append(f"{case}: CL {r['cl']} vs RTL {r['rtl']} cycles "
+                              f"({100 * r['cl_error']:+.2f}%, bound {100 * CL_BOUND:.0f}%)")
+        if not (r["mem_equal"] and r["link_equal"]):
+            unexpected.append(f"{case}: beat counts differ (memory "
+                              f"{_beats(r['rtl_mem'], r['cl_mem'], r['fluid_mem'], False)}, link "
+                              f"{_beats(r['rtl_link'], r['cl_link'], r['fluid_link'], False)})")
+        miss = abs(r["error"]) > BOUND
+        if miss and (r["scenario"], r["mode"]) not in known:
+            unexpected.append(f"{case}: fluid {r['fluid']:.0f} vs RTL {r['rtl']} cycles "
+                              f"({100 * r['error']:+.1f}%, bound {100 * BOUND:.0f}%)")
+        elif not miss and (r["scenario"], r["mode"]) in known:
+            fixed.append(f"{case}: a known miss is now inside the bound "
+                         f"({100 * r['error']:+.1f}%): take it out of KNOWN_MISSES")
+    return unexpected, fixed
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scenario", action="append", help="scenario name (default: the set)")
@@ -187,7 +224,14 @@ def main(argv=None):
         args.json.write_text(json.dumps(rows, indent=1))
     if args.md:
         args.md.write_text(render(rows, time.monotonic() - t0, read=bool(given or cl_given)))
-    return 0
+    unexpected, fixed = verdict(rows)
+    for r in rows:
+        if (r["scenario"], r["mode"]) in KNOWN_MISSES and abs(r["error"]) > BOUND:
+            print(f"known miss: {r['scenario']}/{r['mode']}: fluid {100 * r['error']:+.1f}%: "
+                  f"{KNOWN_MISSES[(r['scenario'], r['mode'])]}")
+    for line in unexpected + fixed:
+        print(f"FAIL: {line}")
+    return 1 if unexpected or fixed else 0
 
 
 def render(rows, seconds, read=False):
@@ -203,7 +247,11 @@ def render(rows, seconds, read=False):
         "CL rows read with `--cl-json` (from `python -m sim.xval.scale_model --json`) keep the "
         "wall time of the run that produced them. "
         "See `docs/validation.md` for the chain and what each level abstracts.",
-        "", table(rows), "", *[f"- {x}" for x in summary(rows)], "",
+        "", table(rows), "", *[f"- {x}" for x in summary(rows)],
+        *[f"- known miss (`KNOWN_MISSES`): {r['scenario']}, {r['mode']}, fluid "
+          f"{100 * r['error']:+.1f}%: {KNOWN_MISSES[(r['scenario'], r['mode'])]}"
+          for r in rows if (r["scenario"], r["mode"]) in KNOWN_MISSES and abs(r["error"]) > BOUND],
+        "",
         f"Run time: {seconds:.0f} s" + (" (rows read from `--rtl-json`/`--cl-json` files not "
                                           "included: `CL s` is each CL run's own time)."
                                           if read else "."), ""])
