@@ -82,6 +82,9 @@ def compare(s, rtl_rows, cl=True, cl_given=None, jobs=1):
     out = []
     for r in rtl_rows:
         m = r["mode"]
+        if not r["cycles"]:
+            raise SystemExit(f"{s.name}/{m}: the RTL run did not finish ({sc.status(r)}); re-run "
+                             f"it (tools/scale.py --scenario {s.name} --modes {m})")
         t0 = time.monotonic()
         f = fluid.simulate(s, m)
         t1 = time.monotonic()
