@@ -1,7 +1,8 @@
 """``tools/ring_phase.py``'s transfers-only ring (the CL scale model with idle producers) on a
 small DRAM scenario: every device's DMA finishes each of its ``(devices - 1) x tiles`` transfers,
 in order, for both ways of timing the local contributions. Guards the idle producer against the
-scale model's producer interface (it broke once when the model learned ``MODE.direct``)."""
+scale model's producer interface (it broke once when the model learned the producer's direct
+step-1 mode)."""
 import pytest
 
 from sim import scale as sc
