@@ -162,6 +162,14 @@ def summary(rows):
     return out
 
 
+def known_misses(rows):
+    """``scenario/mode: fluid error: reason`` for each row that misses the fluid bound as one of
+    the :data:`KNOWN_MISSES` does (for the printout and the markdown)."""
+    return [f"{r['scenario']}/{r['mode']}: fluid {100 * r['error']:+.1f}%: "
+            f"{KNOWN_MISSES[(r['scenario'], r['mode'])]}"
+            for r in rows if (r["scenario"], r["mode"]) in KNOWN_MISSES and abs(r["error"]) > BOUND]
+
+
 def verdict(rows, known=None):
     """``(unexpected, fixed)``: lines naming each run that misses a bound and is not in
     ``known`` (default :data:`KNOWN_MISSES`; only the fluid bound can be a known miss), and each
@@ -228,10 +236,8 @@ def main(argv=None):
     if args.md:
         args.md.write_text(render(rows, time.monotonic() - t0, read=bool(given or cl_given)))
     unexpected, fixed = verdict(rows)
-    for r in rows:
-        if (r["scenario"], r["mode"]) in KNOWN_MISSES and abs(r["error"]) > BOUND:
-            print(f"known miss: {r['scenario']}/{r['mode']}: fluid {100 * r['error']:+.1f}%: "
-                  f"{KNOWN_MISSES[(r['scenario'], r['mode'])]}")
+    for line in known_misses(rows):
+        print(f"known miss: {line}")
     for line in unexpected + fixed:
         print(f"FAIL: {line}")
     return 1 if unexpected or fixed else 0
@@ -251,9 +257,7 @@ def render(rows, seconds, read=False):
         "wall time of the run that produced them. "
         "See `docs/validation.md` for the chain and what each level abstracts.",
         "", table(rows), "", *[f"- {x}" for x in summary(rows)],
-        *[f"- known miss (`KNOWN_MISSES`): {r['scenario']}, {r['mode']}, fluid "
-          f"{100 * r['error']:+.1f}%: {KNOWN_MISSES[(r['scenario'], r['mode'])]}"
-          for r in rows if (r["scenario"], r["mode"]) in KNOWN_MISSES and abs(r["error"]) > BOUND],
+        *[f"- known miss (`KNOWN_MISSES`): {line}" for line in known_misses(rows)],
         "",
         f"Run time: {seconds:.0f} s" + (" (rows read from `--rtl-json`/`--cl-json` files not "
                                           "included: `CL s` is each CL run's own time)."
