@@ -214,6 +214,8 @@ def cmd_run(a) -> int:
             note = f"S={r.slices}"
         if c.startswith("t3"):
             note = f"tracker peak {r.tracker_peak_tiles:.0f} tiles"
+            if r.mca_setting:
+                note += f", MCA setting {r.mca_setting}"
         print(f"{c:<14}{r.time_us:>11.1f}{seq / r.time_s:>9.3f}{r.dram_read_bytes / 1e6:>12.1f}"
               f"{r.dram_write_bytes / 1e6:>12.1f}{r.nmc_bytes / 1e6:>9.1f}"
               f"{r.link_bytes / 1e6:>10.1f}  {note}")

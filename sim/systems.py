@@ -13,11 +13,12 @@ __all__ = ["SYSTEMS", "get_system"]
 T3_PAPER = SystemConfig(
     name="t3-paper", n_cu=80, clock_ghz=1.4, flops_per_cu_per_clk=1024.0, l2_mb=16.0,
     hbm_bandwidth_gbps=1000.0, link_bandwidth_gbps=150.0, link_latency_ns=500.0,
+    mca_tuning="measured",
 ).validate()
 
 #: ``t3-paper`` with v0.1's HBM contention constants (``interference`` chosen against the
 #: paper's T3 geomean, the T3-MCA ones and ``nmc_cost`` assumed): a *fit*, kept to compare
-T3_PAPER_FIT = T3_PAPER.with_(name="t3-paper-fit", **FIT_V01)
+T3_PAPER_FIT = T3_PAPER.with_(name="t3-paper-fit", mca_tuning="fixed", **FIT_V01)
 
 #: DGX-H100 (H100 SXM5): 132 SMs, 1.83 GHz boost -> 989 dense bf16 TFLOP/s
 #: (4096 flop/clk/SM), 50 MB L2, 3.35 TB/s HBM3, NVLink4 900 GB/s bidirectional per GPU

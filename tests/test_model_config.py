@@ -66,6 +66,8 @@ def test_toml_valid_with_base(tmp_path):
     ("hbm_bandwidth_gbps_typo = 3", "system.hbm_bandwidth_gbps_typo: unknown field"),
     ("gemm_efficiency = 1.5", "system.gemm_efficiency: must be <= 1"),
     ("comm_cus = 80", "system.comm_cus: must be < n_cu"),
+    ("mca_tuning = \"best\"", "system.mca_tuning: must be one of fixed, measured"),
+    ("mca_tuning = 1", "system.mca_tuning: must be a string, got 1"),
     ("base = \"nope\"", "system.base: unknown built-in"),
 ])
 def test_toml_rejected_naming_the_field(tmp_path, body, msg):

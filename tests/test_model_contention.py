@@ -24,10 +24,33 @@ def test_derivation_by_hand():
         contention.derive({"bound alone": runs["bound alone"]}, {})
 
 
+def test_derivation_per_mca_setting():
+    runs = {"bound alone": _run(0.6, 0.0), "bound rr@100%": _run(0.3, 0.05),
+            "bound mca8/32@100%": _run(0.5, 0.01), "gemm alone": _run(0.5, 0.0),
+            "gemm rr@100%": _run(0.4, 0.075, 2.0), "gemm mca8/32@100%": _run(0.45, 0.02, 1.1),
+            "bound mca16/64@100%": _run(0.55, 0.005), "gemm mca16/64@100%": _run(0.48, 0.03, 1.05),
+            "bound mca4/32@100%": _run(0.5, 0.01)}        # no gemm run: not a setting
+    tiles = {"store_tile": 12, "update_tile": 27}
+    assert contention.mca_settings(runs) == ["8/32", "16/64"]
+    k = contention.derive(runs, tiles, "16/64")
+    assert k["mca_interference"] == pytest.approx((0.6 - 0.55) / 0.01)    # 5.0
+    assert k["mca_leak"] == pytest.approx((0.05 / 0.06) / (1.0 / 0.15), abs=1e-3)
+    assert k["mca_starvation_share"] == pytest.approx(5.0 * 0.01 / 0.6, abs=1e-3)
+    assert k["interference"] == contention.derive(runs, tiles)["interference"]
+    per = contention.derive_mca_settings(runs, tiles)
+    assert set(per) == {"8/32", "16/64"}
+    assert set(per["16/64"]) == set(contention.MCA_CONSTANTS)
+    with pytest.raises(ValueError, match="gemm mca4/32"):
+        contention.derive(runs, tiles, "4/32")
+
+
 def test_committed_measurement_is_consistent():
     m = contention.MEASURED
     assert m is not None, "sim/model/contention.json missing"
     assert contention.derive(m["runs"], m["tiles"]) == m["constants"]
+    assert contention.derive_mca_settings(m["runs"], m["tiles"]) == m["mca_settings"]
+    assert m["mca_settings"][contention.MCA_DEFAULT] == {
+        k: m["constants"][k] for k in contention.MCA_CONSTANTS}
     # the DRAM-reference part re-measured now (deterministic)
     assert contention.measure_nmc() == m["tiles"]
 

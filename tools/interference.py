@@ -45,7 +45,10 @@ RATES = ((3, 160), (3, 80), (9, 160), (3, 40))
 #: Per tile 16 input READs, ``c_gap`` cycles of math, 8 output STOREs; 512 tiles.
 WORK = {"c_reads": 16, "c_beats": 8, "c_tiles": 512}
 STREAMS = {"bound": 0, "gemm": 16}
-MCA_SWEEP = ((4, 32), (8, 32), (12, 32), (8, 8), (8, 128))
+#: T3-MCA settings (threshold, starvation limit); a threshold of 16 (the memory port's
+#: outstanding requests) only holds communication back while every slot is taken
+MCA_SWEEP = ((4, 32), (8, 32), (12, 32), (16, 32), (8, 8), (16, 8), (8, 128), (16, 64),
+             (16, 128))
 
 
 def runs():

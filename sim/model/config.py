@@ -11,7 +11,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 __all__ = ["SystemConfig", "ConfigError", "system_from_dict", "load_system_toml", "POLICIES",
-           "CONFIGS", "TOPOLOGIES", "CALIBRATED", "FIT_V01", "PROVENANCE"]
+           "CONFIGS", "TOPOLOGIES", "CALIBRATED", "FIT_V01", "PROVENANCE", "MCA_TUNINGS",
+           "mca_variants"]
 
 #: memory-controller arbitration policies
 POLICIES = ("fr-fcfs", "compute-first", "t3-mca")
@@ -19,6 +20,8 @@ POLICIES = ("fr-fcfs", "compute-first", "t3-mca")
 CONFIGS = ("sequential", "domino", "t3", "t3-mca", "ideal", "ideal-rs-nmc")
 #: how the devices of a TP group are connected (docs/model.md, "Topologies")
 TOPOLOGIES = ("ring", "biring", "switch", "nvls", "two-level")
+#: how T3-MCA's arbiter setting is chosen (:attr:`SystemConfig.mca_tuning`)
+MCA_TUNINGS = ("fixed", "measured")
 
 
 def _measured() -> dict:
@@ -80,6 +83,14 @@ class SystemConfig:
     nmc_cost
         bank-time cost of one NMC update byte relative to a plain write (read-add-write = 2).
 
+    mca_tuning
+        ``fixed``: T3-MCA runs with the three ``mca_*`` constants above. ``measured``: T3-MCA
+        runs once at every T3-MCA setting (threshold, starvation limit) measured on the RTL
+        (``sim/model/contention.json``, ``mca_settings``) and keeps the fastest, per sublayer:
+        the paper's MCA sets its threshold per kernel; this picks the best setting the
+        measurement covers, by the model's own time (:func:`mca_variants`). Only for a system
+        whose HBM is the measured one (HBM2 at the T3 paper's link/HBM ratio).
+
     The five above default to values *measured* on the RTL's DRAM timing
     (:mod:`sim.model.contention`); :data:`PROVENANCE` says where every calibrated default
     comes from, :data:`FIT_V01` holds v0.1's fitted/assumed values.
@@ -125,6 +136,7 @@ class SystemConfig:
     l2_effective_fraction: float = 0.25
     link_bulk_efficiency: float = 0.9375
     link_store_efficiency: float = 0.8
+    mca_tuning: str = "fixed"
 
     # derived ------------------------------------------------------------------------------
     @property
@@ -174,6 +186,11 @@ class SystemConfig:
                     raise ConfigError(f"{where}: must be one of {', '.join(TOPOLOGIES)}, "
                                       f"got {v!r}")
                 continue
+            if f.name == "mca_tuning":
+                if v not in MCA_TUNINGS:
+                    raise ConfigError(f"{where}: must be one of {', '.join(MCA_TUNINGS)}, "
+                                      f"got {v!r}")
+                continue
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 raise ConfigError(f"{where}: must be a number, got {v!r}")
             if f.type in ("int", int) and not isinstance(v, int):
@@ -206,6 +223,20 @@ class SystemConfig:
 
 _FIELD_TYPES = {f.name: f.type for f in fields(SystemConfig)}
 
+
+def mca_variants(sysc: SystemConfig) -> list[tuple[str, SystemConfig]]:
+    """The systems T3-MCA runs on: ``[("", sysc)]`` for ``mca_tuning = "fixed"``; for
+    ``"measured"``, one per measured T3-MCA setting (``"threshold/starvation"``), each with that
+    setting's three ``mca_*`` constants."""
+    if sysc.mca_tuning == "fixed":
+        return [("", sysc)]
+    from .contention import MEASURED
+    settings = (MEASURED or {}).get("mca_settings")
+    if not settings:
+        raise ConfigError("system.mca_tuning: 'measured' needs the mca_settings of "
+                          "sim/model/contention.json (python -m sim.model.contention --write)")
+    return [(m, replace(sysc, **c)) for m, c in settings.items()]
+
 #: The calibrated fields of :class:`SystemConfig` (the ``# calibrated`` block): their defaults are
 #: the T3 paper's V100-class system, so a system file that names no ``base`` must give them all.
 CALIBRATED = ("gemm_efficiency", "gemm_stall_fraction", "comm_gbps_per_cu", "comm_cus",
@@ -225,7 +256,8 @@ PROVENANCE = {
     "comm_cus": ("assumed", "the paper's 16-CU scenario"),
     "interference": ("measured", "RTL unit + DRAM timing model, round-robin, bound stream at the "
                      "paper's link/HBM ratio (sim/model/contention.py)"),
-    "mca_interference": ("measured", "the same under the RTL's T3-MCA (threshold 8, starvation 32)"),
+    "mca_interference": ("measured", "the same under the RTL's T3-MCA (threshold 8, starvation "
+                         "32; with mca_tuning = measured, each measured setting's own value)"),
     "mca_leak": ("measured", "GEMM-like stream's slowdown per comm request, T3-MCA over "
                  "round-robin (same runs)"),
     "mca_starvation_share": ("measured", "memory share comm keeps under T3-MCA while compute "

@@ -12,6 +12,7 @@ the project's own hardware models:
    math, 8 stores per tile) run alone and beside a communication stream of one DMA read and one
    incoming NMC update per link beat. The points used are at **100 % of the link rate**: the T3
    paper's GPU ratio, 75 GB/s one way against 1 TB/s of HBM (0.075 beat per memory cycle).
+   The unit and the DRAM model are reset between runs, so every run starts from the same state.
 2. :func:`sim.model.dram_curve.gemm_tile` on the DRAM reference (``sim/ref/dram.py``, checked
    cycle by cycle against ``hw/dram.py``): a stream of 32-beat tiles written with stores, then with
    updates (a read and a write of each beat).
@@ -21,7 +22,10 @@ per cycle (2 per link beat), ``S`` a compute stream's slowdown:
 
 * ``interference = (C_alone - C_rr) / M_rr`` on the bound stream, round-robin (compute requests
   displaced per communication request; the engine's FR-FCFS cost multiplier);
-* ``mca_interference`` the same under T3-MCA (threshold 8, starvation limit 32);
+* ``mca_interference`` the same under T3-MCA (threshold 8, starvation limit 32, the default
+  setting :data:`MCA_DEFAULT`; :func:`derive_mca_settings` gives the three T3-MCA constants at
+  every measured setting, ``mca_settings`` in the JSON, which ``mca_tuning = "measured"``
+  systems try per sublayer);
 * ``mca_leak = ((S_mca - 1) / M_mca) / ((S_rr - 1) / M_rr)`` on the gemm stream: the slowdown per
   communication request compute feels under T3-MCA, relative to round-robin;
 * ``mca_starvation_share = mca_interference * M_mca / C_alone`` on the bound stream: the share of
@@ -48,13 +52,18 @@ import json
 import sys
 from pathlib import Path
 
-__all__ = ["derive", "measure_nmc", "MEASURED", "CONSTANTS", "SOURCE_RUNS"]
+__all__ = ["derive", "derive_mca_settings", "measure_nmc", "MEASURED", "CONSTANTS",
+           "SOURCE_RUNS", "MCA_DEFAULT", "MCA_CONSTANTS"]
 
 _FILE = Path(__file__).with_name("contention.json")
 #: the runs of tools/interference.py the constants are derived from
 SOURCE_RUNS = ("bound alone", "bound rr@100%", "bound mca8/32@100%", "gemm alone",
                "gemm rr@100%", "gemm mca8/32@100%")
 CONSTANTS = ("interference", "mca_interference", "mca_leak", "mca_starvation_share", "nmc_cost")
+#: the T3-MCA setting (threshold/starvation limit) of the system defaults
+MCA_DEFAULT = "8/32"
+#: the constants that depend on the T3-MCA setting
+MCA_CONSTANTS = ("mca_interference", "mca_leak", "mca_starvation_share")
 
 
 def measure_nmc():
@@ -65,19 +74,21 @@ def measure_nmc():
             "update_tile": gemm_tile(0, 1, 32, [0] * 5, outs, True)}
 
 
-def derive(runs: dict, tiles: dict) -> dict:
-    """The five constants from the named runs (``{name: run}``, DRAM memory) and the tiles."""
+def derive(runs: dict, tiles: dict, mca: str = MCA_DEFAULT) -> dict:
+    """The five constants from the named runs (``{name: run}``, DRAM memory) and the tiles;
+    the T3-MCA ones at the setting ``mca`` (``"threshold/starvation"``)."""
     def req(r):
         return r["compute_rate"], 2 * r["link_rate"]
-    missing = [n for n in SOURCE_RUNS if n not in runs]
+    need = [n.replace(f"mca{MCA_DEFAULT}@", f"mca{mca}@") for n in SOURCE_RUNS]
+    missing = [n for n in need if n not in runs]
     if missing:
         raise ValueError(f"runs: missing {', '.join(missing)}")
     c0, _ = req(runs["bound alone"])
     c_rr, m_rr = req(runs["bound rr@100%"])
-    c_mca, m_mca = req(runs["bound mca8/32@100%"])
-    s_rr, s_mca = runs["gemm rr@100%"]["slowdown"], runs["gemm mca8/32@100%"]["slowdown"]
+    c_mca, m_mca = req(runs[f"bound mca{mca}@100%"])
+    s_rr, s_mca = runs["gemm rr@100%"]["slowdown"], runs[f"gemm mca{mca}@100%"]["slowdown"]
     _, gm_rr = req(runs["gemm rr@100%"])
-    _, gm_mca = req(runs["gemm mca8/32@100%"])
+    _, gm_mca = req(runs[f"gemm mca{mca}@100%"])
     k_rr = (c0 - c_rr) / m_rr
     k_mca = (c0 - c_mca) / m_mca
     leak = ((s_mca - 1) / gm_mca) / ((s_rr - 1) / gm_rr)
@@ -91,16 +102,34 @@ def derive(runs: dict, tiles: dict) -> dict:
     }
 
 
+def mca_settings(runs: dict) -> list[str]:
+    """The T3-MCA settings (``"threshold/starvation"``) with both streams measured at 100 %."""
+    found = [n[len("bound mca"):-len("@100%")] for n in runs
+             if n.startswith("bound mca") and n.endswith("@100%")]
+    both = [m for m in found if f"gemm mca{m}@100%" in runs]
+    return sorted(both, key=lambda m: tuple(int(x) for x in m.split("/")))
+
+
+def derive_mca_settings(runs: dict, tiles: dict) -> dict:
+    """``{setting: {mca_interference, mca_leak, mca_starvation_share}}`` for every measured
+    T3-MCA setting, each by :func:`derive`'s formulas."""
+    return {m: {k: v for k, v in derive(runs, tiles, m).items() if k in MCA_CONSTANTS}
+            for m in mca_settings(runs)}
+
+
 def build(source: Path) -> dict:
     data = json.loads(Path(source).read_text())
+    keep = set(SOURCE_RUNS) - {"bound mca8/32@100%", "gemm mca8/32@100%"}
     runs = {r["name"]: {k: r[k] for k in ("compute_rate", "link_rate", "slowdown", "k",
                                              "link_rate_offered", "policy")}
-            for r in data["runs"] if r.get("memory") == "dram" and r["name"] in SOURCE_RUNS}
+            for r in data["runs"] if r.get("memory") == "dram"
+            and (r["name"] in keep or (r["policy"] == "t3-mca" and r["name"].endswith("@100%")))}
     tiles = measure_nmc()
     return {"source": "tools/interference.py (RTL unit + hw/dram.py, Verilator) and "
                       "sim.model.dram_curve.gemm_tile (sim/ref/dram.py)",
             "work": data.get("work"), "runs": runs, "tiles": tiles,
-            "constants": derive(runs, tiles)}
+            "constants": derive(runs, tiles),
+            "mca_settings": derive_mca_settings(runs, tiles)}
 
 
 def _load():
