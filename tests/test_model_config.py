@@ -52,6 +52,16 @@ def _write(tmp_path, text, name="sys.toml"):
     return p
 
 
+def test_mca_constant_with_measured_tuning_is_rejected(tmp_path):
+    # t3-paper tunes T3-MCA over the measured settings: a hand-set MCA constant would be ignored
+    p = _write(tmp_path, '[system]\nbase = "t3-paper"\nmca_interference = 2.0\n')
+    with pytest.raises(ConfigError, match="system.mca_interference: 2.0 would be ignored"):
+        load_system_toml(p, SYSTEMS)
+    p = _write(tmp_path, '[system]\nbase = "t3-paper"\nmca_interference = 2.0\n'
+               'mca_tuning = "fixed"\n', "fixed.toml")
+    assert load_system_toml(p, SYSTEMS).mca_interference == 2.0
+
+
 def test_toml_valid_with_base(tmp_path):
     p = _write(tmp_path, '[system]\nbase = "t3-paper"\nhbm_bandwidth_gbps = 2000\n', "fast.toml")
     s = load_system_toml(p, SYSTEMS)

@@ -213,6 +213,13 @@ class SystemConfig:
         if self.interference < 1 or self.mca_interference < 1:
             raise ConfigError("system.interference: must be >= 1, got "
                               f"{min(self.interference, self.mca_interference)!r}")
+        if self.mca_tuning == "measured":
+            for name in ("mca_interference", "mca_leak", "mca_starvation_share"):
+                if getattr(self, name) != _MEASURED[name]:
+                    raise ConfigError(
+                        f"system.{name}: {getattr(self, name)!r} would be ignored: with "
+                        "mca_tuning = \"measured\" T3-MCA takes the measured settings' values; "
+                        "set mca_tuning = \"fixed\" to use it")
         if self.comm_cus >= self.n_cu:
             raise ConfigError(f"system.comm_cus: must be < n_cu ({self.n_cu}), got {self.comm_cus}")
         return self
@@ -235,7 +242,7 @@ def mca_variants(sysc: SystemConfig) -> list[tuple[str, SystemConfig]]:
     if not settings:
         raise ConfigError("system.mca_tuning: 'measured' needs the mca_settings of "
                           "sim/model/contention.json (python -m sim.model.contention --write)")
-    return [(m, replace(sysc, **c)) for m, c in settings.items()]
+    return [(m, replace(sysc, mca_tuning="fixed", **c)) for m, c in settings.items()]
 
 #: The calibrated fields of :class:`SystemConfig` (the ``# calibrated`` block): their defaults are
 #: the T3 paper's V100-class system, so a system file that names no ``base`` must give them all.
