@@ -214,7 +214,8 @@ class SystemConfig:
             raise ConfigError("system.interference: must be >= 1, got "
                               f"{min(self.interference, self.mca_interference)!r}")
         if self.mca_tuning == "measured":
-            for name in ("mca_interference", "mca_leak", "mca_starvation_share"):
+            from .contention import MCA_CONSTANTS
+            for name in MCA_CONSTANTS:
                 if getattr(self, name) != _MEASURED[name]:
                     raise ConfigError(
                         f"system.{name}: {getattr(self, name)!r} would be ignored: with "
@@ -233,16 +234,17 @@ _FIELD_TYPES = {f.name: f.type for f in fields(SystemConfig)}
 
 def mca_variants(sysc: SystemConfig) -> list[tuple[str, SystemConfig]]:
     """The systems T3-MCA runs on: ``[("", sysc)]`` for ``mca_tuning = "fixed"``; for
-    ``"measured"``, one per measured T3-MCA setting (``"threshold/starvation"``), each with that
-    setting's three ``mca_*`` constants."""
+    ``"measured"``, one per measured T3-MCA setting (``"threshold/starvation"``, by threshold
+    then limit), each with that setting's three ``mca_*`` constants."""
     if sysc.mca_tuning == "fixed":
         return [("", sysc)]
-    from .contention import MEASURED
+    from .contention import MEASURED, setting_key
     settings = (MEASURED or {}).get("mca_settings")
     if not settings:
         raise ConfigError("system.mca_tuning: 'measured' needs the mca_settings of "
                           "sim/model/contention.json (python -m sim.model.contention --write)")
-    return [(m, replace(sysc, mca_tuning="fixed", **c)) for m, c in settings.items()]
+    return [(m, replace(sysc, mca_tuning="fixed", **settings[m]))
+            for m in sorted(settings, key=setting_key)]
 
 #: The calibrated fields of :class:`SystemConfig` (the ``# calibrated`` block): their defaults are
 #: the T3 paper's V100-class system, so a system file that names no ``base`` must give them all.

@@ -102,12 +102,16 @@ def derive(runs: dict, tiles: dict, mca: str = MCA_DEFAULT) -> dict:
     }
 
 
+def setting_key(m: str) -> tuple[int, ...]:
+    """Sort key of a T3-MCA setting ``"threshold/starvation"``: by threshold, then limit."""
+    return tuple(int(x) for x in m.split("/"))
+
+
 def mca_settings(runs: dict) -> list[str]:
     """The T3-MCA settings (``"threshold/starvation"``) with both streams measured at 100 %."""
     found = [n[len("bound mca"):-len("@100%")] for n in runs
              if n.startswith("bound mca") and n.endswith("@100%")]
-    both = [m for m in found if f"gemm mca{m}@100%" in runs]
-    return sorted(both, key=lambda m: tuple(int(x) for x in m.split("/")))
+    return sorted((m for m in found if f"gemm mca{m}@100%" in runs), key=setting_key)
 
 
 def derive_mca_settings(runs: dict, tiles: dict) -> dict:
@@ -119,7 +123,7 @@ def derive_mca_settings(runs: dict, tiles: dict) -> dict:
 
 def build(source: Path) -> dict:
     data = json.loads(Path(source).read_text())
-    keep = set(SOURCE_RUNS) - {"bound mca8/32@100%", "gemm mca8/32@100%"}
+    keep = {n for n in SOURCE_RUNS if " mca" not in n}      # the T3-MCA runs: every setting's
     runs = {r["name"]: {k: r[k] for k in ("compute_rate", "link_rate", "slowdown", "k",
                                              "link_rate_offered", "policy")}
             for r in data["runs"] if r.get("memory") == "dram"

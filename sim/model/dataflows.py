@@ -37,7 +37,8 @@ class Result:
     trace: list = field(default_factory=list)
     tracker_spills: int = 0
     #: T3-MCA: the measured arbiter setting ("threshold/starvation") the run used
-    #: (``mca_tuning = "measured"``); "" with the system's own constants
+    #: (``mca_tuning = "measured"``; ``stats["mca_setting_time_s"]`` has every setting's time);
+    #: "" with the system's own constants
     mca_setting: str = ""
 
     @property
@@ -666,12 +667,15 @@ def simulate(sysc: SystemConfig, sub, config: str, slices: int | None = None,
     if config == "t3":
         return _run_t3(sysc, sub, "fr-fcfs", "t3", record)
     if config == "t3-mca":
-        best = None
+        best, times = None, {}
         for setting, sc in mca_variants(sysc):
             r = _run_t3(sc, sub, "t3-mca", "t3-mca", record)
             r.mca_setting = setting
+            times[setting] = r.time_s
             if best is None or r.time_s < best.time_s:
                 best = r
+        if best.mca_setting:
+            best.stats["mca_setting_time_s"] = times
         return best
     seq = _seq or _run_sequential(sysc, sub, False)
     g_t = seq.gemm_end_s

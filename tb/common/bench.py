@@ -8,18 +8,23 @@ import random
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 
-__all__ = ["start_clock_reset", "random_pause", "bench_env", "CLOCK_NS"]
+__all__ = ["reset", "start_clock_reset", "random_pause", "bench_env", "CLOCK_NS"]
 
 CLOCK_NS = 10
+
+
+async def reset(dut, cycles=4):
+    """Hold ``dut.rst`` high for ``cycles`` cycles of the running clock, then one more edge."""
+    dut.rst.value = 1
+    await ClockCycles(dut.clk, cycles)
+    dut.rst.value = 0
+    await RisingEdge(dut.clk)
 
 
 async def start_clock_reset(dut, cycles=4):
     """Start a 100 MHz clock on ``dut.clk`` and hold ``dut.rst`` high for ``cycles`` cycles."""
     Clock(dut.clk, CLOCK_NS, unit="ns").start()
-    dut.rst.value = 1
-    await ClockCycles(dut.clk, cycles)
-    dut.rst.value = 0
-    await RisingEdge(dut.clk)
+    await reset(dut, cycles)
 
 
 def random_pause(seed, probability):

@@ -13,7 +13,7 @@ import cocotb
 from cocotb.triggers import ClockCycles, RisingEdge
 
 from hw.params import ArbPolicy
-from tb.common.bench import start_clock_reset
+from tb.common.bench import reset, start_clock_reset
 
 POLICIES = {"round-robin": ArbPolicy.ROUND_ROBIN, "compute-first": ArbPolicy.COMPUTE_FIRST,
             "t3-mca": ArbPolicy.T3_MCA}
@@ -66,10 +66,7 @@ async def interference_runs(dut):
         # result does not depend on which runs came before it
         dut.m_num.value = 0
         await ClockCycles(dut.clk, 2000)
-        dut.rst.value = 1
-        await ClockCycles(dut.clk, 4)
-        dut.rst.value = 0
-        await RisingEdge(dut.clk)
+        await reset(dut)
     with open(out, "w") as f:
         for r in results:
             f.write(json.dumps(r) + "\n")
