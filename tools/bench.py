@@ -143,15 +143,18 @@ def model_time():
     return time.perf_counter() - t0
 
 
-SYNTH_HEAD = "## Synthesis (Yosys + nextpnr-ecp5, seed 1)"
+SYNTH_HEAD = "## Synthesis (Yosys + nextpnr-ecp5)"
 
 
 def synth_section(synth):
     """The synthesis table of ``build/synth/report.json`` (``make synth``), or a note."""
     lines = [SYNTH_HEAD, ""]
     if synth:
+        seeds = synth.get("seeds")
+        which = (f"median of placement seeds {seeds[0]}-{seeds[-1]}" if seeds else
+                 f"placement seed {synth.get('seed', 1)}")
         lines.append(f"Device {synth.get('device')}-{synth.get('speed_grade')} (speed grade), "
-                     f"target {synth.get('target_mhz')} MHz.")
+                     f"target {synth.get('target_mhz')} MHz, {which}.")
         lines.append("")
         lines.append("| block | LUT4 | FF | BRAM (DP16KD) | LUT-RAM (DPR16X4) | Fmax MHz | critical path |")
         lines.append("|---|---|---|---|---|---|---|")
@@ -302,7 +305,7 @@ def main(argv=None):
     if args.synth_only:
         md = synth_section(json.loads(sr.read_text()) if sr.exists() else None)
         text = doc.read_text()
-        a = text.index(SYNTH_HEAD)
+        a = text.index("## Synthesis")
         b = text.find("\n## ", a + 1)
         text = text[:a] + md.rstrip("\n") + "\n" + (text[b:] if b >= 0 else "")
         doc.write_text(text)
