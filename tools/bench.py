@@ -146,6 +146,25 @@ def model_time():
 SYNTH_HEAD = "## Synthesis (Yosys + nextpnr-ecp5)"
 
 
+def section_span(text, head):
+    """``(start, end)`` of the section of ``text`` that begins with ``head``, up to the next
+    ``## `` heading (or the end), or None if there is none."""
+    if head not in text:
+        return None
+    a = text.index(head)
+    b = text.find("\n## ", a + 1)
+    return a, (b if b >= 0 else len(text))
+
+
+def replace_section(text, head, md):
+    """``text`` with the section beginning with ``head`` replaced by ``md`` (None if absent)."""
+    span = section_span(text, head)
+    if span is None:
+        return None
+    a, b = span
+    return text[:a] + md.rstrip("\n") + "\n" + text[b:]
+
+
 def synth_section(synth):
     """The synthesis table of ``build/synth/report.json`` (``make synth``), or a note."""
     lines = [SYNTH_HEAD, ""]
@@ -277,10 +296,9 @@ def main(argv=None):
         md = memory_section()
         text = doc.read_text()
         for head in ("## Memory interference", "## The demo ring on both memories"):
-            if head in text:
-                a = text.index(head)
-                b = text.find("\n## ", a + 1)
-                text = text[:a].rstrip("\n") + "\n" + (text[b:] if b >= 0 else "")
+            span = section_span(text, head)
+            if span:
+                text = text[:span[0]].rstrip("\n") + "\n" + text[span[1]:]
         text = text.rstrip("\n") + "\n\n" + md.rstrip("\n") + "\n"
         doc.write_text(text)
         print(md)
@@ -288,15 +306,11 @@ def main(argv=None):
     if args.scale_only:
         md = render_scale(*scale_speed())
         text = doc.read_text()
-        head = "## Scale path: RTL producers, bare harness vs cocotb"
-        if head in text:
-            a = text.index(head)
-            b = text.index("\n## ", a + 1)
-            text = text[:a] + md.rstrip("\n") + "\n" + text[b:]
-        else:
-            b = text.index("## Synthesis")
-            text = text[:b] + md + "\n" + text[b:]
-        doc.write_text(text)
+        new = replace_section(text, "## Scale path: RTL producers, bare harness vs cocotb", md)
+        if new is None:
+            b = text.index(SYNTH_HEAD)
+            new = text[:b] + md + "\n" + text[b:]
+        doc.write_text(new)
         print(md)
         return 0
     if args.synth:
@@ -304,10 +318,9 @@ def main(argv=None):
     sr = ROOT / "build" / "synth" / "report.json"
     if args.synth_only:
         md = synth_section(json.loads(sr.read_text()) if sr.exists() else None)
-        text = doc.read_text()
-        a = text.index("## Synthesis")
-        b = text.find("\n## ", a + 1)
-        text = text[:a] + md.rstrip("\n") + "\n" + (text[b:] if b >= 0 else "")
+        text = replace_section(doc.read_text(), SYNTH_HEAD, md)
+        if text is None:
+            raise SystemExit(f"docs/benchmarks.md has no '{SYNTH_HEAD}' section: run make bench")
         doc.write_text(text)
         print(md)
         return 0
