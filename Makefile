@@ -76,9 +76,10 @@ coverage: $(STAMP) ## functional coverage report of the last bench runs (build/c
 paper: $(STAMP) ## system model: the T3 paper's sweep -> docs/results.md and docs/img/*.png
 	$(PY) -m sim paper
 
-validate: $(STAMP) ## RTL vs CL model (toy ring); RTL vs CL model vs fluid engine (scale set, about an hour on 2 cores): cycles and byte counts
+validate: $(STAMP) ## RTL vs CL model (toy ring); RTL vs CL model vs fluid engine (scale set, about an hour on 2 cores): cycles and byte counts; the 64-tile scale runs under start skews (docs/start-ensemble.md)
 	$(PY) tools/validate.py
 	$(PY) tools/validate_scale.py --jobs 2 --md docs/validation-scale.md
+	$(PY) tools/start_ensemble.py --seeds 8 --cl 1 --jobs 2 --md docs/start-ensemble.md
 
 scale: $(STAMP) ## the ring with RTL producers at scale on a bare Verilator harness (docs/scale.md): cycles, speedup, beats, checksums; the tracker with a 272-tile chunk on 256 entries
 	$(PY) tools/scale.py --jobs 2

@@ -48,7 +48,7 @@ from sim.xval.protocol import RingProtocol
 from sim.xval.scenario import MODES, ScenarioError, _int, _table
 
 __all__ = ["ScaleScenario", "load", "load_all", "from_dict", "protocol", "overcommit", "plan", "expected", "summarize",
-           "status", "settle_cycles", "SCALE_DIR", "MODES"]
+           "status", "settle_cycles", "start_skews", "SKEW_SPAN", "SCALE_DIR", "MODES"]
 
 SCALE_DIR = Path(__file__).resolve().parent / "xval" / "scenarios" / "scale"
 _TOP = {"name", "description", "devices", "chunks", "tiles", "beats", "reads", "compute",
@@ -314,6 +314,29 @@ def expected(s):
         res.append((int(w.sum(dtype=np.uint64)) & M32,
                     int((w * weights).sum(dtype=np.uint64)) & M32))
     return res
+
+
+#: Start skews of :func:`start_skews`: each device starts up to this many cycles late (under
+#: 0.1 % of any scale run; a real ring's kernel launches are microseconds apart).
+SKEW_SPAN = 64
+
+
+def start_skews(s, seed, span=SKEW_SPAN):
+    """Per device, the cycles its producer's ``start`` comes after the first possible one: all 0
+    for ``seed`` 0 (every device starts in the same cycle, the scale runs' default), otherwise
+    drawn uniformly from ``[0, span)`` by a generator seeded with ``seed`` (the same skews in
+    the harness, ``tools/scale.py --skew-seed``, and in the CL model). A skew changes no work,
+    only which cycle each device's requests meet the others' and the DRAM's refresh: the
+    *start ensemble* of ``tools/validate_scale.py`` is the spread this gives."""
+    import random
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, not {seed!r}")
+    if not isinstance(span, int) or isinstance(span, bool) or span < 1:
+        raise ValueError(f"span must be an integer >= 1, not {span!r}")
+    if seed == 0:
+        return (0,) * s.devices
+    rng = random.Random(seed)
+    return tuple(rng.randrange(span) for _ in range(s.devices))
 
 
 def settle_cycles(s):

@@ -1,4 +1,4 @@
-"""Pure-Python checks of the scale path: the scenario format, the programming list and the
+"""Pure-Python checks of the scale path: the scenario format, the programming list, the start skews and the
 expected checksums (against a plain-loop reference of the producer's data definition)."""
 
 import pytest
@@ -161,3 +161,26 @@ def test_memory_kind():
         sc.from_dict(with_(hardware={"memory": "sram"}))
     with pytest.raises(ScenarioError, match=r"memory\.kind"):
         sc.from_dict(with_(memory={"kind": "dram"}))
+
+
+def test_start_skews():
+    s = sc.from_dict(BASE, "small")
+    assert sc.start_skews(s, 0) == (0, 0, 0)
+    a = sc.start_skews(s, 5)
+    assert a == sc.start_skews(s, 5), "a seed gives the same skews every time"
+    assert len(a) == s.devices and all(0 <= k < sc.SKEW_SPAN for k in a)
+    assert any(sc.start_skews(s, k) != a for k in range(1, 5)), "seeds differ"
+    assert all(k < 4 for k in sc.start_skews(s, 9, span=4))
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="seed"):
+            sc.start_skews(s, bad)
+    with pytest.raises(ValueError, match="span"):
+        sc.start_skews(s, 1, span=0)
+
+
+def test_cl_model_checks_its_skews():
+    from sim.xval.scale_model import ScaleRingModel
+    s = sc.from_dict(BASE, "small")
+    for bad in ((0, 0), (0, -1, 0), (0, 1.5, 0)):
+        with pytest.raises(ValueError, match="skews"):
+            ScaleRingModel(s, "t3", skews=bad)

@@ -8,6 +8,11 @@ checksum against :func:`sim.scale.expected`. Prints one table row per scenario a
 line is ``cycles/s: N`` over every run.
 
     python tools/scale.py [--scenario NAME ...] [--modes sequential,t3] [--json OUT]
+                          [--skew-seed N]
+
+``--skew-seed N`` (N >= 1) starts each device's producer up to 63 cycles after the first
+(:func:`sim.scale.start_skews`, the same skews as the CL model's); 0, the default, starts them in
+the same cycle.
 """
 
 import argparse
@@ -91,11 +96,14 @@ def build(s, log=None, host_slices=True):
         return exe
 
 
-def program_text(s, mode, cap=None):
+def program_text(s, mode, cap=None, skew_seed=0):
     P, U = sc.readback(s), sc.unit_readback(s)
     settle = sc.settle_cycles(s)
     cap = cap or 50_000_000
     lines = [f"S {settle} {cap}"]
+    skews = sc.start_skews(s, skew_seed)
+    if any(skews):
+        lines.append("K " + " ".join(map(str, skews)))
     for g, writes in enumerate(sc.plan(s, mode)):
         for tgt, off, val in writes:
             lines.append(f"W {g} {tgt} {off} {val}")
@@ -107,21 +115,26 @@ def program_text(s, mode, cap=None):
     return "\n".join(lines) + "\n"
 
 
-def run(s, mode, exe=None, cap=None, timeout=None, host_slices=True):
+def run(s, mode, exe=None, cap=None, timeout=None, host_slices=True, skew_seed=0):
     """Run one scenario and mode; returns the result dict (with ``checksum_ok``). A harness that
-    has not finished after ``timeout`` wall seconds is killed and reported (``hung``)."""
+    has not finished after ``timeout`` wall seconds is killed and reported (``hung``).
+    ``skew_seed`` > 0 starts the devices at :func:`sim.scale.start_skews` (the row then has
+    ``skew_seed`` and ``skews``)."""
     blank = {"scenario": s.name, "mode": mode, "done": False, "checksum_ok": False, "cycles": 0,
              "mem_reads": 0, "mem_writes": 0, "link_beats": 0, "run_cycles": 0,
              "run_seconds": 0.0, "run_cpu_seconds": 0.0}
+    if skew_seed:
+        blank.update(skew_seed=skew_seed, skews=list(sc.start_skews(s, skew_seed)))
     try:
-        text = program_text(s, mode, cap)
+        text = program_text(s, mode, cap, skew_seed)
     except sc.ScenarioError as e:
         return {**blank, "refused": str(e).split(": ", 2)[-1]}
     exe = exe or build(s, host_slices=host_slices)
     d = exe.parent.parent / "runs"
     d.mkdir(parents=True, exist_ok=True)
-    prog = d / f"{s.name}.{mode}.txt"
-    out = d / f"{s.name}.{mode}.json"
+    tag = f".k{skew_seed}" if skew_seed else ""
+    prog = d / f"{s.name}.{mode}{tag}.txt"
+    out = d / f"{s.name}.{mode}{tag}.json"
     prog.write_text(text)
     out.unlink(missing_ok=True)
     try:
@@ -131,7 +144,10 @@ def run(s, mode, exe=None, cap=None, timeout=None, host_slices=True):
     raw = json.loads(out.read_text())
     if raw.get("setup_blocked"):
         return {**blank, "setup_blocked": raw["errors"][-1]}
-    return sc.summarize(s, mode, raw)
+    res = sc.summarize(s, mode, raw)
+    if skew_seed:
+        res.update(skew_seed=skew_seed, skews=blank["skews"])
+    return res
 
 
 def main(argv=None):
@@ -146,10 +162,14 @@ def main(argv=None):
     ap.add_argument("--no-host-slices", action="store_true",
                     help="wire the host ports straight through (tb/scale/top.py host_slices=False): "
                          "only to measure what the slices gain")
+    ap.add_argument("--skew-seed", type=int, default=0, metavar="N",
+                    help="start skews of sim.scale.start_skews (default 0: no skew)")
     ap.add_argument("--jobs", type=int, default=1,
                     help="harness runs (modes of one scenario) at once (default 1)")
     args = ap.parse_args(argv)
     hs = not args.no_host_slices
+    if args.skew_seed < 0:
+        ap.error(f"--skew-seed must be >= 0, not {args.skew_seed}")
     modes = args.modes.split(",")
     scen = sc.load_all(args.dir, args.scenario)
     if not scen:
@@ -166,13 +186,16 @@ def main(argv=None):
         print(f"# {s.name}: {s.devices} devices x {s.tiles} tiles x {s.beats} beats of "
               f"{s.data_width} bits ({s.tile_bytes} B tiles), {s.memory} memory; "
               f"build {time.monotonic() - tb:.0f} s"
+              + (f"; start skews {list(sc.start_skews(s, args.skew_seed))}"
+                 if args.skew_seed else "")
               + "".join(f"; warning: {w}" for w in s.warnings), flush=True)
         print(hdr)
         seq = None
         tr = time.monotonic()
         with ThreadPoolExecutor(max(1, args.jobs)) as pool:     # each run is its own process
             runs = list(pool.map(lambda md: run(s, md, exe, timeout=args.timeout,
-                                                host_slices=hs), modes))
+                                                host_slices=hs, skew_seed=args.skew_seed),
+                                 modes))
         for mode, r in zip(modes, runs):
             results.append(r)
             all_cycles += r["run_cycles"]

@@ -966,10 +966,14 @@ class ScaleRingModel(RingModel):
     """The scale ring, cycle by cycle: :class:`sim.xval.model.RingModel`'s unit blocks, links and
     comm merge, with :class:`ProducerCL` on every compute port and the memory of the scenario."""
 
-    def __init__(self, s, mode, plat=None):
+    def __init__(self, s, mode, plat=None, skews=None):
         from .scenario import MODES
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        skews = (0,) * s.devices if skews is None else tuple(skews)
+        if len(skews) != s.devices or any(not isinstance(k, int) or k < 0 for k in skews):
+            raise ValueError(f"skews must be {s.devices} integers >= 0, not {skews!r}")
+        self.skews = skews
         self.s, self.mode = s, mode
         self.splat = plat or scale_platform(s)
         self.plat = self.splat.ring
@@ -1104,10 +1108,11 @@ class ScaleRingModel(RingModel):
         return sent
 
     def run(self, limit=50_000_000):
-        for pr in self.prod:
-            pr.start()
         n = self.n
         while True:
+            for g, pr in enumerate(self.prod):    # start: device g's pulse at its skew
+                if self.t == self.skews[g]:
+                    pr.start()
             rx_free = []
             for g in range(n):
                 d = self.dev[g]
@@ -1136,12 +1141,14 @@ class ScaleRingModel(RingModel):
                 and all(not link.beats for link in self.link))
 
 
-def model_scale(s, mode, plat=None):
+def model_scale(s, mode, plat=None, skew_seed=0):
     """Model scale scenario ``s`` (:mod:`sim.scale`) in ``mode``: ``{"cycles", "gemm_cycles",
     "mem_reads", "mem_writes", "link_beats", "producer", "unit", "counters"}``, counted as the
     RTL harness counts them (:func:`sim.scale.summarize`: the clearing writes and the checksum
-    reads not included)."""
-    m = ScaleRingModel(s, mode, plat)
+    reads not included). ``skew_seed`` > 0: the devices start at
+    :func:`sim.scale.start_skews` (``tools/scale.py --skew-seed``)."""
+    from sim.scale import start_skews
+    m = ScaleRingModel(s, mode, plat, skews=start_skews(s, skew_seed))
     cycles = m.run()
     total = {}
     units = []
@@ -1183,15 +1190,21 @@ def main(argv=None):
     ap.add_argument("--scenario", action="append", help="scale scenario name (default: all)")
     ap.add_argument("--modes", default=",".join(sc.MODES))
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--skew-seed", type=int, default=0, metavar="N",
+                    help="start skews of sim.scale.start_skews (default 0: no skew)")
     args = ap.parse_args(argv)
+    if args.skew_seed < 0:
+        ap.error(f"--skew-seed must be >= 0, not {args.skew_seed}")
     rows = []
     for s in sc.load_all(names=args.scenario):
         for mode in args.modes.split(","):
             if sc.overcommit(s, mode):
                 continue
             t0 = time.monotonic()
-            r = model_scale(s, mode)
+            r = model_scale(s, mode, skew_seed=args.skew_seed)
             r["seconds"] = time.monotonic() - t0
+            if args.skew_seed:
+                r.update(skew_seed=args.skew_seed, skews=list(sc.start_skews(s, args.skew_seed)))
             rows.append(r)
             print(f"{s.name} {mode}: {r['cycles']} cycles, memory {r['mem_reads']} + "
                   f"{r['mem_writes']} beats, link {r['link_beats']} beats, {r['seconds']:.0f} s",

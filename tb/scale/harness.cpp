@@ -4,6 +4,9 @@
 //
 // program.txt (written by tools/scale.py from sim/scale.py's plan), one command a line:
 //   S <settle cycles after reset> <cycle cap>
+//   K <skew 0> <skew 1> ...                  optional: device i's start pulse comes <skew i>
+//                                            cycles after the first possible one (default 0:
+//                                            every device in the same cycle)
 //   W <dev> <u|p> <byte offset> <value>      AXI4-Lite write before the start (u: unit CSR,
 //                                            p: producer), replayed in order; a write with no
 //                                            response within 100,000 cycles ends the set-up:
@@ -98,6 +101,7 @@ int main(int argc, char **argv) {
     std::vector<std::string> errors;
     unsigned long long settle = 0, cap = 0;
     std::string line;
+    std::vector<unsigned> skew(NDEV, 0);
     auto t_all = std::chrono::steady_clock::now();
 
     top->reset = 1; top->start = 0; top->host_sel = 1;
@@ -109,6 +113,7 @@ int main(int argc, char **argv) {
         std::istringstream ss(line);
         char op; ss >> op;
         if (op == 'S') { ss >> settle >> cap; continue; }
+        if (op == 'K') { for (int g = 0; g < NDEV; ++g) ss >> skew[g]; continue; }
         if (!settled) { for (unsigned long long i = 0; i < settle; ++i) tick(); settled = true; }
         int dev; char tgt; unsigned off; ss >> dev >> tgt >> off;
         Axil &a = tgt == 'u' ? u[dev] : p[dev];
@@ -131,8 +136,19 @@ int main(int argc, char **argv) {
     }
     unsigned long long setup_cycles = cycles;
     top->host_sel = 0;
-    if (!blocked) { top->start = 1; tick(); top->start = 0; }
     unsigned long long run0 = cycles;
+    if (!blocked) {      // one pulse per device, at its skew; done cannot rise before the last
+        unsigned last = 0;
+        for (int g = 0; g < NDEV; ++g) last = skew[g] > last ? skew[g] : last;
+        for (unsigned c = 0; c <= last; ++c) {
+            unsigned mask = 0;
+            for (int g = 0; g < NDEV; ++g) mask |= (skew[g] == c ? 1u : 0u) << g;
+            top->start = mask;
+            tick();
+        }
+        top->start = 0;
+        run0 += 1;        // the run is counted from the first pulse's cycle on, as before
+    }
     if (blocked) cap = 0;
     auto t0 = std::chrono::steady_clock::now();
     std::clock_t c0 = std::clock();

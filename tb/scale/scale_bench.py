@@ -68,7 +68,7 @@ async def _scale(dut, cfg, s, mode, out):
             assert resp.resp == 0, f"device {g}: {tgt} write 0x{off:03x} = 0x{val:x}: {resp.resp}"
     dut.host_sel.value = 0
     await RisingEdge(dut.clk)
-    dut.start.value = 1
+    dut.start.value = (1 << s.devices) - 1       # every device in the same cycle
     await RisingEdge(dut.clk)
     dut.start.value = 0
     t0, c0, p0 = time.perf_counter(), cocotb.utils.get_sim_time("ns"), time.process_time()

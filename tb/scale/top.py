@@ -11,8 +11,9 @@ Ports (all plain, for a C++ harness or cocotb):
 * ``clk``; ``reset`` (registered once here before it reaches the design: Yosys' next-state logic
   reads the reset in every ``always @*`` block, so a top-level reset input makes Verilator
   re-evaluate them on every ``eval()``);
-* ``start``: one pulse starts every producer in the same cycle (registered: the producers see it
-  one cycle later);
+* ``start`` (one bit per device): a pulse on bit ``i`` starts producer ``i`` (registered: the
+  producer sees it one cycle later); all bits at once start every producer in the same cycle,
+  bits in different cycles give the devices a start skew (:func:`sim.scale.start_skews`);
 * ``host_sel`` (registered): 1 gives the host the unit CSR ports ``d<i>_u_s_axil_*``
   (programming before the start, counters after the end), 0 gives them to the producers'
   AXI4-Lite masters (the run);
@@ -54,7 +55,7 @@ class ScaleTop(wiring.Component):
         self._ring = T3Ring(params, devices=devices, link_latency=link_latency, link_bw=link_bw,
                             memory=memory, uninitialized_memory=True)
         self._prods = [Producer(params) for _ in range(devices)]
-        members = {"clk": In(1), "reset": In(1), "start": In(1), "host_sel": In(1),
+        members = {"clk": In(1), "reset": In(1), "start": In(devices), "host_sel": In(1),
                    "done": Out(1), "work_done": Out(1)}
         for i in range(devices):
             members.update(axil_members(f"d{i}_u_s_axil"))
@@ -75,7 +76,7 @@ class ScaleTop(wiring.Component):
         # start and host_sel registered too: no top-level input reaches the design's logic
         # combinationally except through the host slices below
         if self._host_slices:
-            start_q, sel = Signal(), Signal(init=1)
+            start_q, sel = Signal(self._devices), Signal(init=1)
             m.d.ext += [start_q.eq(self.start), sel.eq(self.host_sel)]
             slice_ = _host_slice
         else:                                # direct wiring (to measure the slices' gain)
@@ -110,7 +111,7 @@ class ScaleTop(wiring.Component):
                     m.d.comb += [host.eq(unit_out & sel), mst.eq(unit_out & ~sel)]
                 else:
                     m.d.comb += [host.eq(unit_out), mst.eq(unit_out)]
-            m.d.comb += prod.start.eq(start_q)
+            m.d.comb += prod.start.eq(start_q[i])
             dones.append(prod.done)
             works.append(prod.work_done)
         all_work = Signal()
