@@ -1,5 +1,6 @@
-"""Pure-Python checks of the scale path: the scenario format, the programming list, the start skews and the
-expected checksums (against a plain-loop reference of the producer's data definition)."""
+"""Pure-Python checks of the scale path: the scenario format, the programming list, the start
+skews and the expected checksums (against a plain-loop reference of the producer's data
+definition)."""
 
 import pytest
 
