@@ -84,6 +84,11 @@ def table(rows):
     for r in rows:
         lo, med, hi = min(r["skewed"]), statistics.median(r["skewed"]), max(r["skewed"])
         cl = "-" if not r["cl"] else f"{sum(a == b for _, a, b in r['cl'])} of {len(r['cl'])}"
+        if not (lo and r["lockstep"]):         # a run that did not finish (see its checksum)
+            lines.append(f"| {r['scenario']} | {r['memory']} | {r['mode']} | {r['lockstep']} | "
+                         f"{lo} / {med:.0f} / {hi} | - | {r['fluid']:.0f} | - | - | {cl} | "
+                         "FAIL |")
+            continue
         lines.append(
             f"| {r['scenario']} | {r['memory']} | {r['mode']} | {r['lockstep']} | "
             f"{lo} / {med:.0f} / {hi} | {hi / lo:.2f} | {r['fluid']:.0f} | "
