@@ -326,8 +326,8 @@ def start_skews(s, seed, span=SKEW_SPAN):
     for ``seed`` 0 (every device starts in the same cycle, the scale runs' default), otherwise
     drawn uniformly from ``[0, span)`` by a generator seeded with ``seed`` (the same skews in
     the harness, ``tools/scale.py --skew-seed``, and in the CL model). A skew changes no work,
-    only which cycle each device's requests meet the others' and the DRAM's refresh: the
-    *start ensemble* of ``tools/validate_scale.py`` is the spread this gives."""
+    only which cycle each device's requests meet the others' and the DRAM's refresh:
+    ``tools/start_ensemble.py`` measures the spread this gives."""
     import random
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be an integer >= 0, not {seed!r}")
