@@ -120,11 +120,11 @@ def run(s, mode, exe=None, cap=None, timeout=None, host_slices=True, skew_seed=0
     has not finished after ``timeout`` wall seconds is killed and reported (``hung``).
     ``skew_seed`` > 0 starts the devices at :func:`sim.scale.start_skews` (the row then has
     ``skew_seed`` and ``skews``)."""
+    skew = ({"skew_seed": skew_seed, "skews": list(sc.start_skews(s, skew_seed))}
+            if skew_seed else {})
     blank = {"scenario": s.name, "mode": mode, "done": False, "checksum_ok": False, "cycles": 0,
              "mem_reads": 0, "mem_writes": 0, "link_beats": 0, "run_cycles": 0,
-             "run_seconds": 0.0, "run_cpu_seconds": 0.0}
-    if skew_seed:
-        blank.update(skew_seed=skew_seed, skews=list(sc.start_skews(s, skew_seed)))
+             "run_seconds": 0.0, "run_cpu_seconds": 0.0, **skew}
     try:
         text = program_text(s, mode, cap, skew_seed)
     except sc.ScenarioError as e:
@@ -144,10 +144,7 @@ def run(s, mode, exe=None, cap=None, timeout=None, host_slices=True, skew_seed=0
     raw = json.loads(out.read_text())
     if raw.get("setup_blocked"):
         return {**blank, "setup_blocked": raw["errors"][-1]}
-    res = sc.summarize(s, mode, raw)
-    if skew_seed:
-        res.update(skew_seed=skew_seed, skews=blank["skews"])
-    return res
+    return {**sc.summarize(s, mode, raw), **skew}
 
 
 def main(argv=None):

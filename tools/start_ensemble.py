@@ -84,17 +84,15 @@ def table(rows):
     for r in rows:
         lo, med, hi = min(r["skewed"]), statistics.median(r["skewed"]), max(r["skewed"])
         cl = "-" if not r["cl"] else f"{sum(a == b for _, a, b in r['cl'])} of {len(r['cl'])}"
-        if not (lo and r["lockstep"]):         # a run that did not finish (see its checksum)
-            lines.append(f"| {r['scenario']} | {r['memory']} | {r['mode']} | {r['lockstep']} | "
-                         f"{lo} / {med:.0f} / {hi} | - | {r['fluid']:.0f} | - | - | {cl} | "
-                         "FAIL |")
-            continue
+        done = lo and r["lockstep"]            # 0: a run that did not finish (see its checksum)
+        ratio, vs_lock, vs_med = ((f"{hi / lo:.2f}",
+                                   f"{100 * (r['fluid'] - r['lockstep']) / r['lockstep']:+.1f}%",
+                                   f"{100 * (r['fluid'] - med) / med:+.1f}%")
+                                  if done else ("-", "-", "-"))
         lines.append(
             f"| {r['scenario']} | {r['memory']} | {r['mode']} | {r['lockstep']} | "
-            f"{lo} / {med:.0f} / {hi} | {hi / lo:.2f} | {r['fluid']:.0f} | "
-            f"{100 * (r['fluid'] - r['lockstep']) / r['lockstep']:+.1f}% | "
-            f"{100 * (r['fluid'] - med) / med:+.1f}% | {cl} | "
-            f"{'ok' if r['checksums_ok'] else 'FAIL'} |")
+            f"{lo} / {med:.0f} / {hi} | {ratio} | {r['fluid']:.0f} | {vs_lock} | {vs_med} | "
+            f"{cl} | {'ok' if r['checksums_ok'] and done else 'FAIL'} |")
     return "\n".join(lines)
 
 
