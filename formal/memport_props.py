@@ -12,17 +12,18 @@ is built from flip-flops (:class:`formal.common.FlopMemory`) so the harness can 
 
 * an R beat with ``RID = k`` only while an AR with ``ARID = k`` is outstanding (handshaken and not
   yet answered): ``rvalid -> ar_out[rid] > 0``;
-* a B response only after the address and the data of a write: ``bvalid -> aw_pend > 0 and
-  w_pend > 0``.
+* a B response with ``BID = k`` only after the address of a write with ``AWID = k`` and after the
+  data of a write: ``bvalid -> aw_pend[bid] > 0 and w_pend > 0``.
 
-Nothing else is assumed: ``rlast``, ``rresp``, ``bid``, ``bresp`` are free, R beats of different IDs
-and the R and B channels come in any order, ``rvalid``/``bvalid`` need not be held (the master's
+Nothing else is assumed: ``rlast``, ``rresp``, ``bresp`` are free, R beats of different IDs, B
+responses of different IDs, and the R and B channels come in any order, ``rvalid``/``bvalid`` need not be held (the master's
 ``rready``/``bready`` are always 1 anyway).
 
 **Ghost counters** (harness registers, updated from handshakes only):
 
 * ``ar_out[k]``: AR handshakes with ``ARID = k`` minus R handshakes with ``RID = k``;
-* ``aw_pend``: AW handshakes minus B handshakes; ``w_pend``: W handshakes minus B handshakes;
+* ``aw_pend[k]``: AW handshakes with ``AWID = k`` minus B handshakes with ``BID = k``
+  (``aw_pend``: their sum); ``w_pend``: W handshakes minus B handshakes;
 * ``w_ahead``: W handshakes minus AW handshakes since reset (signed: negative while an AW has been
   issued before its W beat);
 * ``g_occ``: requests accepted (out of the port's input register) minus completions, a
@@ -48,10 +49,11 @@ Properties:
 
 Induction strengtheners (asserted in every proof; left out of the mutant runs, which are BMC from
 reset and must fail the property's own assertions): the FIFO pointer relations; every valid slot
-appears exactly once among the entries of the READ-slot queues, the UPDATE queue, the adder
-pipeline and the B queue, and no entry names a free slot; per ID, the entries of that ID's queue
-equal the ARs of that ID queued + outstanding + in the R register; the B queue holds as many
-entries as the AW queue plus ``aw_pend`` and as the W queue plus ``w_pend``; each class's READ
+appears exactly once among the entries of the READ-slot queues, the UPDATE queues, the adder
+pipeline and the B queues, and no entry names a free slot; per ARID, the entries of that ID's
+queue equal the ARs of that ID queued + outstanding + in the R register; per AWID, the entries of
+that ID's B queue equal the AWs of that ID queued + ``aw_pend[k]``; the B queues together hold
+as many entries as the W queue plus ``w_pend``; each class's READ
 credits equal its pending READs plus its buffered responses.
 
 Mutants (source patches of ``hw/memport.py``): ``ar_dropped`` (the AR queue pops without
@@ -72,8 +74,10 @@ PARAMS = T3Params(data_width=32, addr_width=2, tile_width=2, tracker_entries=2, 
                   len_width=2, dev_width=1)
 PROPS = ("valid_held", "w_beats", "outstanding")
 #: The port's queues, in the order ``MemPort.elaborate`` creates them.
-FIFOS = ("ar_q", "aw_q", "w_q", "b_q", "rc_q", "rm_q", "ru_q", "resp_c", "resp_m")
-ID_COMPUTE, ID_COMM, ID_UPDATE = 0, 1, 2      # restated from the docstring of hw.memport
+FIFOS = ("ar_q", "aw_q", "w_q", "b0_q", "b1_q", "rc_q", "rm_q", "ruc_q", "rum_q", "resp_c",
+         "resp_m")
+# restated from the docstring of hw.memport
+ID_COMPUTE, ID_COMM, ID_UPDATE_COMPUTE, ID_UPDATE_COMM = 0, 1, 2, 3
 
 
 class MemPortHarness(Harness):
@@ -117,11 +121,15 @@ class MemPortHarness(Harness):
         for k in range(4):
             m.d.sync += ar_out[k].eq(ar_out[k] + (ar_hs & (axi.arid == k))
                                      - (r_hs & (axi.rid == k)))
-        aw_pend = Signal(range(big))
+        aw_pend_k = [Signal(range(big), name=f"g_aw_pend{k}") for k in range(4)]
+        for k in range(4):
+            m.d.sync += aw_pend_k[k].eq(aw_pend_k[k] + (aw_hs & (axi.awid == k))
+                                        - (b_hs & (axi.bid == k)))
+        aw_pend = Signal(range(4 * big))
+        m.d.comb += aw_pend.eq(sum(aw_pend_k))
         w_pend = Signal(range(big))
         w_ahead = Signal(range(-big, big))
-        m.d.sync += [aw_pend.eq(aw_pend + aw_hs - b_hs), w_pend.eq(w_pend + w_hs - b_hs),
-                     w_ahead.eq(w_ahead + w_hs - aw_hs)]
+        m.d.sync += [w_pend.eq(w_pend + w_hs - b_hs), w_ahead.eq(w_ahead + w_hs - aw_hs)]
         read_done = r_hs & ((axi.rid == ID_COMPUTE) | (axi.rid == ID_COMM))
         g_occ = Signal(range(big))
         g_lag = Signal()
@@ -134,7 +142,10 @@ class MemPortHarness(Harness):
             for k in range(4):
                 with m.Case(k):
                     m.d.comb += Assume(~axi.rvalid | (ar_out[k] != 0))
-        m.d.comb += Assume(~axi.bvalid | ((aw_pend != 0) & (w_pend != 0)))
+        with m.Switch(axi.bid):
+            for k in range(4):
+                with m.Case(k):
+                    m.d.comb += Assume(~axi.bvalid | ((aw_pend_k[k] != 0) & (w_pend != 0)))
 
         # -- the queues' entries (oldest first) and pointer invariants
         entries = {}
@@ -160,9 +171,10 @@ class MemPortHarness(Harness):
         slot_valid = [st[f"slot{i}_valid"] for i in range(n)]
         occ = dut.occupancy
         holders = []                                    # (valid, slot) of every slot holder
-        for name in ("rc_q", "rm_q", "b_q"):
+        for name in ("rc_q", "rm_q", "b0_q", "b1_q"):
             holders += [(v, row[:sbits]) for v, row in entries[name]]
-        holders += [(v, row[:sbits]) for v, row in entries["ru_q"]]   # slot is the first field
+        for name in ("ruc_q", "rum_q"):                 # slot is the first field
+            holders += [(v, row[:sbits]) for v, row in entries[name]]
         for j in range(dut.alu_stages):
             holders.append((st[f"alu{j + 1}_valid"], st[f"alu{j + 1}_slot"]))
         n_holders = Signal(range(8 * n + 8))
@@ -177,12 +189,20 @@ class MemPortHarness(Harness):
             c = Signal(range(n + 2), name=f"arq_id{k}")
             m.d.comb += c.eq(sum(v & (row[:2] == k) for v, row in entries["ar_q"]))
             arq_cnt.append(c)
-        for k, qname in ((ID_COMPUTE, "rc_q"), (ID_COMM, "rm_q"), (ID_UPDATE, "ru_q")):
+        for k, qname in ((ID_COMPUTE, "rc_q"), (ID_COMM, "rm_q"), (ID_UPDATE_COMPUTE, "ruc_q"),
+                         (ID_UPDATE_COMM, "rum_q")):
             strong.append(lv[qname] == arq_cnt[k] + ar_out[k] + (rq_valid & (rq_id == k)))
+        # the AW queue's entries by AWID (the last field of an entry)
+        awq_cnt = []
+        for k in range(2):
+            c = Signal(range(n + 2), name=f"awq_id{k}")
+            m.d.comb += c.eq(sum(v & (row[-1] == k) for v, row in entries["aw_q"]))
+            awq_cnt.append(c)
         strong += [
-            arq_cnt[3] == 0, ar_out[3] == 0, ~(rq_valid & (rq_id == 3)),
-            lv["b_q"] == lv["aw_q"] + aw_pend,
-            lv["b_q"] == lv["w_q"] + w_pend,
+            lv["b0_q"] == awq_cnt[0] + aw_pend_k[0],
+            lv["b1_q"] == awq_cnt[1] + aw_pend_k[1],
+            aw_pend_k[2] == 0, aw_pend_k[3] == 0,
+            lv["b0_q"] + lv["b1_q"] == lv["w_q"] + w_pend,
             w_ahead == lv["aw_q"] - lv["w_q"],
             st["reads_c"] == lv["rc_q"] + lv["resp_c"],
             st["reads_m"] == lv["rm_q"] + lv["resp_m"],
@@ -190,7 +210,7 @@ class MemPortHarness(Harness):
             st["reads_m"] <= dut.resp_depth,
             st["reads_c_full"] == (st["reads_c"] == dut.resp_depth),
             st["reads_m_full"] == (st["reads_m"] == dut.resp_depth),
-            st["rq_upd"] == (rq_valid & (rq_id == ID_UPDATE)),
+            st["rq_upd"] == (rq_valid & rq_id[1]),
             g_occ <= n, aw_pend <= n, w_pend <= n, ar_issued <= n,
             occ == g_occ + g_lag,
         ]
@@ -218,7 +238,8 @@ class MemPortHarness(Harness):
             aw_st = held("aw", axi.awvalid, axi.awready,
                          Cat(axi.awid, axi.awaddr, axi.awlen, axi.awsize, axi.awburst))
             w_st = held("w", axi.wvalid, axi.wready, Cat(axi.wdata, axi.wstrb, axi.wlast))
-            covers += [Cover(ar_st & ar_hs & (axi.arid == ID_UPDATE)), Cover(aw_st & aw_hs),
+            covers += [Cover(ar_st & ar_hs & (axi.arid == ID_UPDATE_COMM)),
+                       Cover(aw_st & aw_hs & (axi.awid == 1)),
                        Cover(w_st & w_hs & (axi.wdata != 0))]
         elif self.prop == "w_beats":
             size = dut.axi_signature.size

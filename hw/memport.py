@@ -9,17 +9,22 @@ from .lib.queue import Queue
 from .nmc import NmcAlu
 from .params import MemOp, ReqClass, T3Params, _check_int
 
-__all__ = ["MemPort", "axi_signature", "ID_COMPUTE", "ID_COMM", "ID_UPDATE", "ID_WRITE"]
+__all__ = ["MemPort", "axi_signature", "ID_COMPUTE", "ID_COMM", "ID_UPDATE_COMPUTE",
+           "ID_UPDATE_COMM", "ID_WRITE_COMPUTE", "ID_WRITE_COMM"]
 
-#: ``ARID`` of a compute-class READ, of a communication-class READ, and of the read half of an
-#: UPDATE; ``AWID`` of every write (STORE, and the write half of an UPDATE).
-ID_COMPUTE, ID_COMM, ID_UPDATE = 0, 1, 2
-ID_WRITE = 0
+#: ``ARID`` of a compute-class READ and of a communication-class READ.
+ID_COMPUTE, ID_COMM = 0, 1
+#: ``ARID`` of the read half of a compute-class and of a communication-class UPDATE
+#: (``ARID`` = 2 + class: bit 1 marks an UPDATE, bit 0 is the class).
+ID_UPDATE_COMPUTE, ID_UPDATE_COMM = 2, 3
+#: ``AWID`` of a compute-class and of a communication-class write (a STORE, or the write half of
+#: an UPDATE): the class.
+ID_WRITE_COMPUTE, ID_WRITE_COMM = 0, 1
 
 
 def axi_signature(params):
     """The AXI4 bus of a :class:`MemPort` (and so of ``T3Core.m_axi``) for ``params``: byte
-    addresses over ``2**addr_width`` beats, the beat width, 2-bit IDs (one per request class and
+    addresses over ``2**addr_width`` beats, the beat width, 2-bit IDs (by request class and
     kind)."""
     return AXI4Signature(addr_width=params.addr_width + (params.data_width // 8 - 1).bit_length(),
                          data_width=params.data_width, id_width=2)
@@ -34,10 +39,17 @@ class MemPort(wiring.Component):
 
     * READ: one AR with ``ARID`` = :data:`ID_COMPUTE` or :data:`ID_COMM` by the request's class;
       the R beat is returned on ``compute_resp`` or ``comm_resp``.
-    * STORE: one AW + W (``AWID`` = :data:`ID_WRITE`).
-    * UPDATE: one AR (``ARID`` = :data:`ID_UPDATE`); when its R beat arrives the lanes are added by
-      :class:`~hw.nmc.NmcAlu` (``alu_stages`` cycles) and the sum is written with one AW + W. The
+    * STORE: one AW + W (``AWID`` = :data:`ID_WRITE_COMPUTE` or :data:`ID_WRITE_COMM` by class).
+    * UPDATE: one AR (``ARID`` = :data:`ID_UPDATE_COMPUTE` or :data:`ID_UPDATE_COMM` by class);
+      when its R beat arrives the lanes are added by :class:`~hw.nmc.NmcAlu` (``alu_stages``
+      cycles) and the sum is written with one AW + W (``AWID`` by class, as a STORE's). The
       undefined ``op`` encoding 3 is executed as an UPDATE.
+
+    **IDs.** Each class has its own IDs, so the AXI slave may reorder one class's traffic
+    against the other's: a DRAM controller's FR-FCFS scheduler can then serve the GEMM's
+    UPDATEs and the DMA's received UPDATEs in whatever order keeps its rows open, where one
+    shared ID would make it alternate between their rows. Within an ID the slave keeps AXI's
+    order, which the port relies on to match R beats and B responses to their requests.
 
     **Ordering (memory semantics).** The port behaves like a memory that executes the accepted
     requests one at a time in acceptance order, whatever order the AXI slave completes them in
@@ -90,6 +102,7 @@ class MemPort(wiring.Component):
         READ data of each class, in that class's acceptance order.
     m_axi : Out(AXI4Signature)
         The AXI4 master. Byte address width ``addr_width + log2(data_width / 8)``, ID width 2.
+        ``BID`` bit 0 (the write's class) names the write a B response completes.
     occupancy : Out(range(outstanding + 1))
         Requests accepted and not yet completed (slots in use), from a register: a request
         counts from the cycle after it is accepted (leaves the input register) until the cycle
@@ -168,17 +181,19 @@ class MemPort(wiring.Component):
 
         # -- queues --------------------------------------------------------------------------------
         ar_layout = data.StructLayout({"id": 2, "addr": unsigned(aw)})
-        aw_layout = data.StructLayout({"slot": unsigned(sbits), "addr": unsigned(aw)})
+        aw_layout = data.StructLayout({"slot": unsigned(sbits), "addr": unsigned(aw), "id": 1})
         upd_layout = data.StructLayout({"slot": unsigned(sbits), "addr": unsigned(aw),
                                         "data": unsigned(dw)})
         resp_layout = p.mem_response_layout
         m.submodules.ar_q = ar_q = Queue(ar_layout, n)
         m.submodules.aw_q = aw_q = Queue(aw_layout, n)
         m.submodules.w_q = w_q = Queue(dw, n)
-        m.submodules.b_q = b_q = Queue(sbits, n)          # slots in AW order
+        m.submodules.b0_q = b0_q = Queue(sbits, n)        # ID_WRITE_COMPUTE slots, AW order
+        m.submodules.b1_q = b1_q = Queue(sbits, n)        # ID_WRITE_COMM slots, AW order
         m.submodules.rc_q = rc_q = Queue(sbits, n)        # ID_COMPUTE slots
         m.submodules.rm_q = rm_q = Queue(sbits, n)        # ID_COMM slots
-        m.submodules.ru_q = ru_q = Queue(upd_layout, n)   # ID_UPDATE
+        m.submodules.ruc_q = ruc_q = Queue(upd_layout, n)  # ID_UPDATE_COMPUTE
+        m.submodules.rum_q = rum_q = Queue(upd_layout, n)  # ID_UPDATE_COMM
         m.submodules.resp_c = resp_c = Queue(resp_layout, self.resp_depth)
         m.submodules.resp_m = resp_m = Queue(resp_layout, self.resp_depth)
 
@@ -187,27 +202,30 @@ class MemPort(wiring.Component):
         rq_id = Signal(2)
         rq_data = Signal(dw)
         rq_err = Signal()
-        rq_upd = Signal()             # rq_valid & (rq_id == ID_UPDATE), decoded into a register
+        rq_upd = Signal()             # rq_valid & rq_id is an UPDATE's, decoded into a register
         m.d.comb += axi.rready.eq(1)
         m.d.sync += [
             rq_valid.eq(axi.rvalid),
             rq_id.eq(axi.rid),
-            rq_upd.eq(axi.rvalid & (axi.rid == ID_UPDATE)),
+            rq_upd.eq(axi.rvalid & axi.rid[1]),
             rq_data.eq(axi.rdata),
             rq_err.eq(axi.rvalid & (axi.rresp != RESP_OKAY)),
         ]
         m.submodules.alu = alu = NmcAlu(p, stages=self.alu_stages)
         upd_head = Signal(upd_layout)
-        m.d.comb += upd_head.eq(ru_q.r.payload)
+        upd_cls = rq_id[0]            # the UPDATE's class (ID_UPDATE_COMM = 3)
+        m.d.comb += upd_head.eq(Mux(upd_cls, rum_q.r.payload, ruc_q.r.payload))
         upd_in = rq_upd
-        m.d.comb += [alu.a.eq(rq_data), alu.b.eq(upd_head.data), ru_q.r.ready.eq(upd_in)]
-        u_valid, u_slot, u_addr = upd_in, upd_head.slot, upd_head.addr
+        m.d.comb += [alu.a.eq(rq_data), alu.b.eq(upd_head.data),
+                     ruc_q.r.ready.eq(upd_in & ~upd_cls), rum_q.r.ready.eq(upd_in & upd_cls)]
+        u_valid, u_slot, u_addr, u_cls = upd_in, upd_head.slot, upd_head.addr, upd_cls
         for j in range(self.alu_stages):
             v = Signal(name=f"alu{j + 1}_valid")
             s = Signal(sbits, name=f"alu{j + 1}_slot")
             a = Signal(aw, name=f"alu{j + 1}_addr")
-            m.d.sync += [v.eq(u_valid), s.eq(u_slot), a.eq(u_addr)]
-            u_valid, u_slot, u_addr = v, s, a
+            c = Signal(name=f"alu{j + 1}_cls")
+            m.d.sync += [v.eq(u_valid), s.eq(u_slot), a.eq(u_addr), c.eq(u_cls)]
+            u_valid, u_slot, u_addr, u_cls = v, s, a, c
         # An update's sum is written into the write queues in the cycle it leaves the adder; a
         # STORE is accepted only in the other cycles (both are known from registers).
         upd_push = u_valid
@@ -246,8 +264,7 @@ class MemPort(wiring.Component):
         ar_in = Signal(ar_layout)
         m.d.comb += [
             ar_in.addr.eq(req.addr),
-            ar_in.id.eq(Mux(acc_update, ID_UPDATE,
-                            Mux(req.cls == ReqClass.COMM, ID_COMM, ID_COMPUTE))),
+            ar_in.id.eq(Cat(req.cls.as_value(), acc_update)),     # see the ID_* constants
             ar_q.w.payload.eq(ar_in),
             ar_q.w.valid.eq(acc_read | acc_update),
             rc_q.w.payload.eq(alloc_idx),
@@ -260,8 +277,10 @@ class MemPort(wiring.Component):
             upd_in_entry.slot.eq(alloc_idx),
             upd_in_entry.addr.eq(req.addr),
             upd_in_entry.data.eq(req.data),
-            ru_q.w.payload.eq(upd_in_entry),
-            ru_q.w.valid.eq(acc_update),
+            ruc_q.w.payload.eq(upd_in_entry),
+            ruc_q.w.valid.eq(acc_update & (req.cls == ReqClass.COMPUTE)),
+            rum_q.w.payload.eq(upd_in_entry),
+            rum_q.w.valid.eq(acc_update & (req.cls == ReqClass.COMM)),
         ]
 
         # writes: a STORE at acceptance, an UPDATE's sum when it leaves the adder
@@ -269,12 +288,15 @@ class MemPort(wiring.Component):
         m.d.comb += [
             aw_in.slot.eq(Mux(upd_push, u_slot, alloc_idx)),
             aw_in.addr.eq(Mux(upd_push, u_addr, req.addr)),
+            aw_in.id.eq(Mux(upd_push, u_cls, req.cls.as_value())),
             aw_q.w.payload.eq(aw_in),
             aw_q.w.valid.eq(upd_push | acc_store),
             w_q.w.payload.eq(Mux(upd_push, alu.sum, req.data)),
             w_q.w.valid.eq(upd_push | acc_store),
-            b_q.w.payload.eq(aw_in.slot),
-            b_q.w.valid.eq(upd_push | acc_store),
+            b0_q.w.payload.eq(aw_in.slot),
+            b0_q.w.valid.eq((upd_push | acc_store) & ~aw_in.id),
+            b1_q.w.payload.eq(aw_in.slot),
+            b1_q.w.valid.eq((upd_push | acc_store) & aw_in.id),
         ]
 
         # -- AXI request channels -------------------------------------------------------------------
@@ -291,7 +313,7 @@ class MemPort(wiring.Component):
             ar_q.r.ready.eq(axi.arready),
             aw_head.eq(aw_q.r.payload),
             axi.awvalid.eq(aw_q.r.valid),
-            axi.awid.eq(ID_WRITE),
+            axi.awid.eq(aw_head.id),
             axi.awaddr.eq(aw_head.addr << self.byte_shift),
             axi.awlen.eq(0),
             axi.awsize.eq(self.axi_signature.size),
@@ -303,7 +325,8 @@ class MemPort(wiring.Component):
             axi.wlast.eq(1),
             w_q.r.ready.eq(axi.wready),
             axi.bready.eq(1),
-            b_q.r.ready.eq(axi.bvalid),
+            b0_q.r.ready.eq(axi.bvalid & ~axi.bid[0]),
+            b1_q.r.ready.eq(axi.bvalid & axi.bid[0]),
         ]
 
         # -- read responses ---------------------------------------------------------------------------
@@ -338,7 +361,7 @@ class MemPort(wiring.Component):
         with m.Elif(rq_valid & (rq_id == ID_COMM)):
             m.d.comb += [free_r.eq(1), free_r_idx.eq(rm_q.r.payload)]
         free_b = axi.bvalid
-        free_b_idx = b_q.r.payload
+        free_b_idx = Mux(axi.bid[0], b1_q.r.payload, b0_q.r.payload)
         freeing = [Signal(name=f"slot{i}_freeing") for i in range(n)]
         taking = [Signal(name=f"slot{i}_taking") for i in range(n)]
         for i in range(n):

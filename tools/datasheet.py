@@ -801,7 +801,7 @@ def render_timing(unit_ev, nmc_ev, mca_ev):
                for k, v in u["header_fields"].items())), "",
            "### NMC update (read-add-write)", "",
            "![NMC updates](img/wave_nmc.svg)", "",
-           f"An UPDATE is a read-add-write on the AXI4 port: an AR (ARID 2), the R beat into "
+           f"An UPDATE is a read-add-write on the AXI4 port: an AR (ARID 2 + class), the R beat into "
            f"the lane adder, then an AW + W with the sum. A request to an address with a write in "
            f"flight waits for that write's B response, so back-to-back UPDATEs to one address "
            f"lose no contribution but run at one per round trip: they are accepted in cycles "

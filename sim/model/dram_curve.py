@@ -7,7 +7,9 @@ it drives the cycle-level reference of the DRAM model (:class:`sim.ref.dram.Dram
 DRAM bench checks cycle by cycle against ``hw/dram.py``) through a small port that behaves like
 the unit's memory port (``hw/memport.py``: at most one single-beat request per cycle, at most
 ``outstanding`` in flight, an UPDATE as a read and, when its data is back, a write of the same
-beat; reads carry their class's AXI ID, writes one ID), with one access pattern at a time:
+beat; reads carry their class's AXI ID; writes one ID, as the port's writes of one class do:
+each pattern's writes are all of one class, the GEMM's or the reduction's compute writes or the
+link receiver's), with one access pattern at a time:
 
 * :func:`gemm_tile`: the producer's GEMM engine on a few consecutive tiles (``reads`` input reads,
   wait for them, ``compute`` idle cycles, the tile's ``beats`` stores or updates);

@@ -54,7 +54,7 @@ from functools import lru_cache
 
 from amaranth.hdl import UnusedElaboratable
 
-from hw.memport import ID_COMM, ID_COMPUTE, ID_UPDATE
+from hw.memport import ID_COMM, ID_COMPUTE, ID_UPDATE_COMPUTE
 from hw.params import ArbPolicy, MemOp, ReqClass
 from hw.producer import CLEAR_WAIT_CYCLES
 from sim.ref.arbiter import ArbiterRef
@@ -275,13 +275,14 @@ class AxiMemPortCL:
         self.slot_addr = [0] * self.n
         self.slot_write = [False] * self.n
         self.ar_q = deque()          # (visible_from, id, addr)
-        self.aw_q = deque()          # (visible_from, addr)
+        self.aw_q = deque()          # (visible_from, addr, id)
         self.w_q = deque()           # visible_from
-        self.b_q = deque()           # slots, in AW order
+        self.b_qs = (deque(), deque())   # slots per AWID (the class), in AW order
         self.rc_q, self.rm_q = deque(), deque()
-        self.ru_q = deque()          # (slot, addr) of UPDATEs whose read is in flight
+        # (slot, addr, class) of UPDATEs whose read is in flight, per class (ARID 2 + class)
+        self.ru_qs = (deque(), deque())
         self.rq = None               # id of the R beat in the R register this cycle
-        self.pipe = [None] * self.alu_stages   # (slot, addr) in the adder stages
+        self.pipe = [None] * self.alu_stages   # (slot, addr, class) in the adder stages
         self.out_reads = {ReqClass.COMPUTE: 0, ReqClass.COMM: 0}
         self.pops = {ReqClass.COMPUTE: deque(), ReqClass.COMM: deque()}
         self.occ = 0                 # occupancy register (this cycle)
@@ -298,8 +299,9 @@ class AxiMemPortCL:
         """``(slot, addr)`` of the UPDATE sum entering the write queues this cycle, or None."""
         if self.alu_stages:
             return self.pipe[-1]
-        if self.rq == 2:                       # ID_UPDATE in the R register
-            return self.ru_q[0]
+        rq = self.rq
+        if rq is not None and rq >= ID_UPDATE_COMPUTE:     # an UPDATE's R beat in the R register
+            return self.ru_qs[rq & 1][0]
         return None
 
     def ready(self, t):
@@ -350,7 +352,8 @@ class AxiMemPortCL:
         else:
             inp["arvalid"] = 0
         if awv:
-            inp["awvalid"], inp["awaddr"] = 1, self.aw_q[0][1] << self.shift
+            _, waddr, wid = self.aw_q[0]
+            inp["awvalid"], inp["awaddr"], inp["awid"] = 1, waddr << self.shift, wid
         else:
             inp["awvalid"] = 0
         inp["wvalid"] = int(wv)
@@ -379,12 +382,12 @@ class AxiMemPortCL:
                 self.pops[cls].append(d)
                 self.on_resp[cls](d)
         entry = None
-        if rq == ID_UPDATE:                             # into the adder
-            entry = self.ru_q.popleft()
+        if rq is not None and rq >= ID_UPDATE_COMPUTE:  # into the adder
+            entry = self.ru_qs[rq & 1].popleft()
         if self.alu_stages:
             self.pipe = [entry] + self.pipe[:-1]
         if out is not None and out["bvalid"]:
-            free_b = self.b_q.popleft()
+            free_b = self.b_qs[out["bid"] & 1].popleft()
         self.rq = out["rid"] if out is not None and out["rvalid"] else None
         # queue pushes of this cycle (visible from the next)
         if acc:
@@ -395,16 +398,18 @@ class AxiMemPortCL:
                 (self.rm_q if rid == ID_COMM else self.rc_q).append(idx)
                 self.out_reads[r["cls"]] += 1
             elif op is STORE:
-                self.aw_q.append((t + 1, r["addr"]))
+                wid = r["cls"].value                   # ID_WRITE_COMPUTE / ID_WRITE_COMM
+                self.aw_q.append((t + 1, r["addr"], wid))
                 self.w_q.append(t + 1)
-                self.b_q.append(idx)
+                self.b_qs[wid].append(idx)
             else:
-                self.ar_q.append((t + 1, ID_UPDATE, r["addr"]))
-                self.ru_q.append((idx, r["addr"]))
+                c = r["cls"].value
+                self.ar_q.append((t + 1, ID_UPDATE_COMPUTE + c, r["addr"]))
+                self.ru_qs[c].append((idx, r["addr"], c))
         if upd is not None:
-            self.aw_q.append((t + 1, upd[1]))
+            self.aw_q.append((t + 1, upd[1], upd[2]))
             self.w_q.append(t + 1)
-            self.b_q.append(upd[0])
+            self.b_qs[upd[2]].append(upd[0])
         # next cycle's registers: hazard of the request in the input register then, free slot
         sv, sa, sw = self.slot_valid, self.slot_addr, self.slot_write
         nxt = load if load is not None else (r if not acc else None)
