@@ -45,13 +45,15 @@ CL_BOUND = 0.05
 #: runs known to miss the fluid bound, ``{(scenario, mode): reason}``; ``make validate`` fails on
 #: any other miss, and on one of these landing inside the bound
 KNOWN_MISSES = {
-    ("ring4_64_dram", "t3"): "the ring splits into two pairs of devices on DRAM timing (bank "
-                             "conflicts between a device's send and its receive); the fluid "
-                             "engine simulates one device (docs/model.md); a state of the "
-                             "lockstep start: -5.8% against the median of 8 start skews "
-                             "(docs/start-ensemble.md)",
-    ("ring4_64_dram_direct", "t3"): "the same split into pairs (docs/model.md); -4.5% against "
-                                    "the start skews' median (docs/start-ensemble.md)",
+    ("ring4_64_mem_dram", "t3"): "since the memory port's AXI IDs by class the RTL run is "
+                                 "faster (73,398 -> 69,825 cycles) and the fluid engine is not "
+                                 "(77,501): its DRAM costs are measured per pattern, one engine "
+                                 "alone (sim/model/dram_curve.py), which the IDs do not change, "
+                                 "while the DRAM now reorders the GEMM's updates against the "
+                                 "receiver's; not analysed further yet",
+    ("ring4_64_32k_dram", "t3-mca"): "the same: the RTL run went from 1,984,953 to 1,810,527 "
+                                     "cycles with the AXI IDs by class, the fluid engine's "
+                                     "2,098,754 did not move",
 }
 
 
