@@ -16,8 +16,8 @@ is built from flip-flops (:class:`formal.common.FlopMemory`) so the harness can 
   data of a write: ``bvalid -> aw_pend[bid] > 0 and w_pend > 0``.
 
 Nothing else is assumed: ``rlast``, ``rresp``, ``bresp`` are free, R beats of different IDs, B
-responses of different IDs, and the R and B channels come in any order, ``rvalid``/``bvalid`` need not be held (the master's
-``rready``/``bready`` are always 1 anyway).
+responses of different IDs, and the R and B channels come in any order, ``rvalid``/``bvalid``
+need not be held (the master's ``rready``/``bready`` are always 1 anyway).
 
 **Ghost counters** (harness registers, updated from handshakes only):
 

@@ -88,7 +88,8 @@ CORE_PORT_TIMING = {
              "INCR transactions at byte addresses, `WSTRB` all ones, ID width 2 by class (ARID 0 "
              "compute READ, 1 DMA READ, 2 and 3 the read half of a compute and of a DMA UPDATE; "
              "AWID 0 compute write, 1 DMA write), so the memory may reorder one class against "
-             "the other. An UPDATE is an AR, then an AW + W with the NMC sum. `rready` and `bready` are always 1. A request to an address "
+             "the other. An UPDATE is an AR, then an AW + W with the NMC sum. `rready` and "
+             "`bready` are always 1. A request to an address "
              "with a write in flight (or a write to one with a READ in flight) waits for its "
              "completion, so the memory need not order anything. At most `mem_outstanding` (16) "
              "requests in flight; that count is the occupancy T3-MCA compares.",
